@@ -1,0 +1,1 @@
+"""Simulated communities and devices: door logs a generic controller would write."""

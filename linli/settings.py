@@ -1,0 +1,174 @@
+"""One settings object, built once at start-up and passed down.
+
+Values come from environment variables with the ``LINLI_`` prefix (nested sections use a
+double underscore, e.g. ``LINLI_INGEST__BATCH_SIZE``) or from a YAML file named by
+``--config`` / ``LINLI_CONFIG``; the environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from linli.errors import ConfigError
+
+Locale = Literal["zh-CN", "en"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EdgeSettings(_Section):
+    """The building's edge agent."""
+
+    config: Path | None = None
+    """YAML file describing the agent (community, building) and its door sources."""
+    spool_dir: Path = Path("var/edge")
+    """Where the durable spool (SQLite) and the rejected-lines file live."""
+    max_inflight: int = Field(1000, ge=1, le=20000)
+    """QoS 1 messages handed to the broker and not yet acknowledged (paho ids are 16-bit)."""
+    poll_interval_s: float = Field(0.2, gt=0, le=10)
+    status_interval_s: float = Field(30.0, gt=0)
+
+
+class IngestSettings(_Section):
+    """The ingest service."""
+
+    client_id: str = Field(default_factory=lambda: f"linli-ingest-{socket.gethostname()}")
+    """Stable per replica: the broker keeps this session's messages while it is away."""
+    batch_size: int = Field(5000, ge=1, le=50000)
+    batch_wait_ms: int = Field(50, ge=1, le=10000)
+    receive_maximum: int = Field(20000, ge=1, le=65535)
+    session_expiry_s: int = Field(7 * 86400, ge=0)
+
+
+class RulesSettings(_Section):
+    """The rules engine and the alert loop."""
+
+    interval_s: float = Field(60.0, gt=0)
+    """How often every rule is evaluated (it also runs when events arrive)."""
+    silent_check_at: dt.time = dt.time(20, 0)
+    """Local time of day after which a resident unseen since midnight raises an alert,
+    for communities that do not set their own."""
+    silent_max_hours: float = Field(24.0, gt=0)
+    """A resident unseen for this long raises an alert whatever the time of day."""
+    escalate_after_min: float = Field(30.0, gt=0)
+    """An alert not acknowledged within this time goes to the next tier."""
+
+
+class PushSettings(_Section):
+    """The notifier that pushes alerts to grid workers' phones."""
+
+    max_attempts: int = Field(6, ge=1, le=50)
+    backoff_initial_s: float = Field(5.0, gt=0)
+    backoff_max_s: float = Field(600.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0)
+    poll_interval_s: float = Field(2.0, gt=0)
+
+
+class ApiSettings(_Section):
+    """The HTTP API and UI."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything a Linli process needs to know, in one object."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LINLI_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    database_url: SecretStr | None = None
+    """PostgreSQL URL. Unset means: only ``linli demo`` may start a private server."""
+    mqtt_url: SecretStr | None = None
+    """``mqtt://user:password@host:port`` or ``mqtts://`` for TLS."""
+    locale: Locale = "zh-CN"
+    """Language of user-facing text (alerts, pushes, UI)."""
+    timezone: str = "Asia/Shanghai"
+    """Default time zone of communities that do not set their own."""
+    log_level: str = "INFO"
+
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    rules: RulesSettings = Field(default_factory=RulesSettings)
+    push: PushSettings = Field(default_factory=PushSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    def require_database_url(self) -> str:
+        """The database URL, or a ConfigError naming the variable to set."""
+        if self.database_url is None:
+            raise ConfigError("LINLI_DATABASE_URL is not set (a postgresql:// URL)")
+        return self.database_url.get_secret_value()
+
+    def require_mqtt_url(self) -> str:
+        """The broker URL, or a ConfigError naming the variable to set."""
+        if self.mqtt_url is None:
+            raise ConfigError("LINLI_MQTT_URL is not set (mqtt://user:password@host:port)")
+        return self.mqtt_url.get_secret_value()
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Values read from the YAML settings file (lowest priority)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], values: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self._values = values
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return self._values
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the settings: ``overrides`` > environment > YAML file > defaults.
+
+    Errors name the offending field, e.g. ``ingest.batch_size: Input should be ...``.
+    """
+    file_values: dict[str, Any] = {}
+    path = config_file or os.environ.get("LINLI_CONFIG")
+    if path:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read settings file {path}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"settings file {path} must hold a mapping")
+        file_values = loaded
+
+    class _Loaded(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, _FileSource(settings_cls, file_values))
+
+    try:
+        return _Loaded(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from exc
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per bad field: ``a.b: message``."""
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)

@@ -1,0 +1,74 @@
+"""MQTT topics of contract version 1: built and parsed here, nowhere else.
+
+``linli/v1/{community}/{building}/{device}/events``  QoS 1, not retained, one event each
+``linli/v1/{community}/{building}/{device}/status``  retained; last-will ``offline``
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from linli.errors import ContractError
+
+PREFIX = "linli/v1"
+IDENTIFIER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+"""Lowercase letters, digits and inner hyphens, 1–64 characters."""
+
+EVENTS_SHARED_SUBSCRIPTION = f"$share/ingest/{PREFIX}/+/+/+/events"
+STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/+/status"
+
+Channel = Literal["events", "status"]
+
+
+def check_identifier(value: str, what: str = "identifier") -> str:
+    """Return ``value`` if it may appear in a topic, else raise ContractError."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ContractError(f"{what} {value!r} must be lowercase [a-z0-9-], 1-64 characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class TopicAddress:
+    """Where a message comes from, as its topic says."""
+
+    community: str
+    building: str
+    device: str
+    channel: Channel
+
+    @property
+    def topic(self) -> str:
+        return f"{PREFIX}/{self.community}/{self.building}/{self.device}/{self.channel}"
+
+
+def events_topic(community: str, building: str, device: str) -> str:
+    """The topic a device's events are published on."""
+    return _build(community, building, device, "events")
+
+
+def status_topic(community: str, building: str, device: str) -> str:
+    """The retained topic a device's (or agent's) health is published on."""
+    return _build(community, building, device, "status")
+
+
+def _build(community: str, building: str, device: str, channel: Channel) -> str:
+    check_identifier(community, "community")
+    check_identifier(building, "building")
+    check_identifier(device, "device")
+    return TopicAddress(community, building, device, channel).topic
+
+
+def parse_topic(topic: str) -> TopicAddress:
+    """Split a contract topic into its parts; ContractError when it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 6 or f"{parts[0]}/{parts[1]}" != PREFIX:
+        raise ContractError(f"topic {topic!r} is not linli/v1/{{community}}/{{building}}/{{device}}/...")
+    community, building, device, channel = parts[2:]
+    if channel not in ("events", "status"):
+        raise ContractError(f"topic {topic!r} has unknown channel {channel!r}")
+    check_identifier(community, "community")
+    check_identifier(building, "building")
+    check_identifier(device, "device")
+    return TopicAddress(community, building, device, channel)  # type: ignore[arg-type]

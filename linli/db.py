@@ -88,7 +88,8 @@ def migrate(url: str) -> list[str]:
         # Two services migrating at once must not both apply the same file.
         conn.execute("SELECT pg_advisory_lock(hashtext('linli:migrate'))")
         try:
-            applied = {row["version"] for row in conn.execute("SELECT version FROM schema_migrations")}
+            rows = conn.execute("SELECT version FROM schema_migrations").fetchall()
+            applied = {row["version"] for row in rows}
             for migration in load_migrations():
                 if migration.version in applied:
                     continue

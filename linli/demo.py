@@ -1,9 +1,202 @@
-"""Placeholder: filled in by the stage's implementation."""
+"""``linli demo``: the whole system on one machine, on embedded defaults.
+
+Starts a private PostgreSQL and Mosquitto when none is configured, simulates a community
+(door logs with daily routines, elderly residents living alone, one who stays in), imports
+it, and runs every service as its own process — edge agents, ingest, rules, API — exactly as
+a deployment would. Pushes go to a local receiver that prints them. Within a minute the
+resident who stays in raises an alert, visible in the API and the dashboard.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
 from typing import Any
+
+import psycopg
+
+from linli.db import migrate
+from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres, free_port
+from linli.errors import ServiceError
+from linli.i18n import Catalog
+from linli.runtime import install_stop_handlers
+from linli.settings import Settings
+from linli.webhook import Delivery, WebhookReceiver
+
+log = logging.getLogger("linli.demo")
+
+TEXT = Catalog({
+    "starting": {"zh-CN": "邻里演示启动中……", "en": "Starting the Linli demo..."},
+    "services": {"zh-CN": "服务已启动：数据库 {db}，消息代理 {mqtt}",
+                 "en": "Services up: database {db}, broker {mqtt}"},
+    "dashboard": {"zh-CN": "控制台: http://127.0.0.1:{port}/    接口文档: http://127.0.0.1:{port}/docs",
+                  "en": "Dashboard: http://127.0.0.1:{port}/    API docs: http://127.0.0.1:{port}/docs"},
+    "waiting": {"zh-CN": "等待“独居老人未出现”预警……", "en": "Waiting for the silent-resident alert..."},
+    "alert": {"zh-CN": "预警 #{id}：{title}", "en": "Alert #{id}: {title}"},
+    "push": {"zh-CN": "📱 推送至 {worker}：{title}\n{body}", "en": "📱 Push to {worker}: {title}\n{body}"},
+    "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
+    "timeout": {"zh-CN": "{seconds} 秒内未出现预警", "en": "no alert within {seconds} s"},
+})
 
 
 def add_parser(subparsers: Any) -> None:
-    pass
+    parser = subparsers.add_parser("demo", help="run the whole system on this machine")
+    parser.add_argument("--dir", type=Path, default=Path("var/demo"),
+                        help="working folder (simulated logs, spools); wiped at start")
+    parser.add_argument("--port", type=int, default=8000, help="API and dashboard port")
+    parser.add_argument("--buildings", type=int, default=2)
+    parser.add_argument("--until-alert", action="store_true",
+                        help="exit once the silent-resident alert is in the API (for checks)")
+    parser.add_argument("--timeout", type=float, default=120.0,
+                        help="seconds to wait for the alert before giving up")
+    parser.add_argument("--verbose", action="store_true", help="show the services' own logs")
+    parser.set_defaults(run=run)
+
+
+class _Children:
+    """The service processes the demo started, stopped in reverse order."""
+
+    def __init__(self, env: dict[str, str], verbose: bool) -> None:
+        self.env = env
+        self.verbose = verbose
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def linli(self, *args: str, wait: bool = False) -> None:
+        command = [sys.executable, "-m", "linli.cli", *args]
+        out = None if self.verbose else subprocess.DEVNULL
+        if wait:
+            result = subprocess.run(command, env=self.env, stdout=out, check=False)
+            if result.returncode != 0:
+                raise ServiceError(f"linli {' '.join(args)} failed ({result.returncode})")
+            return
+        self.procs.append((args[0], subprocess.Popen(command, env=self.env, stdout=out)))
+
+    def check(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise ServiceError(f"the {name} service exited ({proc.returncode})")
+
+    def stop(self) -> None:
+        for _, proc in reversed(self.procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for _, proc in reversed(self.procs):
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    stop = install_stop_handlers()
+    locale = settings.locale
+    print(TEXT("starting", locale), flush=True)
+    workdir = args.dir.resolve()
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+
+    pg = mqtt = None
+    receiver = WebhookReceiver(on_delivery=lambda d: _print_push(d, locale)).start()
+    children: _Children | None = None
+    try:
+        if settings.database_url is None:
+            pg = EmbeddedPostgres().start()
+            with psycopg.connect(pg.url(), autocommit=True) as conn:
+                conn.execute("CREATE DATABASE linli")
+            database_url = pg.url("linli")
+        else:
+            database_url = settings.require_database_url()
+        if settings.mqtt_url is None:
+            mqtt = EmbeddedMosquitto().start()
+            mqtt_url = mqtt.url
+        else:
+            mqtt_url = settings.require_mqtt_url()
+        migrate(database_url)
+        print(TEXT("services", locale, db="PostgreSQL", mqtt="Mosquitto"), flush=True)
+
+        port = args.port or free_port()
+        env = _child_env(settings, database_url, mqtt_url, workdir, port)
+        children = _Children(env, args.verbose)
+        sim = workdir / "sim"
+        common = ["--out", str(sim), "--buildings", str(args.buildings), "--stay-in", "1",
+                  "--notify-base", receiver.url()]
+        children.linli("simulate", *common, wait=True)
+        children.linli("import", str(sim / "community.yaml"), wait=True)
+        children.linli("ingest")
+        children.linli("rules")
+        children.linli("api")
+        for agent in sorted((sim / "agents").glob("*.yaml")):
+            children.linli("edge", "--config", str(agent))
+        children.linli("simulate", *common, "--history-hours", "0", "--follow")
+
+        print(TEXT("dashboard", locale, port=port), flush=True)
+        print(TEXT("waiting", locale), flush=True)
+        alert = _wait_for_alert(port, args.timeout, stop, children)
+        if alert is None:
+            if stop.is_set():
+                return 0
+            raise ServiceError(TEXT("timeout", locale, seconds=int(args.timeout)))
+        print(TEXT("alert", locale, id=alert["id"], title=alert["title"]), flush=True)
+        if args.until_alert:
+            return 0
+        print(TEXT("stop", locale), flush=True)
+        while not stop.wait(1.0):
+            children.check()
+        return 0
+    finally:
+        if children:
+            children.stop()
+        receiver.stop()
+        if mqtt:
+            mqtt.cleanup()
+        if pg:
+            pg.cleanup()
+
+
+def _child_env(settings: Settings, database_url: str, mqtt_url: str, workdir: Path,
+               port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "LINLI_DATABASE_URL": database_url,
+        "LINLI_MQTT_URL": mqtt_url,
+        "LINLI_LOCALE": settings.locale,
+        "LINLI_EDGE__SPOOL_DIR": str(workdir / "spool"),
+        "LINLI_RULES__INTERVAL_S": "10",
+        "LINLI_PUSH__POLL_INTERVAL_S": "1",
+        "LINLI_API__PORT": str(port),
+        "LINLI_INGEST__CLIENT_ID": "linli-ingest-demo",
+    })
+    env.setdefault("LINLI_LOG_LEVEL", "WARNING")
+    return env
+
+
+def _wait_for_alert(port: int, timeout: float, stop: threading.Event,
+                    children: _Children) -> dict[str, Any] | None:
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{port}/api/v1/alerts?rule=silent_resident&status=open"
+    while time.monotonic() < deadline and not stop.is_set():
+        children.check()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                items = json.load(response).get("items", [])
+            if items:
+                return dict(items[0])
+        except OSError:
+            pass  # the API is still starting
+        stop.wait(1.0)
+    return None
+
+
+def _print_push(delivery: Delivery, locale: str) -> None:
+    worker = delivery.path.strip("/") or "?"
+    print(TEXT("push", locale, worker=worker, title=delivery.body.get("title", ""),
+               body=delivery.body.get("message", "")), flush=True)

@@ -39,5 +39,5 @@ def setup_logging(level: str = "INFO", *, name: str = "linli") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "httpx", "uvicorn.access"):
+    for noisy in ("apscheduler", "httpx", "uvicorn.access", "urllib3", "requests"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

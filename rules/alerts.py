@@ -1,0 +1,190 @@
+"""Raising, dispatching, resolving and escalating alerts, each step a timeline row.
+
+- ``raise_or_refresh``: a firing becomes a new alert (timeline "raised", then dispatched
+  to tier 1) or bumps the active one (``fired_count``, ``updated_at``, fresh details).
+- ``dispatch``: one ``notifications`` row per recipient × notify URL, in the recipient's
+  language; tier 1 is the grid workers of the alert's grid, tier 2 and later the
+  community's control room. The notifier (``rules.notifier``) sends them.
+- ``resolve``: the shared ``linli.alerts.RESOLVE`` plus a "resolved" timeline row.
+- ``escalate_due``: open alerts whose ``escalate_at`` has passed go one tier up. The timer
+  is a column, so it survives restarts and replicas share it (``FOR UPDATE SKIP LOCKED``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from linli.alerts import ADD_TIMELINE, RESOLVE, SYSTEM_ACTOR
+from linli.settings import Settings
+from rules import queries
+from rules import texts as t
+from rules.channels import redact_channel
+from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution, Rule
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    """What ``raise_or_refresh`` did: the alert, and whether it is new."""
+
+    alert: ActiveAlert
+    inserted: bool
+
+
+def add_timeline(conn: Conn, alert_id: int, action: str, note: str | None,
+                 data: Mapping[str, Any] | None = None) -> None:
+    """One row in the alert's timeline, by the system."""
+    conn.execute(ADD_TIMELINE, {"alert_id": alert_id, "actor": SYSTEM_ACTOR, "action": action,
+                                "note": note, "data": Jsonb(dict(data or {}))})
+
+
+def _active(row: Mapping[str, Any]) -> ActiveAlert:
+    return ActiveAlert(id=row["id"], rule=row["rule"], subject=row["subject"],
+                       status=row["status"], tier=row["tier"], details=row["details"] or {})
+
+
+def escalate_after(settings: Settings) -> dt.timedelta:
+    """How long an alert may stay unacknowledged at one tier."""
+    return dt.timedelta(minutes=settings.rules.escalate_after_min)
+
+
+def raise_or_refresh(conn: Conn, *, community: Community, rule: Rule, firing: Firing,
+                     settings: Settings, now: dt.datetime) -> Raised:
+    """Insert the alert, or update the active one for the same (community, rule, subject)."""
+    row = conn.execute(queries.UPSERT_ALERT, {
+        "community": community.id, "rule": rule.name, "subject": firing.subject,
+        "severity": firing.severity, "grid": firing.grid, "building": firing.building,
+        "title": rule.title(firing, community.locale), "details": Jsonb(firing.details),
+        "now": now, "escalate_at": now + escalate_after(settings),
+    }).fetchone()
+    assert row is not None  # INSERT … ON CONFLICT DO UPDATE always returns the row
+    alert = _active(row)
+    if row["inserted"]:
+        add_timeline(conn, alert.id, "raised", rule.title(firing, community.locale),
+                     {"rule": rule.name, "subject": firing.subject,
+                      "reason": firing.details.get("reason")})
+        dispatch(conn, community=community, rule=rule, alert=alert, grid=firing.grid,
+                 settings=settings, now=now)
+        log.info("alert %d raised: %s %s in %s", alert.id, rule.name, firing.subject,
+                 community.id)
+    return Raised(alert=alert, inserted=bool(row["inserted"]))
+
+
+def recipients(conn: Conn, *, community: str, tier: int,
+               grid: str | None) -> list[dict[str, Any]]:
+    """Tier 1: the grid's workers. Tier 2 and above: the community's control room."""
+    if tier <= 1:
+        if grid is None:
+            return []
+        return conn.execute(queries.GRID_WORKERS, {"community": community, "grid": grid}).fetchall()
+    return conn.execute(queries.CONTROL_ROOM, {"community": community}).fetchall()
+
+
+def dispatch(conn: Conn, *, community: Community, rule: Rule | None, alert: ActiveAlert,
+             grid: str | None, settings: Settings, now: dt.datetime,
+             title: str = "") -> list[int]:
+    """Queue the push for every recipient of the alert's tier; returns notification ids.
+
+    Nobody to tell at tier 1 (no grid, no worker) starts the escalation timer at once,
+    so the control room hears of it on the escalation job's next run.
+    """
+    people = recipients(conn, community=community.id, tier=alert.tier, grid=grid)
+    queued: list[int] = []
+    for person in people:
+        locale = person["locale"] or community.locale or settings.locale
+        push = _message(rule, alert, community, locale, title)
+        for index, url in enumerate(person["notify_urls"] or []):
+            row = conn.execute(queries.INSERT_NOTIFICATION, {
+                "alert_id": alert.id, "community": community.id, "worker": person["id"],
+                "url_index": index, "channel": redact_channel(url), "title": push.title,
+                "body": push.body, "now": now,
+            }).fetchone()
+            if row is not None:
+                queued.append(row["id"])
+    names = t.join_names([p["name"] for p in people], community.locale)
+    note = (t.text("timeline.dispatched", community.locale, tier=alert.tier, workers=names)
+            if names else t.text("timeline.no_recipients", community.locale, tier=alert.tier))
+    add_timeline(conn, alert.id, "dispatched", note,
+                 {"tier": alert.tier, "workers": [p["id"] for p in people],
+                  "notifications": queued})
+    if not people and alert.tier <= 1:
+        conn.execute(queries.SET_ESCALATE_AT, {"alert_id": alert.id, "escalate_at": now})
+    return queued
+
+
+def _message(rule: Rule | None, alert: ActiveAlert, community: Community, locale: str,
+             title: str) -> PushText:
+    if rule is not None:
+        return rule.message(alert, community, locale)
+    # An alert whose rule this process does not run (an older or newer replica's rule):
+    # still tell people, with the stored title.
+    return PushText(title=t.push_title(title or alert.rule, alert.tier, locale),
+                    body=t.text("push.action", locale, alert_id=alert.id))
+
+
+def resolve(conn: Conn, *, alert_id: int, resolution: Resolution) -> bool:
+    """Resolve an active alert by the system; False when someone closed it first."""
+    row = conn.execute(RESOLVE, {"alert_id": alert_id, "actor": SYSTEM_ACTOR,
+                                 "note": resolution.note}).fetchone()
+    if row is None:
+        return False
+    add_timeline(conn, alert_id, "resolved", resolution.note, resolution.data)
+    log.info("alert %d resolved by the system", alert_id)
+    return True
+
+
+def escalate_due(conn: Conn, *, rules: Mapping[str, Rule], settings: Settings,
+                 now: dt.datetime, limit: int = 100) -> list[int]:
+    """Move every open alert whose timer ran out one tier up; returns their ids.
+
+    Runs in one transaction; each alert in its own savepoint, so one bad alert is logged
+    and the others still escalate.
+    """
+    escalated: list[int] = []
+    communities: dict[str, Community | None] = {}
+    with conn.transaction():
+        due = conn.execute(queries.DUE_ESCALATIONS, {"now": now, "limit": limit}).fetchall()
+        for row in due:
+            try:
+                with conn.transaction():
+                    if _escalate_one(conn, row, rules, settings, now, communities):
+                        escalated.append(row["id"])
+            except Exception:
+                log.exception("escalating alert %s failed; going on", row["id"])
+    return escalated
+
+
+def _escalate_one(conn: Conn, row: Mapping[str, Any], rules: Mapping[str, Rule],
+                  settings: Settings, now: dt.datetime,
+                  communities: dict[str, Community | None]) -> bool:
+    community = _community(conn, row["community"], settings, communities)
+    if community is None:
+        return False
+    updated = conn.execute(queries.ESCALATE, {
+        "alert_id": row["id"], "now": now, "next_escalate_at": now + escalate_after(settings),
+    }).fetchone()
+    if updated is None:
+        return False
+    alert = _active(updated)
+    add_timeline(conn, alert.id, "escalated",
+                 t.text("timeline.escalated", community.locale, tier=alert.tier),
+                 {"from_tier": alert.tier - 1, "tier": alert.tier})
+    dispatch(conn, community=community, rule=rules.get(alert.rule), alert=alert,
+             grid=row["grid"], settings=settings, now=now, title=row["title"])
+    log.info("alert %d escalated to tier %d", alert.id, alert.tier)
+    return True
+
+
+def _community(conn: Conn, community_id: str, settings: Settings,
+               cache: dict[str, Community | None]) -> Community | None:
+    if community_id not in cache:
+        row = conn.execute(queries.COMMUNITY, {"community": community_id}).fetchone()
+        cache[community_id] = Community.from_row(row, settings) if row else None
+    return cache[community_id]

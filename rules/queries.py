@@ -1,0 +1,177 @@
+"""Named SQL statements of the rules engine and the notifier (psycopg, named parameters).
+
+Alert state changes shared with the API (acknowledge, resolve, timeline rows) live in
+``linli.alerts``; everything here is the rules stage's own.
+"""
+
+from __future__ import annotations
+
+# --- communities and the per-community lock ------------------------------------------
+
+COMMUNITIES = """
+SELECT id, name, timezone, silent_check_at, silent_max_hours, locale
+  FROM communities ORDER BY id
+"""
+
+COMMUNITY = """
+SELECT id, name, timezone, silent_check_at, silent_max_hours, locale
+  FROM communities WHERE id = %(community)s
+"""
+
+# Transaction-scoped: released on commit or rollback, so a crashed evaluator never
+# leaves a community locked. hashtext() is stable across sessions and servers.
+TRY_COMMUNITY_LOCK = """
+SELECT pg_try_advisory_xact_lock(hashtext('linli:rules:' || %(community)s)) AS locked
+"""
+
+# --- the silent-resident rule --------------------------------------------------------
+
+_RESIDENT_STATE = """
+SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
+       (r.is_elderly AND r.lives_alone AND r.active) AS watched,
+       h.id AS household, h.building AS home_building, hb.name AS home_building_name,
+       hb.grid, h.unit, u.name AS unit_name, h.room,
+       p.last_seen_at, p.building AS seen_building, pb.name AS seen_building_name,
+       p.device AS seen_device, d.name AS seen_device_name, p.direction AS seen_direction,
+       v.visited_at
+  FROM residents r
+  LEFT JOIN households h ON h.community = r.community AND h.id = r.household
+  LEFT JOIN buildings hb ON hb.community = h.community AND hb.id = h.building
+  LEFT JOIN units u ON u.community = h.community AND u.building = h.building AND u.id = h.unit
+  LEFT JOIN presence p ON p.community = r.community AND p.resident = r.id
+  LEFT JOIN buildings pb ON pb.community = p.community AND pb.id = p.building
+  LEFT JOIN devices d
+         ON d.community = p.community AND d.building = p.building AND d.id = p.device
+  -- A person who resolved an earlier alert checked on the resident: that visit counts
+  -- as a sighting, so the rule does not fire again the moment the alert is closed.
+  LEFT JOIN (
+      SELECT a.subject, max(a.resolved_at) AS visited_at
+        FROM alerts a
+       WHERE a.community = %(community)s AND a.rule = %(rule)s
+         AND a.status IN ('resolved', 'archived') AND a.resolved_by <> 'system'
+         AND a.resolved_at >= %(visits_since)s
+       GROUP BY a.subject
+  ) v ON v.subject = r.id
+ WHERE r.community = %(community)s
+"""
+
+WATCHED_RESIDENTS = _RESIDENT_STATE + """
+   AND r.is_elderly AND r.lives_alone AND r.active
+ ORDER BY r.id
+"""
+
+RESIDENT_STATE = _RESIDENT_STATE + """
+   AND r.id = %(resident)s
+"""
+
+# --- alerts ------------------------------------------------------------------------
+
+ACTIVE_ALERTS = """
+SELECT id, rule, subject, status, tier, details
+  FROM alerts
+ WHERE community = %(community)s AND rule = %(rule)s AND status IN ('open', 'acknowledged')
+ ORDER BY id
+"""
+
+# The partial unique index alerts_one_open makes this the one place where "one active
+# alert per (community, rule, subject)" is decided, even without the advisory lock.
+# xmax = 0 only on a freshly inserted row: it tells a new alert from a repeat.
+UPSERT_ALERT = """
+INSERT INTO alerts (community, rule, subject, severity, tier, grid, building, title, details,
+                    raised_at, updated_at, escalate_at)
+VALUES (%(community)s, %(rule)s, %(subject)s, %(severity)s, 1, %(grid)s, %(building)s,
+        %(title)s, %(details)s, %(now)s, %(now)s, %(escalate_at)s)
+ON CONFLICT (community, rule, subject) WHERE status IN ('open', 'acknowledged')
+DO UPDATE SET fired_count = alerts.fired_count + 1,
+              updated_at = EXCLUDED.updated_at,
+              details = EXCLUDED.details,
+              title = EXCLUDED.title
+RETURNING id, rule, subject, status, tier, details, (xmax = 0) AS inserted
+"""
+
+SET_ESCALATE_AT = """
+UPDATE alerts SET escalate_at = %(escalate_at)s WHERE id = %(alert_id)s AND status = 'open'
+"""
+
+DUE_ESCALATIONS = """
+SELECT id, community, rule, subject, status, tier, details, grid, title
+  FROM alerts
+ WHERE status = 'open' AND escalate_at <= %(now)s
+ ORDER BY escalate_at
+ LIMIT %(limit)s
+   FOR UPDATE SKIP LOCKED
+"""
+
+ESCALATE = """
+UPDATE alerts
+   SET tier = tier + 1, escalate_at = %(next_escalate_at)s, updated_at = %(now)s
+ WHERE id = %(alert_id)s AND status = 'open'
+RETURNING id, rule, subject, status, tier, details
+"""
+
+# --- who gets told -------------------------------------------------------------------
+
+GRID_WORKERS = """
+SELECT w.id, w.name, w.locale, w.notify_urls
+  FROM grid_workers w
+  JOIN grid_worker_grids g ON g.community = w.community AND g.worker = w.id
+ WHERE w.community = %(community)s AND g.grid = %(grid)s
+   AND w.role = 'grid_worker' AND w.active
+ ORDER BY w.id
+"""
+
+CONTROL_ROOM = """
+SELECT w.id, w.name, w.locale, w.notify_urls
+  FROM grid_workers w
+ WHERE w.community = %(community)s AND w.role = 'control_room' AND w.active
+ ORDER BY w.id
+"""
+
+INSERT_NOTIFICATION = """
+INSERT INTO notifications (alert_id, community, worker, url_index, channel, title, body,
+                           next_attempt_at, created_at)
+VALUES (%(alert_id)s, %(community)s, %(worker)s, %(url_index)s, %(channel)s, %(title)s,
+        %(body)s, %(now)s, %(now)s)
+ON CONFLICT (alert_id, worker, url_index, title) DO NOTHING
+RETURNING id
+"""
+
+# --- the notifier --------------------------------------------------------------------
+
+# One row at a time, locked for the length of one send: replicas share the queue and a
+# slow endpoint holds back only its own row. The URL itself stays in grid_workers.
+DUE_NOTIFICATION = """
+SELECT n.id, n.alert_id, n.community, n.worker, n.url_index, n.channel, n.title, n.body,
+       n.attempts, w.name AS worker_name, w.notify_urls[n.url_index + 1] AS url,
+       c.locale AS community_locale
+  FROM notifications n
+  LEFT JOIN grid_workers w ON w.community = n.community AND w.id = n.worker
+  LEFT JOIN communities c ON c.id = n.community
+ WHERE n.status = 'pending' AND n.next_attempt_at <= %(now)s
+ ORDER BY n.next_attempt_at, n.id
+ LIMIT 1
+   FOR UPDATE OF n SKIP LOCKED
+"""
+
+RECORD_ATTEMPT = """
+INSERT INTO notification_attempts (notification_id, at, ok, duration_ms, error)
+VALUES (%(notification_id)s, %(now)s, %(ok)s, %(duration_ms)s, %(error)s)
+"""
+
+MARK_SENT = """
+UPDATE notifications
+   SET status = 'sent', attempts = attempts + 1, sent_at = %(now)s, last_error = NULL
+ WHERE id = %(notification_id)s
+"""
+
+MARK_RETRY = """
+UPDATE notifications
+   SET attempts = attempts + 1, last_error = %(error)s, next_attempt_at = %(next_attempt_at)s
+ WHERE id = %(notification_id)s
+"""
+
+MARK_FAILED = """
+UPDATE notifications
+   SET status = 'failed', attempts = attempts + 1, last_error = %(error)s
+ WHERE id = %(notification_id)s
+"""

@@ -1,0 +1,160 @@
+"""User-facing text of the rules engine: alert titles, push texts, timeline notes.
+
+Simplified Chinese by default, English available (``linli.i18n.Catalog``). The helpers
+below turn the structured alert details into the short phrases the templates need, in
+the community's local time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from linli.i18n import Catalog, normalise_locale
+
+TEXTS = Catalog({
+    "push.title": {"zh-CN": "【邻里】{title}", "en": "[Linli] {title}"},
+    "push.title.escalated": {
+        "zh-CN": "【邻里·第{tier}级】{title}",
+        "en": "[Linli · tier {tier}] {title}",
+    },
+    "push.escalated": {
+        "zh-CN": "网格员未及时确认，已升级至第{tier}级（指挥中心）。",
+        "en": "Not acknowledged in time: escalated to tier {tier} (control room).",
+    },
+    "push.action": {
+        "zh-CN": "告警编号：#{alert_id}。请尽快上门查看，上门查看后在App中确认。",
+        "en": "Alert #{alert_id}. Please visit the resident, then confirm in the app.",
+    },
+    "silent.title.not_seen_today": {
+        "zh-CN": "独居老人今日未出现",
+        "en": "Elderly resident living alone not seen today",
+    },
+    "silent.title.not_seen_hours": {
+        "zh-CN": "独居老人超过{hours}小时未出现",
+        "en": "Elderly resident living alone not seen for over {hours} hours",
+    },
+    "silent.alert_title": {"zh-CN": "{title}：{name}", "en": "{title}: {name}"},
+    "silent.who": {"zh-CN": "居民：{name}（{home}）", "en": "Resident: {name} ({home})"},
+    "silent.phone": {"zh-CN": "本人电话：{phone}", "en": "Phone: {phone}"},
+    "silent.last_seen": {
+        "zh-CN": "最后出现：{time}，{where}",
+        "en": "Last seen: {time}, {where}",
+    },
+    "silent.never_seen": {
+        "zh-CN": "最后出现：无通行记录（登记于{time}）",
+        "en": "Last seen: no passage on record (registered {time})",
+    },
+    "silent.visited": {
+        "zh-CN": "上次上门确认：{time}",
+        "en": "Last visit confirmed: {time}",
+    },
+    "silent.care_level": {"zh-CN": "照护等级：{level}级", "en": "Care level: {level}"},
+    "silent.contacts": {"zh-CN": "紧急联系人：{contacts}", "en": "Emergency contacts: {contacts}"},
+    "silent.no_contacts": {"zh-CN": "紧急联系人：未登记", "en": "Emergency contacts: none on file"},
+    "silent.resolved": {
+        "zh-CN": "居民于{time}在{where}再次出现，系统自动解除。",
+        "en": "The resident was seen again at {time}, {where}; resolved automatically.",
+    },
+    "timeline.dispatched": {
+        "zh-CN": "已转派第{tier}级：{workers}",
+        "en": "Dispatched to tier {tier}: {workers}",
+    },
+    "timeline.no_recipients": {
+        "zh-CN": "第{tier}级无可通知人员",
+        "en": "Nobody to notify at tier {tier}",
+    },
+    "timeline.escalated": {
+        "zh-CN": "超时未确认，升级至第{tier}级",
+        "en": "Not acknowledged in time; escalated to tier {tier}",
+    },
+    "timeline.notified": {
+        "zh-CN": "已推送给{worker}（{channel}）",
+        "en": "Pushed to {worker} ({channel})",
+    },
+    "timeline.notify_failed": {
+        "zh-CN": "推送给{worker}（{channel}）失败{attempts}次，已停止重试：{error}",
+        "en": "Push to {worker} ({channel}) failed {attempts} times; gave up: {error}",
+    },
+    "home.unknown": {"zh-CN": "住址未登记", "en": "address unknown"},
+    "home.room": {"zh-CN": "{room}室", "en": "room {room}"},
+    "where.unknown": {"zh-CN": "地点不明", "en": "place unknown"},
+    "direction.in": {"zh-CN": "进", "en": "in"},
+    "direction.out": {"zh-CN": "出", "en": "out"},
+    "time.format": {"zh-CN": "{month}月{day}日 {hm}", "en": "{day} {mon} {hm}"},
+})
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
+              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def text(key: str, locale: str | None, **values: Any) -> str:
+    """One message from the catalog."""
+    return TEXTS(key, locale, **values)
+
+
+def local_time(value: dt.datetime | str | None, tz: ZoneInfo, locale: str | None) -> str:
+    """``11月21日 18:02`` / ``21 Nov 18:02`` in the community's time zone."""
+    if value is None:
+        return "—"
+    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    local = moment.astimezone(tz)
+    return text("time.format", locale, month=local.month, day=local.day,
+                mon=_MONTHS_EN[local.month - 1], hm=local.strftime("%H:%M"))
+
+
+def describe_home(home: Mapping[str, Any] | None, locale: str | None) -> str:
+    """``1栋1单元101室`` / ``1栋 1单元 room 101``: building, unit and room as known."""
+    if not home:
+        return text("home.unknown", locale)
+    parts = [home.get("building_name") or home.get("building"),
+             home.get("unit_name") or home.get("unit")]
+    if home.get("room"):
+        parts.append(text("home.room", locale, room=home["room"]))
+    joiner = "" if normalise_locale(locale) == "zh-CN" else " "
+    return joiner.join(str(p) for p in parts if p) or text("home.unknown", locale)
+
+
+def describe_where(where: Mapping[str, Any] | None, locale: str | None) -> str:
+    """``1栋1单元门禁（进）`` / ``b01-u1-door (in)``: the device and direction of a passage."""
+    if not where:
+        return text("where.unknown", locale)
+    place = where.get("device_name") or where.get("device") or text("where.unknown", locale)
+    building = where.get("building_name") or where.get("building")
+    if building and not str(place).startswith(str(building)):
+        place = f"{building} {place}"
+    direction = where.get("direction")
+    if direction in ("in", "out"):
+        arrow = text(f"direction.{direction}", locale)
+        return f"{place}（{arrow}）" if normalise_locale(locale) == "zh-CN" else f"{place} ({arrow})"
+    return str(place)
+
+
+def describe_contacts(contacts: Sequence[Mapping[str, Any]], locale: str | None) -> str:
+    """``李明（儿子）138…；…`` or the "none on file" line."""
+    if not contacts:
+        return text("silent.no_contacts", locale)
+    zh = normalise_locale(locale) == "zh-CN"
+    shown = []
+    for contact in contacts:
+        name = str(contact.get("name") or "?")
+        relation = contact.get("relation")
+        if relation:
+            name = f"{name}（{relation}）" if zh else f"{name} ({relation})"
+        phone = contact.get("phone")
+        shown.append(f"{name} {phone}" if phone else name)
+    return text("silent.contacts", locale, contacts=("；" if zh else "; ").join(shown))
+
+
+def join_names(names: Sequence[str], locale: str | None) -> str:
+    """``王芳、李强`` / ``Wang Fang, Li Qiang``."""
+    return ("、" if normalise_locale(locale) == "zh-CN" else ", ").join(names)
+
+
+def push_title(title: str, tier: int, locale: str | None) -> str:
+    """The push title: the brand prefix, and the tier once the alert has escalated."""
+    if tier > 1:
+        return text("push.title.escalated", locale, tier=tier, title=title)
+    return text("push.title", locale, title=title)

@@ -1,0 +1,108 @@
+"""One door-controller log source: tail → records → events → spool, in its own thread.
+
+Each step reads a batch of complete lines, maps them, keeps the bad ones aside, and
+stores the events together with the new tail position in one spool transaction; only then
+does the tail move on. A failing step (disk full, a bug) is logged and retried with
+backoff on the same lines: the thread never dies and never skips a line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from edge.config import AgentConfig, LogSource
+from edge.door.mapping import map_record
+from edge.door.records import BadLine, RecordReader
+from edge.door.tail import Batch, LogTail
+from edge.rejects import RejectedLine, RejectsFile
+from edge.spool import Spool
+from linli.contract import MAX_PAYLOAD_BYTES
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 30.0
+
+
+class DoorSource:
+    """Follows one controller log and spools its events."""
+
+    def __init__(self, source: LogSource, config: AgentConfig, spool: Spool,
+                 rejects: RejectsFile, *, poll_interval_s: float,
+                 on_spooled: Callable[[], None] = lambda: None) -> None:
+        self.source = source
+        self.key = str(source.path)
+        self._community = config.community
+        self._building = config.building
+        self._spool = spool
+        self._rejects = rejects
+        self._poll = poll_interval_s
+        self._on_spooled = on_spooled
+        self._tail = LogTail(source.path, spool.cursor(self.key))
+        self._reader = RecordReader(source.format)
+        self.lines = 0
+        self.events = 0
+        self.rejected = 0
+        self._stopped = False
+
+    def run(self, stop: threading.Event) -> None:
+        """Follow the log until ``stop`` is set."""
+        backoff = self._poll
+        try:
+            while not stop.is_set():
+                try:
+                    if self.step():
+                        backoff = self._poll
+                        continue  # there may be more right away
+                    stop.wait(self._poll)
+                except Exception:
+                    log.exception("source %s (%s): step failed; retrying in %.1fs",
+                                  self.source.device, self.key, backoff)
+                    stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_S)
+        finally:
+            self._stopped = True
+            self._tail.close()
+
+    def step(self) -> bool:
+        """Spool the next batch of lines; False when there was nothing new."""
+        batch = self._tail.read()
+        if batch is None:
+            return False
+        messages, rejected = self._convert(batch)
+        self._rejects.write(rejected)
+        self._spool.append(self.key, messages, batch.cursor, rejected=len(rejected),
+                           last_reject=rejected[-1].reason if rejected else None)
+        self._tail.commit(batch)
+        self.lines += len(batch.lines)
+        self.events += len(messages)
+        self.rejected += len(rejected)
+        if messages:
+            self._on_spooled()
+        return True
+
+    def health(self) -> dict[str, Any]:
+        """Free-form health for the agent's status message."""
+        state = "stopped" if self._stopped else "ok" if self._tail.attached else "missing"
+        return {"file": state, "lines": self.lines,
+                "events": self.events, "rejected": self.rejected}
+
+    def _convert(self, batch: Batch) -> tuple[list[tuple[str, bytes]], list[RejectedLine]]:
+        messages: list[tuple[str, bytes]] = []
+        rejected: list[RejectedLine] = []
+        for line in batch.lines:
+            try:
+                record = self._reader.parse(line, batch.file_id, self._tail.first_line)
+                if record is None:
+                    continue
+                event = map_record(record, self.source, community=self._community,
+                                   building=self._building)
+                payload = event.to_json()
+                if len(payload) > MAX_PAYLOAD_BYTES:
+                    raise BadLine(f"event is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES}")
+                messages.append((event.topic, payload))
+            except BadLine as exc:
+                rejected.append(RejectedLine(batch.file, line.number, line.raw, str(exc)))
+        return messages, rejected

@@ -1,0 +1,161 @@
+"""The spool: events and tail cursor in one transaction; order, deletion, locking, speed."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.config import AgentConfig
+from edge.door.source import DoorSource
+from edge.door.tail import Cursor
+from edge.rejects import RejectsFile
+from edge.spool import Spool
+from linli.contract import parse_event
+from linli.errors import ServiceError
+
+TOPIC = "linli/v1/c/b/d/events"
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Any:
+    opened = Spool(tmp_path / "spool.db")
+    yield opened
+    opened.close()
+
+
+def test_events_and_cursor_are_stored_together(spool: Spool) -> None:
+    spool.append("src", [(TOPIC, b"1"), (TOPIC, b"2")], Cursor(1, 2, 30, 2))
+    assert [m.payload for m in spool.pending(0, 10)] == [b"1", b"2"]
+    assert spool.cursor("src") == Cursor(1, 2, 30, 2)
+    assert spool.cursor("other") is None
+
+
+def test_a_failing_batch_leaves_neither_events_nor_cursor(spool: Spool) -> None:
+    spool.append("src", [(TOPIC, b"kept")], Cursor(1, 2, 10, 1))
+    # the third message cannot be bound: the insert fails after two rows went in
+    broken: list[Any] = [(TOPIC, b"a"), (TOPIC, b"b"), (TOPIC, {"not": "bytes"})]
+    with pytest.raises(sqlite3.Error):
+        spool.append("src", broken, Cursor(1, 2, 99, 4), rejected=1, last_reject="x")
+    assert [m.payload for m in spool.pending(0, 10)] == [b"kept"]
+    assert spool.cursor("src") == Cursor(1, 2, 10, 1)
+    assert spool.rejects() == (0, None)
+
+
+def test_pending_in_order_and_acknowledged_ones_deleted(spool: Spool) -> None:
+    spool.append("src", [(TOPIC, str(i).encode()) for i in range(5)], Cursor(1, 2, 5, 5))
+    first = spool.pending(0, 3)
+    assert [m.payload for m in first] == [b"0", b"1", b"2"]
+    assert [m.payload for m in spool.pending(first[-1].seq, 10)] == [b"3", b"4"]
+    spool.delete([first[0].seq, first[2].seq])
+    assert [m.payload for m in spool.pending(0, 10)] == [b"1", b"3", b"4"]
+    assert spool.depth() == 3
+    assert [m.payload for m in spool.fetch([first[2].seq, first[1].seq])] == [b"1"]
+
+
+def test_seqs_are_never_reused(spool: Spool) -> None:
+    spool.append("src", [(TOPIC, b"old")], Cursor(1, 2, 1, 1))
+    (old,) = spool.pending(0, 10)
+    spool.delete([old.seq])
+    spool.append("src", [(TOPIC, b"new")], Cursor(1, 2, 2, 2))
+    (new,) = spool.pending(old.seq, 10)
+    assert new.seq > old.seq
+
+
+def test_rejected_lines_are_counted_with_the_last_reason(spool: Spool) -> None:
+    spool.append("a", [], Cursor(1, 2, 1, 1), rejected=2, last_reject="first")
+    spool.append("b", [], Cursor(1, 3, 1, 1), rejected=1, last_reject="second")
+    assert spool.rejects() == (3, "second")
+
+
+def test_a_second_agent_on_the_same_spool_is_refused(spool: Spool) -> None:
+    with pytest.raises(ServiceError, match="another edge agent"):
+        Spool(spool.path)
+    spool.close()
+    Spool(spool.path).close()
+
+
+def test_throughput_is_well_over_ten_thousand_events_per_second(spool: Spool) -> None:
+    payload = b"x" * 320
+    total, batch = 50_000, 500
+    started = time.perf_counter()
+    for offset in range(0, total, batch):
+        spool.append("src", [(TOPIC, payload)] * batch, Cursor(1, 2, offset, offset))
+    after, moved = 0, 0
+    while rows := spool.pending(after, 1000):
+        after = rows[-1].seq
+        spool.delete([row.seq for row in rows])
+        moved += len(rows)
+    rate = total / (time.perf_counter() - started)
+    assert moved == total and spool.depth() == 0
+    assert rate > 10_000, f"{rate:.0f} events/s in and out"
+
+
+KILLED_WRITER = """
+import sys
+from pathlib import Path
+from edge.door.tail import Cursor
+from edge.spool import Spool
+spool = Spool(Path(sys.argv[1]))
+saved = spool.cursor("src")
+done = saved.offset if saved else 0
+print("ready", flush=True)
+while True:
+    size = done % 50 + 1
+    spool.append("src", [(sys.argv[2], b"m")] * size, Cursor(1, 2, done + size, 0))
+    done += size
+"""
+
+
+def test_killed_mid_write_events_always_match_the_cursor(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    for delay in (0.05, 0.15, 0.3):
+        writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(path), TOPIC],
+                                  stdout=subprocess.PIPE)
+        assert writer.stdout is not None and writer.stdout.readline() == b"ready\n"
+        time.sleep(delay)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        spool = Spool(path)
+        cursor = spool.cursor("src")
+        assert cursor is not None and cursor.offset > 0
+        assert spool.depth() == cursor.offset  # every stored event has its cursor, no more
+        spool.close()
+
+
+def test_a_source_spools_each_line_exactly_once_across_restarts(tmp_path: Path) -> None:
+    log = tmp_path / "door.jsonl"
+    config = AgentConfig.model_validate({
+        "community": "juxin", "building": "b01",
+        "sources": [{"device": "b01-u1-door", "path": str(log)}]})
+    line = '{{"time": "2026-11-22T08:00:{:02d}+08:00", "event": "passage", "seq": {}}}\n'
+    log.write_text("".join(line.format(i, i) for i in range(3)) + "garbage\n")
+    rejects = RejectsFile(tmp_path / "rejects.jsonl")
+
+    def run_once() -> None:
+        spool = Spool(tmp_path / "spool.db")
+        source = DoorSource(config.sources[0], config, spool, rejects, poll_interval_s=0.01)
+        while source.step():
+            pass
+        spool.close()
+
+    run_once()
+    with log.open("a") as out:
+        out.write(line.format(3, 3))
+    run_once()
+    spool = Spool(tmp_path / "spool.db")
+    events = [parse_event(m.topic, m.payload) for m in spool.pending(0, 100)]
+    assert [e.attrs["seq"] for e in events] == [0, 1, 2, 3]
+    count, last_reason = spool.rejects()
+    assert count == 1 and last_reason is not None and last_reason.startswith("not JSON")
+    (entry,) = [json.loads(x) for x in rejects.path.read_text().splitlines()]
+    assert (entry["file"], entry["line"], entry["raw"]) == (str(log), 4, "garbage")
+    assert entry["reason"].startswith("not JSON") and entry["at"]
+    spool.close()

@@ -169,6 +169,8 @@ class EmbeddedMosquitto:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process and self.process.stderr:
+            self.process.stderr.close()
         self.process = None
 
     def restart(self) -> None:

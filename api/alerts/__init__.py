@@ -1,0 +1,1 @@
+"""Alerts: lists, one alert with its timeline and notifications, acknowledge and resolve."""

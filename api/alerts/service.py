@@ -1,0 +1,142 @@
+"""Data access of the alerts domain: reads, and the acknowledge / resolve transitions.
+
+A transition is the shared UPDATE of ``linli.alerts`` plus a timeline row, in one
+transaction. The UPDATE only matches an alert in a state that allows the change, so two
+people acting at once cannot both succeed; when it matches nothing we look at why and
+answer 404 (no such alert) or 409 (its state forbids it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from api.alerts import queries
+from api.alerts.models import (
+    AlertAcknowledge,
+    AlertDetail,
+    AlertQuery,
+    AlertRead,
+    AlertResolve,
+    NotificationRead,
+    TimelineEntryRead,
+    alert_cursor_key,
+)
+from api.deps import Conn
+from api.errors import Conflict, NotFound
+from api.pagination import Page, decode_cursor, make_page, parse_aware_time, parse_int
+from api.text import scrub
+from linli import alerts as shared
+
+SUBJECT_ALERTS_LIMIT = 50
+"""How many of a resident's alerts the timeline shows (newest first)."""
+
+
+async def list_alerts(*, conn: Conn, query: AlertQuery) -> Page[AlertRead]:
+    """One page of alerts matching ``query``, newest first."""
+    after_at, after_id = None, None
+    if query.cursor:
+        after_at, after_id = decode_cursor(query.cursor, parse_aware_time, parse_int)
+    params: dict[str, Any] = {
+        "community": query.community,
+        "statuses": [s.value for s in query.status] or None,
+        "rule": query.rule,
+        "subject": None,
+        "since": query.since,
+        "after_at": after_at,
+        "after_id": after_id,
+        "limit": query.limit + 1,
+    }
+    cur = await conn.execute(queries.LIST_ALERTS, params)
+    items, next_cursor = make_page(await cur.fetchall(), query.limit, AlertRead,
+                                   alert_cursor_key)
+    return Page[AlertRead](items=items, next_cursor=next_cursor)
+
+
+async def alerts_for_subject(*, conn: Conn, community: str, subject: str) -> list[AlertRead]:
+    """The newest alerts about one subject (e.g. a resident), any status."""
+    params: dict[str, Any] = {
+        "community": community, "statuses": None, "rule": None, "subject": subject,
+        "since": None, "after_at": None, "after_id": None, "limit": SUBJECT_ALERTS_LIMIT,
+    }
+    cur = await conn.execute(queries.LIST_ALERTS, params)
+    return [AlertRead.model_validate(row) for row in await cur.fetchall()]
+
+
+async def get_alert(*, conn: Conn, alert_id: int) -> AlertDetail:
+    """One alert with its timeline and notifications; 404 when there is none."""
+    params = {"alert_id": alert_id}
+    row = await (await conn.execute(queries.GET_ALERT, params)).fetchone()
+    if row is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+    timeline = await (await conn.execute(queries.ALERT_TIMELINE, params)).fetchall()
+    notifications = await (await conn.execute(queries.ALERT_NOTIFICATIONS, params)).fetchall()
+    return AlertDetail(
+        **AlertRead.model_validate(row).model_dump(),
+        timeline=[TimelineEntryRead.model_validate(t) for t in timeline],
+        notifications=await _scrubbed(conn, alert_id, notifications),
+    )
+
+
+async def _scrubbed(
+    conn: Conn, alert_id: int, rows: list[dict[str, Any]]
+) -> list[NotificationRead]:
+    """Notifications with the channels' secrets removed from what the notifier stored."""
+    if not rows:
+        return []
+    cur = await conn.execute(queries.ALERT_SECRET_URLS, {"alert_id": alert_id})
+    secrets = [r["url"] for r in await cur.fetchall()]
+    return [
+        NotificationRead.model_validate({
+            **n,
+            "channel": scrub(n["channel"], secrets),
+            "last_error": scrub(n["last_error"], secrets),
+        })
+        for n in rows
+    ]
+
+
+async def acknowledge(*, conn: Conn, alert_id: int, request: AlertAcknowledge) -> AlertDetail:
+    """Someone takes an open alert on: stops its escalation timer."""
+    async with conn.transaction():
+        cur = await conn.execute(shared.ACKNOWLEDGE,
+                                 {"alert_id": alert_id, "actor": request.actor})
+        if await cur.fetchone() is None:
+            await _refuse(conn, alert_id, "acknowledged", allowed=("open",))
+        await _add_timeline(conn, alert_id, request.actor, "acknowledged", request.note, {})
+    return await get_alert(conn=conn, alert_id=alert_id)
+
+
+async def resolve(*, conn: Conn, alert_id: int, request: AlertResolve) -> AlertDetail:
+    """Someone closes an open or acknowledged alert with what they found."""
+    async with conn.transaction():
+        cur = await conn.execute(
+            shared.RESOLVE, {"alert_id": alert_id, "actor": request.actor, "note": request.note}
+        )
+        if await cur.fetchone() is None:
+            await _refuse(conn, alert_id, "resolved", allowed=shared.ACTIVE_STATUSES)
+        data = {"outcome": request.outcome} if request.outcome else {}
+        await _add_timeline(conn, alert_id, request.actor, "resolved", request.note, data)
+    return await get_alert(conn=conn, alert_id=alert_id)
+
+
+async def _add_timeline(
+    conn: Conn, alert_id: int, actor: str, action: str, note: str | None, data: dict[str, Any]
+) -> None:
+    await conn.execute(shared.ADD_TIMELINE, {
+        "alert_id": alert_id, "actor": actor, "action": action, "note": note,
+        "data": Jsonb({**data, "via": "api"}),
+    })
+
+
+async def _refuse(conn: Conn, alert_id: int, action: str, *, allowed: tuple[str, ...]) -> None:
+    """Raise why the transition matched nothing: the alert is missing or in another state."""
+    row = await (await conn.execute(queries.ALERT_STATUS, {"alert_id": alert_id})).fetchone()
+    if row is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+    wanted = " or ".join(allowed)
+    raise Conflict(
+        f"alert {alert_id} is {row['status']}: only an alert that is {wanted} "
+        f"can be {action}"
+    )

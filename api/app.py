@@ -1,0 +1,117 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+The connection pool and the broker probe are made in the lifespan, from the settings
+given to the factory, so importing this module reads no configuration and opens nothing.
+Routes: ``/health``; ``/api/v1/...`` (events, residents, alerts, devices, dead letters,
+communities); ``/docs``; the control-room UI at ``/`` with its files under ``/static``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from api import queries
+from api.alerts.views import router as alerts_router
+from api.communities.views import router as communities_router
+from api.dead_letters.views import router as dead_letters_router
+from api.deps import ApiState, Conn, Pool
+from api.devices.views import router as devices_router
+from api.docs import DOCS_URL, install_offline_docs, offline_assets
+from api.errors import install_error_handlers
+from api.events.views import router as events_router
+from api.health.probe import BrokerProbe
+from api.health.views import router as health_router
+from api.residents.views import router as residents_router
+from linli import __version__
+from linli.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+POOL_MIN_SIZE = 1
+POOL_MAX_SIZE = 10
+STATEMENT_TIMEOUT = "15s"
+"""No API query should run longer; a runaway one must not hold a pooled connection."""
+
+
+def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
+    """The API and UI for ``settings``; needs ``settings.database_url``.
+
+    ``health_cache_s`` is how long a broker check result is reused by ``/health``.
+    """
+    database_url = settings.require_database_url()
+    mqtt_url = settings.mqtt_url.get_secret_value() if settings.mqtt_url else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, ApiState]]:
+        pool = _make_pool(database_url)
+        # Not waiting: the API starts (and /health says why) while the database is down.
+        await pool.open(wait=False)
+        broker = BrokerProbe(mqtt_url, cache_s=health_cache_s)
+        try:
+            yield {"linli": ApiState(settings=settings, pool=pool, broker=broker)}
+        finally:
+            await pool.close()
+
+    assets = offline_assets()
+    app = FastAPI(
+        title="Linli API",
+        version=__version__,
+        description="Linli (邻里): events, residents, alerts and devices of smart communities.",
+        lifespan=lifespan,
+        docs_url=None if assets else DOCS_URL,
+        redoc_url=None,
+    )
+    if assets:
+        install_offline_docs(app, assets)
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(_api_v1())
+    _install_ui(app)
+    return app
+
+
+def _api_v1() -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    for domain in (events_router, residents_router, alerts_router, devices_router,
+                   dead_letters_router, communities_router):
+        router.include_router(domain)
+    return router
+
+
+def _make_pool(database_url: str) -> Pool:
+    async def configure(conn: Conn) -> None:
+        await conn.execute(queries.CONFIGURE_SESSION, {"statement_timeout": STATEMENT_TIMEOUT})
+
+    return AsyncConnectionPool(
+        database_url,
+        connection_class=AsyncConnection[DictRow],
+        # prepare_threshold=None: every query is planned with its actual values, which
+        # the optional-filter statements rely on.
+        kwargs={"row_factory": dict_row, "autocommit": True, "prepare_threshold": None,
+                "application_name": "linli-api"},
+        min_size=POOL_MIN_SIZE,
+        max_size=POOL_MAX_SIZE,
+        open=False,
+        configure=configure,
+        check=AsyncConnectionPool.check_connection,
+        name="linli-api",
+    )
+
+
+def _install_ui(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})

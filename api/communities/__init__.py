@@ -1,0 +1,1 @@
+"""Communities: the list, and the control room's summary of one community."""

@@ -1,0 +1,23 @@
+"""Routes of the dead-letters domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.dead_letters import service
+from api.dead_letters.models import DeadLetterQuery, DeadLetterRead
+from api.deps import ConnDep
+from api.errors import ERROR_RESPONSES
+from api.pagination import Page
+
+router = APIRouter(tags=["dead letters"])
+
+
+@router.get("/dead-letters", response_model=Page[DeadLetterRead], responses=ERROR_RESPONSES)
+async def list_dead_letters(
+    conn: ConnDep, query: Annotated[DeadLetterQuery, Query()]
+) -> Page[DeadLetterRead]:
+    """Messages ingest rejected, newest first, with the reason and topic."""
+    return await service.list_dead_letters(conn=conn, query=query)

@@ -1,0 +1,1 @@
+"""Devices: door controllers, cameras and agents, with status and unknown-device flag."""

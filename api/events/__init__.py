@@ -1,0 +1,1 @@
+"""Events: the stored entry, exit and door events, filtered and paginated."""

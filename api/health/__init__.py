@@ -1,0 +1,1 @@
+"""Health: is the database answering, is the broker accepting connections."""

@@ -1,0 +1,5 @@
+"""SQL of the health domain."""
+
+from __future__ import annotations
+
+PING = "SELECT 1 AS ok"

@@ -1,0 +1,1 @@
+"""Residents: one resident's timeline (who, where last seen, recent events, alerts)."""

@@ -1,0 +1,23 @@
+"""SQL of the residents domain."""
+
+from __future__ import annotations
+
+GET_RESIDENT = """
+SELECT r.community, r.id, r.name, r.household, h.building, b.name AS building_name,
+       h.unit, u.name AS unit_name, h.room, r.is_elderly, r.lives_alone, r.care_level,
+       r.active
+  FROM residents r
+  LEFT JOIN households h ON h.community = r.community AND h.id = r.household
+  LEFT JOIN buildings b ON b.community = h.community AND b.id = h.building
+  LEFT JOIN units u
+         ON u.community = h.community AND u.building = h.building AND u.id = h.unit
+ WHERE r.community = %(community)s AND r.id = %(resident)s
+"""
+
+GET_PRESENCE = """
+SELECT p.last_seen_at, p.building, p.device, d.name AS device_name, p.direction
+  FROM presence p
+  LEFT JOIN devices d
+         ON d.community = p.community AND d.building = p.building AND d.id = p.device
+ WHERE p.community = %(community)s AND p.resident = %(resident)s
+"""

@@ -1,0 +1,199 @@
+"""Alerts through the API: lists, detail, acknowledge and resolve, 404/409/422, secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from tests.integration.test_api_seed import (
+    BASE_TIME,
+    COMMUNITY,
+    NOTIFY_URLS,
+    OTHER,
+    SECRET_MARKERS,
+    Db,
+    api_fixture,  # noqa: F401
+    assert_error,
+    insert_alert,
+    insert_dead_letter,
+    insert_events,
+    insert_notification,
+    make_events,
+    seeded_fixture,  # noqa: F401
+    start_api_fixture,  # noqa: F401
+    walk_pages,
+)
+
+
+def _timeline(db: Db, alert_id: int) -> list[tuple[str, str, str | None, dict[str, str]]]:
+    rows = db.execute("SELECT actor, action, note, data FROM alert_timeline"
+                      " WHERE alert_id = %s ORDER BY id", (alert_id,)).fetchall()
+    return [(r["actor"], r["action"], r["note"], r["data"]) for r in rows]
+
+
+def test_acknowledge_then_resolve_writes_the_state_and_the_timeline(
+    seeded: Db, api: httpx.Client
+) -> None:
+    alert_id = insert_alert(seeded)
+
+    ack = api.post(f"/api/v1/alerts/{alert_id}/acknowledge",
+                   json={"actor": "w-01", "note": "  on my way  "})
+    assert ack.status_code == 200, ack.text
+    assert ack.json()["status"] == "acknowledged"
+    assert ack.json()["acknowledged_by"] == "w-01"
+    row = seeded.execute("SELECT status, escalate_at, acknowledged_at FROM alerts WHERE id = %s",
+                         (alert_id,)).fetchone()
+    assert row is not None
+    assert row["status"] == "acknowledged"
+    assert row["escalate_at"] is None  # the escalation timer stops
+    assert row["acknowledged_at"] is not None
+
+    done = api.post(f"/api/v1/alerts/{alert_id}/resolve",
+                    json={"actor": "w-01", "note": "老人在家，身体无恙", "outcome": "safe"})
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert (body["status"], body["resolved_by"], body["resolution"]) == (
+        "resolved", "w-01", "老人在家，身体无恙")
+    assert _timeline(seeded, alert_id) == [
+        ("rules", "raised", "张桂英 今日未出现", {}),
+        ("w-01", "acknowledged", "on my way", {"via": "api"}),
+        ("w-01", "resolved", "老人在家，身体无恙", {"via": "api", "outcome": "safe"}),
+    ]
+    assert [step["action"] for step in body["timeline"]] == ["raised", "acknowledged",
+                                                             "resolved"]
+
+
+def test_an_open_alert_can_be_resolved_directly(seeded: Db, api: httpx.Client) -> None:
+    alert_id = insert_alert(seeded)
+
+    response = api.post(f"/api/v1/alerts/{alert_id}/resolve",
+                        json={"actor": "ctl-1", "note": "电话联系，本人外出探亲"})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "resolved"
+
+
+def test_transitions_the_state_does_not_allow_are_409_and_change_nothing(
+    seeded: Db, api: httpx.Client
+) -> None:
+    acknowledged = insert_alert(seeded, status="acknowledged")
+    resolved = insert_alert(seeded, subject="r-0002", status="resolved")
+
+    again = api.post(f"/api/v1/alerts/{acknowledged}/acknowledge", json={"actor": "w-01"})
+    twice = api.post(f"/api/v1/alerts/{resolved}/resolve", json={"actor": "w-01", "note": "x"})
+    late_ack = api.post(f"/api/v1/alerts/{resolved}/acknowledge", json={"actor": "w-01"})
+
+    assert "is acknowledged" in assert_error(again, 409, "conflict")["message"]
+    assert "is resolved" in assert_error(twice, 409, "conflict")["message"]
+    assert_error(late_ack, 409, "conflict")
+    assert [a for _, a, _, _ in _timeline(seeded, acknowledged)] == ["raised"]
+    assert [a for _, a, _, _ in _timeline(seeded, resolved)] == ["raised"]
+
+
+def test_unknown_alert_is_404_everywhere(seeded: Db, api: httpx.Client) -> None:
+    assert_error(api.get("/api/v1/alerts/424242"), 404, "not_found")
+    assert_error(api.post("/api/v1/alerts/424242/acknowledge", json={"actor": "a"}),
+                 404, "not_found")
+    assert_error(api.post("/api/v1/alerts/424242/resolve", json={"actor": "a", "note": "n"}),
+                 404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "field"),
+    [
+        ("resolve", {"actor": "w-01"}, "note"),
+        ("resolve", {"actor": "w-01", "note": "   "}, "note"),
+        ("resolve", {"note": "done"}, "actor"),
+        ("acknowledge", {"actor": ""}, "actor"),
+        ("acknowledge", {"actor": "w-01", "by": "someone"}, "by"),
+    ],
+)
+def test_bad_transition_bodies_are_422_naming_the_field(
+    seeded: Db, api: httpx.Client, path: str, payload: dict[str, str], field: str
+) -> None:
+    alert_id = insert_alert(seeded)
+
+    error = assert_error(api.post(f"/api/v1/alerts/{alert_id}/{path}", json=payload),
+                         422, "validation_error")
+
+    assert field in [f["field"] for f in error["fields"]]
+    assert seeded.execute("SELECT status FROM alerts WHERE id = %s",
+                          (alert_id,)).fetchone() == {"status": "open"}
+
+
+def test_non_numeric_alert_id_is_422(api: httpx.Client) -> None:
+    error = assert_error(api.get("/api/v1/alerts/abc"), 422, "validation_error")
+    assert error["fields"][0]["location"] == "path"
+
+
+def test_alert_filters_and_pagination(seeded: Db, api: httpx.Client) -> None:
+    made = {}
+    for i in range(30):
+        status = ["open", "acknowledged", "resolved"][i % 3]
+        made[insert_alert(
+            seeded, community=COMMUNITY if i % 5 else OTHER,
+            rule="silent_resident" if i % 2 else "door_forced", subject=f"s-{i}",
+            status=status, raised_at=BASE_TIME - dt.timedelta(minutes=i // 2),
+        )] = (i, status)
+
+    pages = walk_pages(api, "/api/v1/alerts", {"community": COMMUNITY, "status": ["open",
+                       "acknowledged"], "rule": "silent_resident", "limit": 4})
+    got = [a["id"] for page in pages for a in page]
+
+    expected = sorted(
+        (aid for aid, (i, status) in made.items()
+         if i % 5 and status in ("open", "acknowledged") and i % 2),
+        key=lambda aid: (BASE_TIME - dt.timedelta(minutes=made[aid][0] // 2), aid),
+        reverse=True,
+    )
+    assert got == expected
+    since = api.get("/api/v1/alerts", params={"since": (BASE_TIME - dt.timedelta(minutes=2))
+                                              .isoformat()}).json()["items"]
+    assert sorted(a["id"] for a in since) == sorted(
+        aid for aid, (i, _) in made.items() if i // 2 <= 2)
+    assert_error(api.get("/api/v1/alerts", params={"status": "lost"}), 422, "validation_error")
+
+
+def test_detail_shows_notifications_without_secrets(seeded: Db, api: httpx.Client) -> None:
+    alert_id = insert_alert(seeded)
+    insert_notification(seeded, alert_id,
+                        last_error=f"HTTP 500 from {NOTIFY_URLS[0]} (token=s3cret-token)")
+
+    detail = api.get(f"/api/v1/alerts/{alert_id}").json()
+
+    [notification] = detail["notifications"]
+    assert notification["worker_name"] == "王芳"
+    assert (notification["status"], notification["attempts"]) == ("pending", 2)
+    assert "HTTP 500" in notification["last_error"]
+    assert detail["subject_name"] == "张桂英"
+
+
+def test_notify_urls_never_appear_in_any_response(seeded: Db, api: httpx.Client) -> None:
+    alert_id = insert_alert(seeded)
+    # A careless channel may echo its URL, or just its key, into the error it reports.
+    insert_notification(seeded, alert_id, last_error=f"refused by {NOTIFY_URLS[0]}")
+    insert_notification(seeded, alert_id, url_index=1, channel=NOTIFY_URLS[1],
+                        last_error=f"bad key {NOTIFY_URLS[1].split('//')[1]}")
+    insert_events(seeded, make_events(12))
+    insert_dead_letter(seeded, "linli/v1/juxin/b01/b01-u1-door/events",
+                       b'{"note": "not a secret"}', "schema: Field required")
+    api.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"actor": "w-01"})
+
+    paths = [
+        "/health", "/api/v1/communities", f"/api/v1/communities/{COMMUNITY}/summary",
+        "/api/v1/events", "/api/v1/alerts", f"/api/v1/alerts/{alert_id}", "/api/v1/devices",
+        "/api/v1/dead-letters", f"/api/v1/communities/{COMMUNITY}/residents/r-0001/timeline",
+        "/openapi.json", "/",
+    ]
+    for path in paths:
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.text)
+        for marker in SECRET_MARKERS:
+            assert marker not in response.text, (path, marker)
+    notifications = api.get(f"/api/v1/alerts/{alert_id}").json()["notifications"]
+    assert [(n["channel"], n["last_error"]) for n in notifications] == [
+        ("json://127.0.0.1", "refused by json://***"),
+        ("wecombot://***", "bad key ***"),
+    ]

@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="linli", description="Linli (邻里): smart-community monitoring"
     )
     parser.add_argument("--version", action="version", version=f"linli {__version__}")
-    parser.add_argument("--config", type=Path, help="YAML settings file (else LINLI_CONFIG)")
+    parser.add_argument("--config", dest="settings_file", type=Path,
+                        help="YAML settings file (else LINLI_CONFIG)")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in SUBCOMMANDS:
         importlib.import_module(module_name).add_parser(subparsers)
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.settings_file)
         setup_logging(settings.log_level, name=args.command)
         code: int = args.run(args, settings)
         return code

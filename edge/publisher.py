@@ -48,6 +48,14 @@ DELETE_DELAY_S = 0.1
 in between only means those few are sent again."""
 RETRY_REFUSED_S = 30.0
 """A message the broker refused (PUBACK reason ≥ 0x80) is offered again after this."""
+RETRY_UNROUTED_S = 2.0
+"""A message the broker accepted but routed to nobody (PUBACK reason 0x10, no matching
+subscribers) stays spooled and is offered again after this. It happens when no ingest
+session holds the subscription, e.g. right after a Mosquitto 2.0 restart, which does not
+restore shared subscriptions from persistence until ingest subscribes again: deleting such a
+message would lose it."""
+NO_MATCHING_SUBSCRIBERS = 0x10
+UNROUTED_LOG_EVERY_S = 10.0
 DRAIN_TIMEOUT_S = 5.0
 """On a clean stop, how long in-flight messages get to be acknowledged."""
 
@@ -92,6 +100,8 @@ class Publisher:
         self._acked_since = 0.0
         self._last_seq = 0  # highest seq handed to paho
         self._refused: list[tuple[float, int]] = []  # (when to retry, seq)
+        self.unrouted = 0  # PUBACKs that said nobody subscribed; those messages were kept
+        self._unrouted_logged_at = 0.0
         self._connected = False
         self._started = time.monotonic()
         self.published = 0
@@ -164,12 +174,14 @@ class Publisher:
         rejected, last_reject = self._spool.rejects()
         return {
             "state": state,
+            "kind": "agent",
             "version": __version__,
             "uptime_s": round(time.monotonic() - self._started, 1),
             "at": utc_now().isoformat(),
             "spooled": self._spool.depth(),
             "in_flight": len(self._inflight),
             "published": self.published,
+            "unrouted": self.unrouted,
             "rejected_lines": rejected,
             "last_reject": last_reject,
             "sources": self._health(),
@@ -226,6 +238,14 @@ class Publisher:
             log.warning("broker refused spooled message %d: %s; retrying in %.0fs",
                         seq, note.reason, RETRY_REFUSED_S)
             self._refused.append((time.monotonic() + RETRY_REFUSED_S, seq))
+        elif note.reason.value == NO_MATCHING_SUBSCRIBERS:
+            self.unrouted += 1
+            now = time.monotonic()
+            self._refused.append((now + RETRY_UNROUTED_S, seq))
+            if now - self._unrouted_logged_at >= UNROUTED_LOG_EVERY_S:
+                self._unrouted_logged_at = now
+                log.warning("the broker has no subscriber for our events (is ingest running?); "
+                            "keeping them spooled and retrying every %.0fs", RETRY_UNROUTED_S)
         else:
             if not self._acked:
                 self._acked_since = time.monotonic()

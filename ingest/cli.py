@@ -1,9 +1,46 @@
-"""Placeholder: filled in by the stage's implementation."""
+"""``linli ingest``: store events and device status from MQTT in the database."""
 
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from linli.settings import Settings
+
+__all__ = ["add_parser", "run", "run_ingest"]
 
 
 def add_parser(subparsers: Any) -> None:
-    pass
+    """Register the ``ingest`` subcommand."""
+    parser = subparsers.add_parser(
+        "ingest",
+        help="store events and device status from MQTT in the database",
+        description="Consume linli/v1/+/+/+/events (shared subscription) and device status "
+        "topics; store them in PostgreSQL. Needs LINLI_DATABASE_URL and LINLI_MQTT_URL. "
+        "SIGTERM stores and acknowledges what is held, then disconnects.",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run until SIGTERM or SIGINT."""
+    from linli.runtime import install_stop_handlers
+
+    settings.require_database_url()
+    settings.require_mqtt_url()
+    stop = install_stop_handlers()
+    run_ingest(settings, stop)
+    return 0
+
+
+def run_ingest(settings: Settings, stop: threading.Event,
+               ready: threading.Event | None = None) -> None:
+    """Run ingest in this thread until ``stop`` is set; ``ready`` is set once subscribed.
+
+    For tests and benchmarks; ``ingest.service.run_ingest`` also takes a stats object.
+    """
+    from ingest.service import run_ingest as serve
+
+    serve(settings, stop, ready)

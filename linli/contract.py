@@ -7,7 +7,6 @@ The edge builds ``Event`` objects and publishes ``event.to_json()``; ingest call
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -22,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import to_json
 
 from linli.errors import ContractError
 from linli.topics import IDENTIFIER, TopicAddress, events_topic, parse_topic
@@ -90,7 +90,9 @@ class Event(BaseModel):
     @field_validator("attrs")
     @classmethod
     def _small_attrs(cls, value: dict[str, Any]) -> dict[str, Any]:
-        size = len(json.dumps(value, ensure_ascii=False, default=str).encode())
+        if not value:
+            return value
+        size = len(to_json(value, fallback=str))
         if size > MAX_ATTRS_BYTES:
             raise ValueError(f"attrs is {size} bytes; at most {MAX_ATTRS_BYTES}")
         return value

@@ -20,7 +20,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
@@ -31,6 +31,9 @@ from linli.i18n import Catalog
 from linli.runtime import install_stop_handlers
 from linli.settings import Settings
 from linli.webhook import Delivery, WebhookReceiver
+
+if TYPE_CHECKING:
+    from hardware.simulator.run import Simulation
 
 log = logging.getLogger("linli.demo")
 
@@ -43,6 +46,10 @@ TEXT = Catalog({
     "waiting": {"zh-CN": "等待“独居老人未出现”预警……", "en": "Waiting for the silent-resident alert..."},
     "alert": {"zh-CN": "预警 #{id}：{title}", "en": "Alert #{id}: {title}"},
     "push": {"zh-CN": "📱 推送至 {worker}：{title}\n{body}", "en": "📱 Push to {worker}: {title}\n{body}"},
+    "simulated": {"zh-CN": "模拟社区：{residents} 位居民，已写入 {lines} 条历史门禁记录",
+                  "en": "Simulated community: {residents} residents, {lines} past door records"},
+    "stays_in": {"zh-CN": "独居老人 {name}（{id}）自 {last} 起未出门",
+                 "en": "{name} ({id}), living alone, has stayed in since {last}"},
     "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
     "timeout": {"zh-CN": "{seconds} 秒内未出现预警", "en": "no alert within {seconds} s"},
 })
@@ -99,6 +106,8 @@ class _Children:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     stop = install_stop_handlers()
     locale = settings.locale
+    if not args.verbose:
+        logging.getLogger().setLevel(logging.WARNING)
     print(TEXT("starting", locale), flush=True)
     workdir = args.dir.resolve()
     shutil.rmtree(workdir, ignore_errors=True)
@@ -126,17 +135,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or free_port()
         env = _child_env(settings, database_url, mqtt_url, workdir, port)
         children = _Children(env, args.verbose)
-        sim = workdir / "sim"
-        common = ["--out", str(sim), "--buildings", str(args.buildings), "--stay-in", "1",
-                  "--notify-base", receiver.url()]
-        children.linli("simulate", *common, wait=True)
-        children.linli("import", str(sim / "community.yaml"), wait=True)
+        sim = _simulate(workdir / "sim", args.buildings, receiver.url(), database_url, locale)
         children.linli("ingest")
         children.linli("rules")
         children.linli("api")
-        for agent in sorted((sim / "agents").glob("*.yaml")):
+        for agent in sorted(sim.files.agents.values()):
             children.linli("edge", "--config", str(agent))
-        children.linli("simulate", *common, "--history-hours", "0", "--follow")
+        follower = threading.Thread(target=sim.follow, args=(stop,), name="simulator", daemon=True)
+        follower.start()
 
         print(TEXT("dashboard", locale, port=port), flush=True)
         print(TEXT("waiting", locale), flush=True)
@@ -147,7 +153,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise ServiceError(TEXT("timeout", locale, seconds=int(args.timeout)))
         print(TEXT("alert", locale, id=alert["id"], title=alert["title"]), flush=True)
         if args.until_alert:
-            return 0
+            # The check ends when the grid worker's push has arrived too.
+            deadline = time.monotonic() + 30
+            while not receiver.deliveries and time.monotonic() < deadline and not stop.is_set():
+                stop.wait(0.5)
+            return 0 if receiver.deliveries else 1
         print(TEXT("stop", locale), flush=True)
         while not stop.wait(1.0):
             children.check()
@@ -160,6 +170,29 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             mqtt.cleanup()
         if pg:
             pg.cleanup()
+
+
+def _simulate(out: Path, buildings: int, notify_base: str, database_url: str,
+              locale: str) -> Simulation:
+    """Generate the community, write two days of door logs, import its directory."""
+    from hardware.simulator.community import CommunitySpec
+    from hardware.simulator.run import Simulation
+    from linli.directory import import_directory, load_directory
+
+    spec = CommunitySpec(buildings=buildings, stay_in=1, notify_base=notify_base)
+    sim = Simulation.create(spec, out)
+    # Two days of routine, reaching back far enough to hold the stay-in resident's last return.
+    oldest = min(sim.stay_until.values(), default=sim.now)
+    hours = max(48.0, (sim.now - oldest).total_seconds() / 3600 + 1)
+    written = sim.write_history(hours)
+    with psycopg.connect(database_url) as conn:
+        import_directory(conn, load_directory(sim.files.directory))
+    print(TEXT("simulated", locale, lines=written, residents=len(sim.community.directory.residents)),
+          flush=True)
+    for person in sim.stay_in_people():
+        print(TEXT("stays_in", locale, name=person["name"], id=person["id"],
+                   last=person["last_passage"]), flush=True)
+    return sim
 
 
 def _child_env(settings: Settings, database_url: str, mqtt_url: str, workdir: Path,

@@ -107,7 +107,7 @@ class Community:
     @property
     def doors(self) -> list[tuple[str, str]]:
         """(building, device) of every door."""
-        return [(d.building, d.id) for d in self.directory.devices]
+        return [(d.building, d.id) for d in self.directory.devices if d.kind == "door"]
 
     def person(self, resident_id: str) -> SimPerson:
         return next(p for p in self.people if p.id == resident_id)
@@ -166,6 +166,8 @@ class _Builder:
             units = [{"id": f"u{u}", "name": f"{u}单元"} for u in range(1, spec.units + 1)]
             buildings.append({"id": building, "name": f"{b}栋", "grid": f"g{(b + 1) // 2}",
                               "units": units})
+            devices.append({"building": building, "id": "agent", "kind": "agent",
+                            "name": f"{b}栋边缘网关"})
             for unit in units:
                 device = door_id(building, unit["id"])
                 devices.append({"building": building, "id": device, "kind": "door",

@@ -157,7 +157,8 @@ def test_simulated_community_imports_cleanly(tmp_path: Path, db: Conn) -> None:
     directory = load_directory(files.directory)
     summary = import_directory(db, directory)
     assert summary.tables["residents"].inserted == len(directory.residents)
-    assert summary.tables["devices"].inserted == 2 * spec.units
+    # one door per unit and the building's edge agent
+    assert summary.tables["devices"].inserted == 2 * (spec.units + 1)
     watched = db.execute("SELECT count(*) AS n FROM residents"
                          " WHERE is_elderly AND lives_alone AND active").fetchone()
     assert watched == {"n": spec.elderly_alone}

@@ -21,7 +21,8 @@ def test_directory_matches_the_spec_and_reloads(tmp_path: Path) -> None:
     directory = load_directory(files.directory)  # validation and cross-references again
     assert directory == community.directory
     assert len(directory.buildings) == 2
-    assert len(directory.devices) == 2 * 3
+    assert len([d for d in directory.devices if d.kind == "door"]) == 2 * 3
+    assert [d.building for d in directory.devices if d.kind == "agent"] == ["b01", "b02"]
     assert len(directory.households) == 2 * 3 * 4
     alone = [r for r in directory.residents if r.elderly and r.lives_alone]
     assert len(alone) == 5

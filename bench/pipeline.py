@@ -1,0 +1,210 @@
+"""Pipeline benchmark: door log → edge spool → broker → ingest → database.
+
+Runs everything on this machine (private Mosquitto and PostgreSQL, the services as real
+processes) and prints:
+
+* the raw limit: a plain binary COPY of the same rows into a table shaped like ``events``
+  (same indexes, same unique key) in the same database;
+* burst: N lines already in the controllers' logs when the agents start — sustained
+  events/s through ingest, and its ratio to the plain COPY;
+* paced: N lines appended at a fixed rate with their real time — end-to-end latency
+  (line written → row committed) p50/p95/p99.
+
+    python -m bench.pipeline [--events 100000] [--agents 2] [--rate 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import yaml
+
+from linli.db import migrate
+from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres
+
+COMMUNITY = "bench"
+COPY_COLUMNS = ("event_id", "occurred_at", "received_at", "community", "building", "device",
+                "kind", "direction", "person_id", "credential", "count", "confidence", "source",
+                "attrs")
+COPY_TYPES = ("uuid", "timestamptz", "timestamptz", "text", "text", "text", "text", "text",
+              "text", "text", "int4", "float4", "text", "jsonb")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=2, help="buildings, one agent process each")
+    parser.add_argument("--rate", type=float, default=5000, help="events/s of the paced run")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="linli-bench-"))
+    pg = EmbeddedPostgres().start()
+    broker = EmbeddedMosquitto().start()
+    try:
+        with psycopg.connect(pg.url(), autocommit=True) as conn:
+            conn.execute("CREATE DATABASE bench")
+        url = pg.url("bench")
+        migrate(url)
+        print(f"machine: {os.cpu_count()} cores; {args.events:,} events; {args.agents} agents")
+        copy_rate = plain_copy(url, args.events)
+        print(f"plain COPY (binary, same indexes): {copy_rate:,.0f} rows/s")
+
+        burst = run_pipeline(url, broker.url, work / "burst", args.events, args.agents, rate=0)
+        print(f"burst: {burst['rate']:,.0f} events/s sustained through ingest "
+              f"({burst['rate'] / copy_rate:.2f} × plain COPY); "
+              f"all {args.events:,} stored {burst['elapsed']:.1f} s after the agents started")
+
+        paced = run_pipeline(url, broker.url, work / "paced", args.events, args.agents,
+                             rate=args.rate)
+        print(f"paced at {args.rate:,.0f} events/s: latency p50 {paced['p50']:.0f} ms, "
+              f"p95 {paced['p95']:.0f} ms, p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
+              f"achieved {paced['rate']:,.0f} events/s")
+    finally:
+        broker.cleanup()
+        pg.cleanup()
+
+
+def plain_copy(url: str, n: int) -> float:
+    """Rows/s of a binary COPY of ``n`` event rows into a copy of the events table."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        (uuid.uuid4(), now - dt.timedelta(milliseconds=i), now, COMMUNITY, "b00", "b00-door",
+         "passage", "in", f"r-{i % 500:04d}", "face", 1, 1.0, "door",
+         json.dumps({"seq": i}))
+        for i in range(n)
+    ]
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE events_copy (LIKE events INCLUDING ALL)")
+        conn.commit()
+        start = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(
+            f"COPY events_copy ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(list(COPY_TYPES))
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        conn.execute("DROP TABLE events_copy")
+        conn.commit()
+    return n / elapsed
+
+
+def run_pipeline(url: str, mqtt_url: str, work: Path, n: int, agents: int,
+                 rate: float) -> dict[str, float]:
+    """Push ``n`` lines through agents and ingest; rate 0 writes them all before starting."""
+    work.mkdir(parents=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE events, presence, devices")
+    env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_MQTT_URL": mqtt_url,
+           "LINLI_LOG_LEVEL": "WARNING", "LINLI_EDGE__SPOOL_DIR": str(work / "spool"),
+           "LINLI_INGEST__CLIENT_ID": f"bench-{work.name}"}
+    logs = []
+    for i in range(agents):
+        log = work / f"b{i:02d}.jsonl"
+        log.touch()
+        config = work / f"b{i:02d}.yaml"
+        config.write_text(yaml.safe_dump({
+            "community": COMMUNITY, "building": f"b{i:02d}",
+            "sources": [{"type": "log", "device": f"b{i:02d}-door", "path": str(log),
+                         "format": "jsonl"}]}))
+        logs.append((log, config))
+    if rate == 0:
+        for i, (log, _) in enumerate(logs):
+            write_lines(log, range(i, n, agents))
+    procs = [spawn(["ingest"], env)]
+    time.sleep(1.0)  # ingest subscribed before the first event is published
+    started = time.perf_counter()
+    procs += [spawn(["edge", "--config", str(config)], env) for _, config in logs]
+    try:
+        if rate > 0:
+            paced_write(logs, n, rate)
+        wait_for_rows(url, n, timeout=max(120.0, n / 500))
+        elapsed = time.perf_counter() - started
+        return measure(url, n, elapsed)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+
+
+def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "linli.cli", *args], env=env)
+
+
+def line(seq: int, at: dt.datetime) -> str:
+    return json.dumps({"time": at.isoformat(timespec="microseconds"), "event": "passage",
+                       "person": f"r-{seq % 500:04d}", "direction": "in", "credential": "face",
+                       "seq": seq}) + "\n"
+
+
+def write_lines(log: Path, seqs: range) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with log.open("a") as f:
+        f.writelines(line(seq, now) for seq in seqs)
+
+
+def paced_write(logs: list[tuple[Path, Path]], n: int, rate: float) -> None:
+    """Append lines in 10 ms slices at ``rate`` per second, each stamped when written."""
+    files = [log.open("a") for log, _ in logs]
+    start = time.perf_counter()
+    written = 0
+    try:
+        while written < n:
+            due = min(n, int((time.perf_counter() - start) * rate) + 1)
+            now = dt.datetime.now(dt.UTC)
+            for seq in range(written, due):
+                files[seq % len(files)].write(line(seq, now))
+            for f in files:
+                f.flush()
+            written = due
+            time.sleep(0.01)
+    finally:
+        for f in files:
+            f.close()
+
+
+def wait_for_rows(url: str, n: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM events").fetchone()
+            if row and row[0] >= n:
+                return
+            time.sleep(0.2)
+    raise SystemExit(f"timed out: fewer than {n} rows after {timeout:.0f} s")
+
+
+def measure(url: str, n: int, elapsed: float) -> dict[str, float]:
+    """Sustained rate over the middle 80 % of rows, and latency percentiles."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        received = [r[0] for r in conn.execute(
+            "SELECT received_at FROM events ORDER BY received_at").fetchall()]
+        latencies = [r[0] for r in conn.execute(
+            "SELECT extract(epoch FROM received_at - occurred_at) * 1000 FROM events")]
+        dupes = conn.execute("SELECT count(*) - count(DISTINCT event_id) FROM events").fetchone()
+    assert len(received) == n and dupes and dupes[0] == 0, "lost or doubled events"
+    lo, hi = received[n // 10], received[(n * 9) // 10]
+    window = (hi - lo).total_seconds()
+    quantiles = statistics.quantiles([float(x) for x in latencies], n=100)
+    return {"rate": (0.8 * n) / window if window > 0 else float("inf"), "elapsed": elapsed,
+            "p50": quantiles[49], "p95": quantiles[94], "p99": quantiles[98],
+            "max": max(float(x) for x in latencies)}
+
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,4 @@
-"""The building's edge agent: one thread per door log, one publisher, one spool.
+"""The building's edge agent: one thread per source, one publisher, one spool.
 
 ``run_agent(config, settings, stop)`` runs until ``stop`` is set, then stops reading,
 gives in-flight messages a few seconds to be acknowledged, publishes its offline status
@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from edge.config import AgentConfig
-from edge.door.source import DoorSource
 from edge.publisher import OFFLINE_WILL, Publisher
 from edge.rejects import RejectsFile
+from edge.sources import EdgeSource, SourceContext, build_source
 from edge.spool import Spool
 from linli.mqtt import new_session, parse_broker_url
 from linli.settings import Settings
@@ -24,8 +24,9 @@ from linli.topics import status_topic
 log = logging.getLogger(__name__)
 
 SOURCE_JOIN_TIMEOUT_S = 10.0
-STATUS_HEADROOM = 8
-"""paho in-flight slots kept beyond ``max_inflight`` for the agent's status messages."""
+STATUS_HEADROOM = 64
+"""paho in-flight slots kept beyond ``max_inflight`` for the agent's and its devices'
+status messages."""
 
 
 def _file_stem(config: AgentConfig) -> str:
@@ -69,17 +70,26 @@ class EdgeAgent:
             max_inflight=settings.edge.max_inflight,
             status_interval_s=settings.edge.status_interval_s,
             health=self.health,
+            device_statuses=self.device_statuses,
         )
-        self.sources = [
-            DoorSource(source, config, self.spool, self.rejects,
-                       poll_interval_s=settings.edge.poll_interval_s,
-                       on_spooled=self.publisher.wake)
-            for source in config.sources
-        ]
+        context = SourceContext(config.community, config.building, self.spool, self.rejects,
+                                settings.edge, self.publisher.wake)
+        self.sources: list[EdgeSource] = [build_source(source, context)
+                                          for source in config.sources]
 
     def health(self) -> dict[str, Any]:
         """Per-source health for the status message, keyed by device."""
-        return {source.source.device: source.health() for source in self.sources}
+        return {source.device: source.health() for source in self.sources}
+
+    def device_statuses(self) -> dict[str, dict[str, Any]]:
+        """The status documents of the sources that stand for a device, by status topic."""
+        statuses: dict[str, dict[str, Any]] = {}
+        for source in self.sources:
+            document = source.device_status()
+            if document is not None:
+                statuses[status_topic(self.config.community, self.config.building,
+                                      source.device)] = document
+        return statuses
 
     def run(self, stop: threading.Event) -> None:
         """Run until ``stop`` is set, then shut down cleanly."""
@@ -87,7 +97,7 @@ class EdgeAgent:
                  self.config.building, self.config.agent_id, len(self.sources), self.spool.path)
         threads = [
             threading.Thread(target=source.run, args=(stop,), daemon=True,
-                             name=f"edge-source-{source.source.device}")
+                             name=f"edge-source-{source.device}")
             for source in self.sources
         ]
         try:

@@ -7,6 +7,10 @@
       - {type: log, device: b01-u1-door, path: /var/log/door.jsonl, format: jsonl,
          timezone: Asia/Shanghai, readers: {"1": in, "2": out}, fields: {}}
 
+Each source type has its own model (``edge/<type>/config.py``), chosen by ``type``: ``log``
+(a generic controller's log file, below), ``camera``, ``hikvision-isapi``, ``zkteco-push``,
+``zkteco-tcp``, ``dahua``.
+
 Every section is a small pydantic model that forbids unknown keys, so a typo is an error
 that names its field (``sources.0.format: ...``) rather than a silently ignored option.
 """
@@ -14,47 +18,29 @@ that names its field (``sources.0.format: ...``) rather than a silently ignored 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from edge.camera.config import CameraSource
+from edge.config_base import Section, SourceSection, identifier, known_zone
+from edge.dahua.config import DahuaSource
+from edge.hikvision.config import HikvisionSource
+from edge.zkteco.config import ZktecoPushSource, ZktecoTcpSource
 from linli.contract import Direction
-from linli.errors import ConfigError, ContractError
+from linli.errors import ConfigError
 from linli.settings import format_validation_error
-from linli.topics import check_identifier
 
 RECORD_FIELDS = ("time", "device", "event", "person", "direction", "credential", "reader")
 """Field names of the generic door-controller log (format 1); everything else is an attr."""
 
 
-def _identifier(value: str, what: str) -> str:
-    # check_identifier raises ContractError; pydantic only turns ValueError into field errors
-    try:
-        return check_identifier(value, what)
-    except ContractError as exc:
-        raise ValueError(str(exc)) from exc
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class LogSource(_Section):
+class LogSource(SourceSection):
     """A door controller's log file that the agent follows like ``tail -F``."""
 
     type: Literal["log"] = "log"
-    device: str
-    """Device id for records that do not name their own device."""
     path: Path
     format: Literal["jsonl", "csv"] = "jsonl"
     timezone: str = "Asia/Shanghai"
@@ -64,19 +50,10 @@ class LogSource(_Section):
     fields: dict[str, str] = Field(default_factory=dict)
     """Column renames ``{our_name: their_column}`` for logs that spell fields differently."""
 
-    @field_validator("device")
-    @classmethod
-    def _device_is_identifier(cls, value: str) -> str:
-        return _identifier(value, "device")
-
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return known_zone(value)
 
     @field_validator("readers", mode="before")
     @classmethod
@@ -100,27 +77,50 @@ class LogSource(_Section):
         return ZoneInfo(self.timezone)
 
 
-class AgentConfig(_Section):
+SourceConfig = Annotated[
+    LogSource | CameraSource | HikvisionSource | ZktecoPushSource | ZktecoTcpSource
+    | DahuaSource,
+    Field(discriminator="type"),
+]
+"""One entry of the agent's ``sources``, chosen by its ``type``."""
+
+
+class AgentConfig(Section):
     """One building's edge agent: where it is and which logs it follows."""
 
     community: str
     building: str
     agent_id: str = "agent"
     """Device id of the agent's own status topic."""
-    sources: list[LogSource] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1)
+
+    @field_validator("sources", mode="before")
+    @classmethod
+    def _log_is_the_default_type(cls, value: Any) -> Any:
+        # the skeleton's configurations name no type: every source was a log
+        if isinstance(value, list):
+            return [{"type": "log", **item} if isinstance(item, dict) and "type" not in item
+                    else item for item in value]
+        return value
 
     @field_validator("community", "building", "agent_id")
     @classmethod
     def _is_identifier(cls, value: str, info: ValidationInfo) -> str:
-        return _identifier(value, info.field_name or "identifier")
+        return identifier(value, info.field_name or "identifier")
 
     @model_validator(mode="after")
-    def _paths_are_unique(self) -> AgentConfig:
+    def _sources_are_distinct(self) -> AgentConfig:
         # two sources on one file would spool every line twice under different event ids
-        paths = [str(source.path) for source in self.sources]
+        paths = [str(source.path) for source in self.sources if isinstance(source, LogSource)]
         duplicates = sorted({p for p in paths if paths.count(p) > 1})
         if duplicates:
             raise ValueError(f"sources follow the same file twice: {duplicates}")
+        # a log may carry several devices' records, but any other source *is* its device
+        devices = [source.device for source in self.sources
+                   if not isinstance(source, LogSource)]
+        twice = sorted({d for d in devices if devices.count(d) > 1})
+        if twice:
+            raise ValueError(f"two sources claim the same device: {twice}")
         return self
 
 

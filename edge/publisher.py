@@ -9,7 +9,9 @@ on event_id, so doubles are harmless and nothing is lost).
 
 The agent's status goes, retained, to ``linli/v1/{c}/{b}/{agent_id}/status``: ``online``
 with health figures on every connect and every ``status_interval_s``; ``offline`` on a
-clean stop, and as the MQTT last-will when the connection dies.
+clean stop, and as the MQTT last-will when the connection dies. Sources that stand for a
+device of their own (a camera, a terminal) have their status documents published on that
+device's status topic at the same moments; on a clean stop they say ``offline`` too.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class Publisher:
 
     def __init__(self, spool: Spool, session: MqttSession, *, status_topic: str,
                  max_inflight: int, status_interval_s: float,
-                 health: Callable[[], dict[str, Any]] = dict) -> None:
+                 health: Callable[[], dict[str, Any]] = dict,
+                 device_statuses: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
         self._spool = spool
         self._session = session
         self._client = session.client
@@ -93,6 +96,7 @@ class Publisher:
         self._max_inflight = self._limit = max_inflight
         self._status_interval = status_interval_s
         self._health = health
+        self._device_statuses = device_statuses
         self._notes: queue.SimpleQueue[_Note] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._inflight: dict[int, int] = {}  # paho mid → spool seq
@@ -291,5 +295,18 @@ class Publisher:
         return True
 
     def _publish_status(self, state: str) -> mqtt.MQTTMessageInfo:
+        """The agent's status, then each device's; returns the agent's (the one waited for)."""
+        try:
+            devices = self._device_statuses()
+        except Exception:
+            log.exception("collecting the devices' statuses failed")
+            devices = {}
+        common = {"version": __version__, "at": utc_now().isoformat()}
+        for topic, document in devices.items():
+            # a source may say its device is down while the agent is up; never the reverse
+            body = {"state": state, **common, **document} if state == "online" else {
+                **document, "state": state, **common}
+            self._client.publish(topic, json.dumps(body, ensure_ascii=False, default=str).encode(),
+                                 qos=1, retain=True)
         payload = json.dumps(self.status(state), ensure_ascii=False).encode()
         return self._client.publish(self._status_topic, payload, qos=1, retain=True)

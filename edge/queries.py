@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # AUTOINCREMENT: a seq is never reused, even after the newest rows were deleted, so the
 # publisher's "everything after seq N" position can never skip a new row.
@@ -19,6 +19,10 @@ CREATE TABLE IF NOT EXISTS cursors (
     offset INTEGER NOT NULL,
     line   INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS checkpoints (
+    source TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY,
     value INTEGER NOT NULL,
@@ -34,6 +38,13 @@ ON CONFLICT (source) DO UPDATE SET
     device = excluded.device, inode = excluded.inode,
     offset = excluded.offset, line = excluded.line
 """
+
+UPSERT_CHECKPOINT = """
+INSERT INTO checkpoints (source, value) VALUES (?, ?)
+ON CONFLICT (source) DO UPDATE SET value = excluded.value
+"""
+
+SELECT_CHECKPOINT = "SELECT value FROM checkpoints WHERE source = ?"
 
 SELECT_CURSOR = "SELECT device, inode, offset, line FROM cursors WHERE source = ?"
 

@@ -78,6 +78,31 @@ class Spool:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def append_events(self, source: str, messages: Sequence[tuple[str, bytes]], *,
+                      checkpoint: str | None = None, rejected: int = 0,
+                      last_reject: str | None = None) -> None:
+        """Store ``messages`` and, when given, the source's new ``checkpoint`` (where a
+        non-file source got to: a record number, a time) in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(queries.INSERT_MESSAGE, messages)
+                if checkpoint is not None:
+                    self._db.execute(queries.UPSERT_CHECKPOINT, (source, checkpoint))
+                if rejected:
+                    self._db.execute(queries.ADD_TO_COUNTER,
+                                     (REJECTED_LINES, rejected, last_reject))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def checkpoint(self, source: str) -> str | None:
+        """The checkpoint ``source`` stored last, or None."""
+        with self._lock:
+            row = self._db.execute(queries.SELECT_CHECKPOINT, (source,)).fetchone()
+        return str(row[0]) if row else None
+
     def cursor(self, source: str) -> Cursor | None:
         """Where ``source`` stopped reading, or None if it never stored anything."""
         with self._lock:

@@ -118,6 +118,20 @@ def new_event_id() -> uuid.UUID:
     return uuid.uuid4()
 
 
+EVENT_ID_NAMESPACE = uuid.UUID("5d0c8a52-3b0e-4c56-9a4e-6c1f2b7e9d10")
+"""Namespace of derived event ids; fixed forever, or replays would get new ids."""
+
+
+def derived_event_id(community: str, building: str, device: str, record: str) -> uuid.UUID:
+    """The event id of a record a device numbers itself (a serial number, a record number).
+
+    The same record seen twice — replayed history, a catch-up overlapping the live stream —
+    gets the same id, so ingest stores it once. ``record`` must identify the record on that
+    device for good (include a boot or log id where the device's numbering restarts).
+    """
+    return uuid.uuid5(EVENT_ID_NAMESPACE, f"{community}/{building}/{device}/{record}")
+
+
 def parse_event(topic: str, payload: bytes) -> Event:
     """Validate a received message against the contract; ContractError says why not."""
     address: TopicAddress = parse_topic(topic)

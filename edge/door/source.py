@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from edge.config import AgentConfig, LogSource
+from edge.config import LogSource
 from edge.door.mapping import map_record
 from edge.door.records import BadLine, RecordReader
 from edge.door.tail import Batch, LogTail
-from edge.rejects import RejectedLine, RejectsFile
-from edge.spool import Spool
+from edge.rejects import RejectedLine
+from edge.sources import SourceContext
 from linli.contract import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
@@ -29,23 +28,26 @@ MAX_BACKOFF_S = 30.0
 class DoorSource:
     """Follows one controller log and spools its events."""
 
-    def __init__(self, source: LogSource, config: AgentConfig, spool: Spool,
-                 rejects: RejectsFile, *, poll_interval_s: float,
-                 on_spooled: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, source: LogSource, context: SourceContext) -> None:
         self.source = source
         self.key = str(source.path)
-        self._community = config.community
-        self._building = config.building
-        self._spool = spool
-        self._rejects = rejects
-        self._poll = poll_interval_s
-        self._on_spooled = on_spooled
-        self._tail = LogTail(source.path, spool.cursor(self.key))
+        self._community = context.community
+        self._building = context.building
+        self._spool = context.spool
+        self._rejects = context.rejects
+        self._poll = context.settings.poll_interval_s
+        self._on_spooled = context.on_spooled
+        self._tail = LogTail(source.path, context.spool.cursor(self.key))
         self._reader = RecordReader(source.format)
         self.lines = 0
         self.events = 0
         self.rejected = 0
         self._stopped = False
+
+    @property
+    def device(self) -> str:
+        """The source's default device (records may name others)."""
+        return self.source.device
 
     def run(self, stop: threading.Event) -> None:
         """Follow the log until ``stop`` is set."""
@@ -89,6 +91,10 @@ class DoorSource:
         return {"file": state, "lines": self.lines,
                 "events": self.events, "rejected": self.rejected}
 
+    def device_status(self) -> dict[str, Any] | None:
+        """None: a log file is not a device that could say it is online."""
+        return None
+
     def _convert(self, batch: Batch) -> tuple[list[tuple[str, bytes]], list[RejectedLine]]:
         messages: list[tuple[str, bytes]] = []
         rejected: list[RejectedLine] = []
@@ -106,3 +112,8 @@ class DoorSource:
             except BadLine as exc:
                 rejected.append(RejectedLine(batch.file, line.number, line.raw, str(exc)))
         return messages, rejected
+
+
+def make_source(config: LogSource, context: SourceContext) -> DoorSource:
+    """The source factory for ``type: log``."""
+    return DoorSource(config, context)

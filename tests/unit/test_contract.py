@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from linli.contract import Event, EventKind, parse_event, utc_now
+from linli.contract import Event, EventKind, derived_event_id, parse_event, utc_now
 from linli.errors import ContractError
 from linli.topics import events_topic, parse_topic, status_topic
 
@@ -71,3 +71,11 @@ def test_topics_reject_identifiers_outside_the_contract() -> None:
 
 def test_kinds_are_a_closed_set() -> None:
     assert {k.value for k in EventKind} >= {"passage", "access_denied", "door_forced"}
+
+
+def test_derived_event_ids_name_a_record_for_good() -> None:
+    first = derived_event_id("juxin", "b01", "b01-door", "serial-17")
+    assert first == derived_event_id("juxin", "b01", "b01-door", "serial-17")
+    assert first != derived_event_id("juxin", "b01", "b01-door", "serial-18")
+    assert first != derived_event_id("juxin", "b02", "b01-door", "serial-17")
+    assert first.version == 5

@@ -53,13 +53,13 @@ def test_integer_reader_keys_and_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "where"),
     [
-        (("format: jsonl", "format: xml"), "sources.0.format"),
+        (("format: jsonl", "format: xml"), "sources.0.log.format"),
         (("building: b01", "building: B_01"), "building"),
-        (("device: b01-u1-door", "device: Door 1"), "sources.0.device"),
-        (("timezone: Asia/Shanghai", "timezone: Mars/Olympus"), "sources.0.timezone"),
-        (("fields: {}", "fields: {badge: card_no}"), "sources.0.fields"),
-        (("readers: {\"1\": in, \"2\": out}", "readers: {\"1\": up}"), "sources.0.readers.1"),
-        (("    fields: {}", "    fields: {}\n    colour: red"), "sources.0.colour"),
+        (("device: b01-u1-door", "device: Door 1"), "sources.0.log.device"),
+        (("timezone: Asia/Shanghai", "timezone: Mars/Olympus"), "sources.0.log.timezone"),
+        (("fields: {}", "fields: {badge: card_no}"), "sources.0.log.fields"),
+        (("readers: {\"1\": in, \"2\": out}", "readers: {\"1\": up}"), "sources.0.log.readers.1"),
+        (("    fields: {}", "    fields: {}\n    colour: red"), "sources.0.log.colour"),
         (("agent_id: agent", "agent_id: Agent!"), "agent_id"),
     ],
 )
@@ -109,3 +109,17 @@ def test_cli_needs_a_configuration_and_a_broker(tmp_path: Path,
         run_cli(["edge"])
     with pytest.raises(ConfigError, match="LINLI_MQTT_URL"):
         run_cli(["edge", "--config", str(write(tmp_path, EXAMPLE))])
+
+
+def test_an_unknown_source_type_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, EXAMPLE.replace("type: log", "type: fax"))
+    with pytest.raises(ConfigError, match=r"sources\.0: .*'fax'"):
+        load_agent_config(path)
+
+
+def test_two_device_sources_cannot_claim_one_device(tmp_path: Path) -> None:
+    text = ("community: c\nbuilding: b\nsources:\n"
+            "  - {type: zkteco-tcp, device: d1, host: 10.0.0.2}\n"
+            "  - {type: zkteco-tcp, device: d1, host: 10.0.0.3}\n")
+    with pytest.raises(ConfigError, match="two sources claim the same device"):
+        load_agent_config(write(tmp_path, text))

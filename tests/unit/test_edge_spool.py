@@ -13,13 +13,15 @@ from typing import Any
 
 import pytest
 
-from edge.config import AgentConfig
+from edge.config import AgentConfig, LogSource
 from edge.door.source import DoorSource
 from edge.door.tail import Cursor
 from edge.rejects import RejectsFile
+from edge.sources import SourceContext
 from edge.spool import Spool
 from linli.contract import parse_event
 from linli.errors import ServiceError
+from linli.settings import EdgeSettings
 
 TOPIC = "linli/v1/c/b/d/events"
 
@@ -141,7 +143,10 @@ def test_a_source_spools_each_line_exactly_once_across_restarts(tmp_path: Path) 
 
     def run_once() -> None:
         spool = Spool(tmp_path / "spool.db")
-        source = DoorSource(config.sources[0], config, spool, rejects, poll_interval_s=0.01)
+        context = SourceContext(config.community, config.building, spool, rejects,
+                                EdgeSettings(poll_interval_s=0.01), lambda: None)
+        assert isinstance(config.sources[0], LogSource)
+        source = DoorSource(config.sources[0], context)
         while source.step():
             pass
         spool.close()
@@ -158,4 +163,16 @@ def test_a_source_spools_each_line_exactly_once_across_restarts(tmp_path: Path) 
     (entry,) = [json.loads(x) for x in rejects.path.read_text().splitlines()]
     assert (entry["file"], entry["line"], entry["raw"]) == (str(log), 4, "garbage")
     assert entry["reason"].startswith("not JSON") and entry["at"]
+    spool.close()
+
+
+def test_events_and_their_checkpoint_are_stored_together(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.db")
+    assert spool.checkpoint("terminal") is None
+    spool.append_events("terminal", [("t/1", b"a"), ("t/1", b"b")], checkpoint="rec-41")
+    spool.append_events("terminal", [("t/1", b"c")])  # no checkpoint: the old one stays
+    spool.close()
+    spool = Spool(tmp_path / "spool.db")
+    assert spool.checkpoint("terminal") == "rec-41"
+    assert [m.payload for m in spool.pending(0, 10)] == [b"a", b"b", b"c"]
     spool.close()

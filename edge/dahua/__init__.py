@@ -1,0 +1,1 @@
+"""dahua source."""

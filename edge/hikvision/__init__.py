@@ -1,0 +1,1 @@
+"""hikvision source."""

@@ -19,6 +19,7 @@ import pytest
 from linli.db import migrate
 from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres
 from linli.settings import Settings, load_settings
+from tests.pipeline import Pipeline, ingest_settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 _db_counter = itertools.count()
@@ -80,3 +81,14 @@ def shared_samples() -> Path:
     if not path.exists():
         pytest.skip(f"shared samples not found at {path}")
     return path
+
+
+@pytest.fixture
+def pipeline(make_settings: Callable[..., Settings], db_url: str,
+             broker: EmbeddedMosquitto) -> Iterator[Pipeline]:
+    """Ingest on this test's broker and database, and agents started with ``start_agent``."""
+    running = Pipeline(ingest_settings(make_settings, db_url, broker.url))
+    try:
+        yield running
+    finally:
+        running.close()

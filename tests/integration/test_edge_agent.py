@@ -22,11 +22,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from edge.agent import EdgeAgent, agent_status_topic, rejects_path
+from edge.agent import agent_status_topic, rejects_path
 from edge.config import AgentConfig
 from linli.contract import Event, parse_event
 from linli.embedded import EmbeddedMosquitto
 from linli.settings import Settings
+from tests.pipeline import Pipeline, RunningAgent
 
 TIMEOUT = 20.0
 
@@ -75,21 +76,6 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
-
-
-class RunningAgent:
-    """An EdgeAgent on a thread of its own, stopped like SIGTERM would."""
-
-    def __init__(self, config: AgentConfig, settings: Settings) -> None:
-        self.agent = EdgeAgent(config, settings)
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self.agent.run, args=(self.stop_event,))
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive()
 
 
 @pytest.fixture
@@ -304,3 +290,13 @@ def test_events_the_broker_refuses_stay_in_the_spool(
             running.stop()
     finally:
         strict.cleanup()
+
+
+def test_log_lines_become_rows_through_broker_and_ingest(pipeline: Pipeline,
+                                                         config: AgentConfig,
+                                                         log_file: Path) -> None:
+    write_lines(log_file, 0, 30)
+    pipeline.start_agent(config)
+    rows = pipeline.wait_rows(30)
+    assert sorted(row["attrs"]["seq"] for row in rows) == list(range(30))
+    assert {row["device"] for row in rows} == {"b01-u1-door"}

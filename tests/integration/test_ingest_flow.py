@@ -9,10 +9,9 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -21,11 +20,10 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ingest.service import run_ingest
-from ingest.stats import IngestStats
 from linli.contract import Event
 from linli.settings import Settings
 from linli.topics import status_topic
+from tests.pipeline import IngestRunner, ingest_settings, wait_for
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 T0 = dt.datetime(2026, 11, 22, 8, 0, tzinfo=SHANGHAI)
@@ -98,41 +96,6 @@ def publisher(url: str) -> Iterator[Publisher]:
         pub.close()
 
 
-class IngestRunner:
-    """``run_ingest`` in a thread, started and stopped like a process would be."""
-
-    def __init__(self, settings: Settings, *, fast_path: bool = True) -> None:
-        self.settings = settings
-        self.fast_path = fast_path
-        self.stats = IngestStats()
-        self.stop_event = threading.Event()
-        self.ready = threading.Event()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="ingest", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            run_ingest(self.settings, self.stop_event, self.ready, stats=self.stats,
-                       fast_path=self.fast_path)
-        except BaseException as exc:
-            self.error = exc
-            raise
-
-    def start(self, timeout: float = 10) -> IngestRunner:
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self.ready.wait(0.02):
-            assert self.error is None, f"ingest failed: {self.error!r}"
-            assert time.monotonic() < deadline, "ingest did not subscribe in time"
-        return self
-
-    def stop(self, timeout: float = 20) -> None:
-        self.stop_event.set()
-        self._thread.join(timeout)
-        assert not self._thread.is_alive(), "ingest did not stop"
-        assert self.error is None, f"ingest failed: {self.error!r}"
-
-
 @contextmanager
 def running_ingest(settings: Settings, *, fast_path: bool = True) -> Iterator[IngestRunner]:
     runner = IngestRunner(settings, fast_path=fast_path).start()
@@ -140,25 +103,6 @@ def running_ingest(settings: Settings, *, fast_path: bool = True) -> Iterator[In
         yield runner
     finally:
         runner.stop()
-
-
-def ingest_settings(make_settings: Callable[..., Settings], db_url: str, broker_url: str,
-                    **ingest: Any) -> Settings:
-    values: dict[str, Any] = {"client_id": f"ingest-{uuid.uuid4().hex[:8]}",
-                              "batch_wait_ms": 20}
-    values.update(ingest)
-    return make_settings(database_url=db_url, mqtt_url=broker_url, ingest=values)
-
-
-def wait_for(what: Callable[[], Any], timeout: float = 10, message: str = "") -> Any:
-    """Poll ``what`` until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = what()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting: {message or what}"
-        time.sleep(0.02)
 
 
 def count(db: psycopg.Connection[Any], sql: str, *params: Any) -> int:

@@ -5,20 +5,29 @@ processes) and prints:
 
 * the raw limit: a plain binary COPY of the same rows into a table shaped like ``events``
   (same indexes, same unique key) in the same database;
-* burst: N lines already in the controllers' logs when the agents start — sustained
-  events/s through ingest, and its ratio to the plain COPY;
+* ingest drain: N events already queued in the broker for ingest's session (the agents
+  published them while ingest was away) — events/s that ingest stores, and its ratio to the
+  plain COPY: ingest's own ceiling, whatever the agents can do;
+* burst: N lines already in the controllers' logs when the agents start, ingest running —
+  sustained events/s through the whole pipeline, and its ratio to the plain COPY;
 * paced: N lines appended at a fixed rate with their real time — end-to-end latency
   (line written → row committed) p50/p95/p99.
 
-    python -m bench.pipeline [--events 100000] [--agents 2] [--rate 5000]
+Every run uses the same ingest client id, as a replica does across restarts: a shared
+subscription keeps dealing messages to a session that is away (until its expiry), so a
+second id would leave part of the next run queued for a session that never comes back.
+
+    python -m bench.pipeline [--events 100000] [--agents 4] [--rate 5000] [--quiet-rate 500]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -44,8 +53,10 @@ COPY_TYPES = ("uuid", "timestamptz", "timestamptz", "text", "text", "text", "tex
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--agents", type=int, default=2, help="buildings, one agent process each")
+    parser.add_argument("--agents", type=int, default=4, help="buildings, one agent process each")
     parser.add_argument("--rate", type=float, default=5000, help="events/s of the paced run")
+    parser.add_argument("--quiet-rate", type=float, default=500,
+                        help="events/s of a second paced run, 20 s long: everyday load")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="linli-bench-"))
@@ -60,16 +71,23 @@ def main() -> None:
         copy_rate = plain_copy(url, args.events)
         print(f"plain COPY (binary, same indexes): {copy_rate:,.0f} rows/s")
 
+        drain = run_drain(url, broker.url, work / "drain", args.events, args.agents)
+        print(f"ingest drain: {drain['rate']:,.0f} events/s stored from the broker's queue "
+              f"({drain['rate'] / copy_rate:.2f} × plain COPY); all {args.events:,} stored "
+              f"{drain['elapsed']:.1f} s after ingest started")
+
         burst = run_pipeline(url, broker.url, work / "burst", args.events, args.agents, rate=0)
         print(f"burst: {burst['rate']:,.0f} events/s sustained through ingest "
               f"({burst['rate'] / copy_rate:.2f} × plain COPY); "
               f"all {args.events:,} stored {burst['elapsed']:.1f} s after the agents started")
 
-        paced = run_pipeline(url, broker.url, work / "paced", args.events, args.agents,
-                             rate=args.rate)
-        print(f"paced at {args.rate:,.0f} events/s: latency p50 {paced['p50']:.0f} ms, "
-              f"p95 {paced['p95']:.0f} ms, p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
-              f"achieved {paced['rate']:,.0f} events/s")
+        for rate, count in ((args.rate, args.events), (args.quiet_rate, args.quiet_rate * 20)):
+            paced = run_pipeline(url, broker.url, work / f"paced-{rate:.0f}", int(count),
+                                 args.agents, rate=rate)
+            print(f"paced at {rate:,.0f} events/s ({int(count):,} events): latency "
+                  f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms, "
+                  f"p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
+                  f"achieved {paced['rate']:,.0f} events/s")
     finally:
         broker.cleanup()
         pg.cleanup()
@@ -101,15 +119,15 @@ def plain_copy(url: str, n: int) -> float:
     return n / elapsed
 
 
-def run_pipeline(url: str, mqtt_url: str, work: Path, n: int, agents: int,
-                 rate: float) -> dict[str, float]:
-    """Push ``n`` lines through agents and ingest; rate 0 writes them all before starting."""
+def prepare(url: str, mqtt_url: str, work: Path, agents: int
+            ) -> tuple[dict[str, str], list[tuple[Path, Path]]]:
+    """An empty events table, the services' environment, and one log + config per agent."""
     work.mkdir(parents=True)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE events, presence, devices")
     env = {**os.environ, "LINLI_DATABASE_URL": url, "LINLI_MQTT_URL": mqtt_url,
-           "LINLI_LOG_LEVEL": "WARNING", "LINLI_EDGE__SPOOL_DIR": str(work / "spool"),
-           "LINLI_INGEST__CLIENT_ID": f"bench-{work.name}"}
+           "LINLI_LOG_LEVEL": "ERROR", "LINLI_EDGE__SPOOL_DIR": str(work / "spool"),
+           "LINLI_INGEST__CLIENT_ID": "bench-ingest"}
     logs = []
     for i in range(agents):
         log = work / f"b{i:02d}.jsonl"
@@ -120,6 +138,36 @@ def run_pipeline(url: str, mqtt_url: str, work: Path, n: int, agents: int,
             "sources": [{"type": "log", "device": f"b{i:02d}-door", "path": str(log),
                          "format": "jsonl"}]}))
         logs.append((log, config))
+    return env, logs
+
+
+def run_drain(url: str, mqtt_url: str, work: Path, n: int, agents: int) -> dict[str, float]:
+    """Queue ``n`` events in the broker for ingest's session, then time ingest storing them."""
+    env, logs = prepare(url, mqtt_url, work, agents)
+    for i, (log, _) in enumerate(logs):
+        write_lines(log, range(i, n, agents))
+    ingest = spawn(["ingest"], env)
+    time.sleep(2.0)  # the session and its shared subscription exist from now on
+    stop(ingest)
+    edges = [spawn(["edge", "--config", str(config)], env) for _, config in logs]
+    try:
+        wait_until_published(work / "spool", logs, timeout=max(120.0, n / 500))
+    finally:
+        for proc in edges:
+            stop(proc)
+    started = time.perf_counter()
+    ingest = spawn(["ingest"], env)
+    try:
+        wait_for_rows(url, n, timeout=max(120.0, n / 500))
+        return measure(url, n, time.perf_counter() - started)
+    finally:
+        stop(ingest)
+
+
+def run_pipeline(url: str, mqtt_url: str, work: Path, n: int, agents: int,
+                 rate: float) -> dict[str, float]:
+    """Push ``n`` lines through agents and ingest; rate 0 writes them all before starting."""
+    env, logs = prepare(url, mqtt_url, work, agents)
     if rate == 0:
         for i, (log, _) in enumerate(logs):
             write_lines(log, range(i, n, agents))
@@ -135,9 +183,30 @@ def run_pipeline(url: str, mqtt_url: str, work: Path, n: int, agents: int,
         return measure(url, n, elapsed)
     finally:
         for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(30)
+            stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(30)
+
+
+def wait_until_published(spool_dir: Path, logs: list[tuple[Path, Path]],
+                         timeout: float) -> None:
+    """Until every agent read its whole log and the broker acknowledged every event."""
+    deadline = time.monotonic() + timeout
+    sizes = {str(log): log.stat().st_size for log, _ in logs}
+    while time.monotonic() < deadline:
+        read: dict[str, int] = {}
+        waiting = 0
+        for path in spool_dir.glob("spool-*.db"):
+            with contextlib.suppress(sqlite3.Error), sqlite3.connect(path, timeout=5) as db:
+                read.update(db.execute("SELECT source, offset FROM cursors").fetchall())
+                waiting += db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        if read == sizes and waiting == 0:
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"timed out: the agents did not publish everything in {timeout:.0f} s")
 
 
 def spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

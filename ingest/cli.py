@@ -21,6 +21,11 @@ def add_parser(subparsers: Any) -> None:
         "topics; store them in PostgreSQL. Needs LINLI_DATABASE_URL and LINLI_MQTT_URL. "
         "SIGTERM stores and acknowledges what is held, then disconnects.",
     )
+    parser.add_argument("--retire", action="store_true",
+                        help="wind this replica (its ingest.client_id) down for good: store "
+                             "what the broker kept for it, leave the shared group, end its "
+                             "session, exit. Run it when removing a replica, or the broker "
+                             "keeps dealing it events until the session expires.")
     parser.set_defaults(run=run)
 
 
@@ -31,7 +36,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_database_url()
     settings.require_mqtt_url()
     stop = install_stop_handlers()
-    run_ingest(settings, stop)
+    if args.retire:
+        from ingest.service import run_ingest as serve
+
+        serve(settings, stop, retire=True)
+    else:
+        run_ingest(settings, stop)
     return 0
 
 

@@ -11,6 +11,10 @@ reused it), so every message carries the *generation* of the connection it came 
 only messages of the current, live connection are acknowledged. Older ones are redelivered
 by the broker and stored a second time as duplicates, which the writer skips.
 
+A replica that is retired for good leaves the shared group first (UNSUBSCRIBE), stores
+what it was dealt, then ends its session: otherwise the broker would go on dealing it a
+share of the events, to be queued for a session that never comes back.
+
 Subscribing again on every connect matters: Mosquitto 2.0 keeps a persistent session's
 queued messages across its own restart, but not its *shared* subscriptions, so until
 ingest has subscribed again, events published after a broker restart are dropped.
@@ -159,6 +163,7 @@ class Consumer:
         self._intake = threading.Event()
         self._intake.set()
         self._stopping = threading.Event()
+        self._leaving = False
         self.subscribed = threading.Event()
         """Set once the broker has granted both subscriptions."""
         self._barriers: dict[int, threading.Event] = {}
@@ -184,16 +189,23 @@ class Consumer:
         """Stop enqueuing: later messages stay unacknowledged and come again next session."""
         self._intake.clear()
 
-    def stop(self, barrier_timeout_s: float = 5.0) -> None:
-        """Disconnect, once the broker has processed every acknowledgement sent so far."""
+    def stop(self, barrier_timeout_s: float = 5.0, *, end_session: bool = False) -> None:
+        """Disconnect, once the broker has processed every acknowledgement sent so far;
+        ``end_session`` has the broker discard the session (see ``leave_group``)."""
         self._stopping.set()
         self._intake.clear()
         if not self._barrier(barrier_timeout_s):
             log.warning("the broker did not confirm the last acknowledgements; "
                         "it may deliver some stored messages again (they are skipped)")
-        self._session.stop()
+        self._session.stop(end_session=end_session)
 
-    def _barrier(self, timeout_s: float) -> bool:
+    def leave_group(self, timeout_s: float = 10.0) -> bool:
+        """Unsubscribe from the shared events subscription, for good (not again on a
+        reconnect); True once the broker confirmed. Messages it dealt us before still come."""
+        self._leaving = True
+        return self._barrier(timeout_s, EVENTS_SHARED_SUBSCRIPTION)
+
+    def _barrier(self, timeout_s: float, topic_filter: str = BARRIER_FILTER) -> bool:
         """Wait until the broker has read everything sent before now.
 
         paho closes its socket right after DISCONNECT; when broker data is still unread on
@@ -206,7 +218,7 @@ class Consumer:
             if not self._connected:
                 return True  # acknowledgements are only sent while connected: none pending
             done = threading.Event()
-            result, mid = self._session.client.unsubscribe(BARRIER_FILTER)
+            result, mid = self._session.client.unsubscribe(topic_filter)
             if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
                 return False
             self._barriers[mid] = done
@@ -257,7 +269,11 @@ class Consumer:
         else:
             log.info("connected; new session (kept %d s after a disconnect)", self._expiry_s)
         options = SubscribeOptions(qos=1)
-        client.subscribe([(EVENTS_SHARED_SUBSCRIPTION, options), (STATUS_SUBSCRIPTION, options)])
+        if self._leaving:
+            client.subscribe(STATUS_SUBSCRIPTION, options=options)
+        else:
+            client.subscribe([(EVENTS_SHARED_SUBSCRIPTION, options),
+                              (STATUS_SUBSCRIPTION, options)])
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         log.warning("cannot connect to %s; retrying", self._session.broker)

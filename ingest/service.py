@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import psycopg
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 __all__ = ["SUMMARY_EVERY_S", "WriterLoop", "run_ingest"]
 
 SUMMARY_EVERY_S = 60.0
+RETIRE_IDLE_S = 3.0
+"""While retiring, a phase ends after this long without a message."""
 BACKOFF_INITIAL_S = 0.2
 BACKOFF_MAX_S = 10.0
 
@@ -41,12 +44,19 @@ def run_ingest(
     stats: IngestStats | None = None,
     summary_every_s: float = SUMMARY_EVERY_S,
     fast_path: bool = True,
+    retire: bool = False,
+    retire_idle_s: float = RETIRE_IDLE_S,
 ) -> None:
     """Consume and store until ``stop`` is set; ``ready`` is set once subscribed.
 
     Raises ServiceError when the database cannot be reached at start or the broker refuses
     the subscriptions. ``stats``, when given, receives the running figures; ``fast_path``
     False runs on stock paho (see ``ingest.fastpath``).
+
+    ``retire`` winds this replica down for good instead: it stores what the broker kept
+    for its session, leaves the shared group, stores what was still on its way (each phase
+    ends after ``retire_idle_s`` without a message), and ends the session, so the broker
+    deals every later event to the replicas that remain.
     """
     writer = BatchWriter(settings.require_database_url())
     broker = parse_broker_url(settings.require_mqtt_url())
@@ -60,14 +70,31 @@ def run_ingest(
         _wait_subscribed(consumer, stop)
         if ready is not None and not stop.is_set():
             ready.set()
-        loop.run(stop)
+        if retire:
+            _retire(consumer, loop, stop, retire_idle_s)
+        else:
+            loop.run(stop)
         consumer.pause_intake()
         loop.flush(stop)
     finally:
-        consumer.stop()
+        consumer.stop(end_session=retire and not stop.is_set())
         writer.close()
         loop.log_summary(force=True)
         log.info("ingest stopped")
+
+
+def _retire(consumer: Consumer, loop: WriterLoop, stop: threading.Event,
+            idle_s: float) -> None:
+    log.info("retiring: storing what the broker kept for this replica")
+    loop.run(stop, idle_exit_s=idle_s)
+    if stop.is_set():
+        return
+    if not consumer.leave_group():
+        raise ServiceError("the broker did not confirm that this replica left the group; "
+                           "not ending the session (run --retire again)")
+    loop.run(stop, idle_exit_s=idle_s)
+    log.info("retired: left the shared group; ending the session (%d messages stored)",
+             loop.stats.snapshot().messages)
 
 
 def _wait_subscribed(consumer: Consumer, stop: threading.Event) -> None:
@@ -90,12 +117,16 @@ class WriterLoop:
         self.stats = stats
         self._summary_every_s = summary_every_s
 
-    def run(self, stop: threading.Event) -> None:
-        """Store batches until ``stop`` is set."""
+    def run(self, stop: threading.Event, *, idle_exit_s: float | None = None) -> None:
+        """Store batches until ``stop`` is set (or nothing arrived for ``idle_exit_s``)."""
+        last_message = time.monotonic()
         while not stop.is_set():
             messages = self._queue.take(self._batch_size, self._wait_s)
             if messages:
                 self.store(messages, stop)
+                last_message = time.monotonic()
+            elif idle_exit_s is not None and time.monotonic() - last_message >= idle_exit_s:
+                return
             self.log_summary()
 
     def flush(self, stop: threading.Event) -> None:

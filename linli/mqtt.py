@@ -73,9 +73,17 @@ class MqttSession:
         )
         self.client.loop_start()
 
-    def stop(self) -> None:
-        """Disconnect cleanly (no last-will) and stop the network thread."""
-        self.client.disconnect()
+    def stop(self, *, end_session: bool = False) -> None:
+        """Disconnect cleanly (no last-will) and stop the network thread.
+
+        ``end_session`` asks the broker to discard the session now (expiry 0), whatever
+        expiry it was opened with: for a client that will not come back.
+        """
+        properties = None
+        if end_session:
+            properties = Properties(PacketTypes.DISCONNECT)  # type: ignore[no-untyped-call]
+            properties.SessionExpiryInterval = 0
+        self.client.disconnect(properties=properties)
         self.client.loop_stop()
 
 

@@ -1,8 +1,10 @@
 """docker-compose.yml, the Dockerfile and the Mosquitto config, checked without Docker.
 
-No Docker engine runs here, so these tests read the files: start order by health and
-completion, no secret with a default, Mosquitto with authentication, persistence and no
-queue limit, and every ``linli`` command one the CLI really has.
+No Docker engine runs here, so these tests read the files: every service healthy or
+one-shot, start order by health and completion (no cycle), no secret with a default
+outside a development profile, Mosquitto with authentication, persistence and no limit
+that drops QoS 1 messages, the TimescaleDB image that tests/timescale/ checks, and every
+``linli`` command one the CLI really parses.
 """
 
 from __future__ import annotations
@@ -19,8 +21,14 @@ import pytest
 import yaml
 
 from linli.cli import build_parser
+from linli.contract import MAX_PAYLOAD_BYTES
+from linli.settings import EdgeSettings, IngestSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+DEV_PROFILES = {"dev", "development"}
+TESTED_TIMESCALEDB = re.compile(r"^timescale/timescaledb:2\.23\.\d+-pg17$")
+"""What tests/timescale/ runs the migrations and queries on (pglite: TimescaleDB 2.23 on
+PostgreSQL 17): production must use the same minor and major."""
 AGREED_COMMANDS = {"edge", "ingest", "rules", "api", "db", "import", "simulate", "demo"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY", re.IGNORECASE)
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])?(?P<arg>[^}]*)\}")
@@ -64,8 +72,7 @@ def mosquitto_conf() -> dict[str, str]:
 def test_the_system_is_all_there(services: dict[str, dict[str, Any]]) -> None:
     assert {"timescaledb", "mosquitto", "migrate", "ingest", "rules", "api", "simulator",
             "edge", "seed"} <= set(services)
-    assert services["timescaledb"]["image"].startswith("timescale/timescaledb:")
-    assert services["timescaledb"]["image"].endswith("-pg16")
+    assert TESTED_TIMESCALEDB.match(services["timescaledb"]["image"])
     assert services["mosquitto"]["image"] == "eclipse-mosquitto:2"
 
 
@@ -77,9 +84,20 @@ def test_every_service_has_a_healthcheck_or_is_one_shot(
             assert "healthcheck" not in service, name
         else:
             assert service.get("restart") in ("unless-stopped", "always"), name
-            test = service["healthcheck"]["test"]
-            assert test[0] in ("CMD", "CMD-SHELL") and len(test) > 1, name
+            check = service["healthcheck"]
+            assert check["test"][0] in ("CMD", "CMD-SHELL") and len(check["test"]) > 1, name
+            assert not check.get("disable"), name
+            assert seconds(check["timeout"]) <= seconds(check["interval"]), name
+            assert check["retries"] >= 3 and "start_period" in check, name
     assert {n for n, s in services.items() if one_shot(s)} == {"migrate", "seed"}
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as ``1m30s`` or ``500ms``, in seconds."""
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", str(duration))
+    assert parts and "".join(n + u for n, u in parts) == str(duration), duration
+    return sum(float(n) * units[u] for n, u in parts)
 
 
 def test_start_order_uses_conditions(services: dict[str, dict[str, Any]]) -> None:
@@ -101,27 +119,74 @@ def test_start_order_uses_conditions(services: dict[str, dict[str, Any]]) -> Non
     assert services["seed"]["depends_on"]["simulator"]["condition"] == "service_healthy"
 
 
-def test_no_secret_has_a_default_or_a_literal_value(
-    compose_text: str, services: dict[str, dict[str, Any]]
+def test_start_order_has_no_cycle_and_waits_for_what_each_service_uses(
+    services: dict[str, dict[str, Any]]
+) -> None:
+    graph = {name: set(s.get("depends_on", {})) for name, s in services.items()}
+    assert all(targets <= set(services) for targets in graph.values()), graph
+    started: list[str] = []
+    while len(started) < len(graph):  # Kahn's algorithm: a cycle leaves nodes behind
+        ready = sorted(n for n, t in graph.items() if n not in started and t <= set(started))
+        assert ready, f"depends_on cycle among {sorted(set(graph) - set(started))}"
+        started += ready
+    for name, service in services.items():
+        env = environment(service)
+        depends = service.get("depends_on", {})
+        if "LINLI_DATABASE_URL" in env and name != "migrate":
+            assert depends["migrate"]["condition"] == "service_completed_successfully", name
+        if "LINLI_MQTT_URL" in env:
+            assert depends["mosquitto"]["condition"] == "service_healthy", name
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment, from the mapping or the ``KEY=value`` list form."""
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(str(item).partition("=")[::2] for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def strings(value: Any) -> list[str]:
+    """Every string inside a loaded YAML value, ``$$`` escapes removed (not interpolation)."""
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in strings(k) + strings(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in strings(v)]
+    return [str(value).replace("$$", "")] if value is not None else []
+
+
+def test_no_secret_has_a_default_outside_a_development_profile(
+    services: dict[str, dict[str, Any]]
 ) -> None:
     secrets = set()
-    for match in INTERPOLATION.finditer(compose_text):
-        if SECRET_NAME.search(match["name"]):
-            assert match["op"] == ":?", f"${{{match['name']}}} must be required, no default"
-            secrets.add(match["name"])
-    assert {"POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_EDGE_PASSWORD"} <= secrets
     for name, service in services.items():
-        for key, value in service.get("environment", {}).items():
-            text = str(value)
+        profiles = set(service.get("profiles", []))
+        dev_only = bool(profiles) and profiles <= DEV_PROFILES  # never started in production
+        texts = strings(service)
+        in_urls = {m["name"] for t in texts
+                   for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", t)
+                   for m in INTERPOLATION.finditer(password)}
+        for match in (m for t in texts for m in INTERPOLATION.finditer(t)):
+            if SECRET_NAME.search(match["name"]) or match["name"] in in_urls:
+                secrets.add(match["name"])
+                assert dev_only or match["op"] == ":?", (
+                    f"{name}: ${{{match['name']}}} must be required (:?), no default")
+        for key, value in environment(service).items():
             if SECRET_NAME.search(key):
-                assert INTERPOLATION.fullmatch(text), f"{name}.{key} is a literal secret"
-            for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", text):
+                assert INTERPOLATION.fullmatch(value), f"{name}.{key} is a literal secret"
+            for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
                 assert INTERPOLATION.fullmatch(password), f"{name}.{key} embeds a password"
+    assert {"POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_EDGE_PASSWORD",
+            "MQTT_MONITOR_PASSWORD"} <= secrets
+
+
+def test_env_example_lists_every_required_variable_without_a_value(compose_text: str) -> None:
     example = (ROOT / ".env.example").read_text("utf-8")
     listed = dict(re.findall(r"^([A-Z_][A-Z0-9_]*)=(.*)$", example, re.MULTILINE))
     required = {m["name"] for m in INTERPOLATION.finditer(compose_text) if m["op"] == ":?"}
-    assert required <= set(listed)
+    assert required and required <= set(listed)
     assert all(listed[name] == "" for name in required), ".env.example holds no values"
+    assert all(value == "" for name, value in listed.items() if SECRET_NAME.search(name))
 
 
 def test_services_get_the_urls_they_need(services: dict[str, dict[str, Any]]) -> None:
@@ -136,20 +201,15 @@ def test_services_get_the_urls_they_need(services: dict[str, dict[str, Any]]) ->
     assert "LINLI_DATABASE_URL" not in env("edge")  # the building needs only the broker
 
 
-def test_mosquitto_authenticates_persists_and_never_drops(
-    services: dict[str, dict[str, Any]]
-) -> None:
+def test_mosquitto_authenticates_every_client(services: dict[str, dict[str, Any]]) -> None:
     conf = mosquitto_conf()
     assert conf["allow_anonymous"] == "false"
-    assert conf["password_file"]
-    assert conf["persistence"] == "true"
-    assert conf["max_queued_messages"] == "0"
-    assert conf["persistence_location"].startswith("/mosquitto/data")
+    assert conf["password_file"] and conf["acl_file"]
     start = (ROOT / "deploy/mosquitto/start.sh").read_text("utf-8")
     assert conf["password_file"] in start.replace('"$auth', "/mosquitto/auth")
     assert conf["acl_file"] in start.replace('"$auth', "/mosquitto/auth")
     mosquitto = services["mosquitto"]
-    assert any(str(v).endswith(":/mosquitto/data") for v in mosquitto["volumes"])
+    assert mosquitto["environment"]["MOSQUITTO_CONF"].endswith("/mosquitto.conf")
     users_with_password = set(re.findall(r"mosquitto_passwd -b \S+ (\w+) ", start))
     acl = (ROOT / "deploy/mosquitto/acl").read_text("utf-8")
     grants: dict[str, list[str]] = {}
@@ -168,6 +228,37 @@ def test_mosquitto_authenticates_persists_and_never_drops(
         assert name in mosquitto["environment"]
 
 
+def test_mosquitto_persists_sessions_for_as_long_as_ingest_asks(
+    services: dict[str, dict[str, Any]]
+) -> None:
+    conf = mosquitto_conf()
+    assert conf["persistence"] == "true"
+    assert conf["persistence_location"].startswith("/mosquitto/data")
+    assert any(str(v).endswith(":/mosquitto/data") for v in services["mosquitto"]["volumes"])
+    assert 0 < int(conf.get("autosave_interval", "1800")) <= 60
+    expiry = conf["persistent_client_expiration"]
+    match = re.fullmatch(r"(\d+)([hdwmy])", expiry)
+    assert match, expiry
+    hours = int(match[1]) * {"h": 1, "d": 24, "w": 168, "m": 720, "y": 8760}[match[2]]
+    assert hours * 3600 >= IngestSettings().session_expiry_s
+
+
+def test_mosquitto_never_drops_qos1_messages() -> None:
+    conf = mosquitto_conf()
+    queued = int(conf["max_queued_messages"])
+    assert queued == 0 or queued >= 1_000_000, "the default (1000) drops QoS 1 messages"
+    assert int(conf.get("max_queued_bytes", "0")) == 0
+    # announced to MQTT 5 clients as Receive Maximum: not below an edge agent's own limit,
+    # never unlimited (paho stalls past 65,535 unacknowledged messages)
+    inflight = int(conf["max_inflight_messages"])
+    assert EdgeSettings().max_inflight <= inflight <= 65_535
+    for option in ("max_packet_size", "message_size_limit"):  # 0: no limit
+        limit = int(conf.get(option, "0"))
+        assert limit == 0 or limit >= MAX_PAYLOAD_BYTES + 1024, (
+            f"{option} would refuse events the contract allows")
+    assert conf.get("queue_qos0_messages", "false") == "false"
+
+
 def test_every_linli_command_exists(services: dict[str, dict[str, Any]]) -> None:
     parser = build_parser()
     registered = set(next(a for a in parser._actions if a.dest == "command").choices or {})
@@ -178,11 +269,13 @@ def test_every_linli_command_exists(services: dict[str, dict[str, Any]]) -> None
             continue
         assert args[1] in AGREED_COMMANDS, f"{name}: linli {args[1]}"
         used.add(args[1])
-        if args[1] in registered:  # stages being written in parallel may not register yet
+        try:
             parsed = parser.parse_args(args[1:])
-            assert callable(getattr(parsed, "run", None)), f"{name}: {args}"
+        except SystemExit:
+            pytest.fail(f"{name}: the linli CLI refuses {shlex.join(args)}")
+        assert callable(getattr(parsed, "run", None)), f"{name}: {args}"
     assert {"db", "ingest", "rules", "api", "simulate", "import", "edge"} <= used
-    assert {"db", "import", "simulate"} <= registered
+    assert used <= registered
 
 
 def test_the_simulated_building_shares_one_folder(services: dict[str, dict[str, Any]]) -> None:

@@ -1,0 +1,1 @@
+"""TimescaleDB conformance suite: migrations, policies and queries on TimescaleDB."""

@@ -1,0 +1,133 @@
+"""Cases for the API's named statements (api/queries.py and api/*/queries.py).
+
+Parameters are built the way the API's services build them (``api/*/service.py``):
+every optional filter present, as None when unused, and ``limit`` one more than a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.timescale.compare import Case, Params
+from tests.timescale.seed import Seed
+
+PAGE = 51
+
+
+def alerts(seed: Seed, **values: Any) -> Params:
+    return {"community": None, "statuses": None, "rule": None, "subject": None,
+            "since": None, "after_at": None, "after_id": None, "limit": PAGE, **values}
+
+
+def events(seed: Seed, **values: Any) -> Params:
+    return {"community": None, "building": None, "device": None, "person_id": None,
+            "kind": None, "direction": None, "since": None, "until": None,
+            "after_at": None, "after_id": None, "limit": PAGE, **values}
+
+
+def devices(seed: Seed, **values: Any) -> Params:
+    return {"community": None, "building": None, "registered": None, "state": None,
+            "after_community": None, "after_building": None, "after_id": None,
+            "limit": PAGE, **values}
+
+
+def dead_letters(seed: Seed, **values: Any) -> Params:
+    return {"shown_bytes": 16, "community": None, "since": None, "after_at": None,
+            "after_id": None, "limit": PAGE, **values}
+
+
+def frequent_person(seed: Seed) -> str:
+    """The resident with the most events in the seed (juxin)."""
+    counts: dict[str, int] = {}
+    for event in seed.rows("events"):
+        if event["person_id"] and event["community"] == "juxin":
+            counts[event["person_id"]] = counts.get(event["person_id"], 0) + 1
+    return max(sorted(counts), key=lambda person: counts[person])
+
+
+def event_cursor(seed: Seed, index: int) -> Params:
+    event = seed.rows("events")[index]
+    return {"after_at": event["occurred_at"], "after_id": event["event_id"]}
+
+
+def alert_raised_at(seed: Seed, alert_id: int) -> Any:
+    return next(a["raised_at"] for a in seed.rows("alerts") if a["id"] == alert_id)
+
+
+A = "api.alerts.queries."
+C = "api.communities.queries."
+E = "api.events.queries."
+
+CASES = [
+    Case("api.queries.CONFIGURE_SESSION", "5s timeout",
+         lambda s: {"statement_timeout": "5s"}),
+    Case("api.health.queries.PING", "ping"),
+    # alerts
+    Case(A + "LIST_ALERTS", "first page, no filter", lambda s: alerts(s)),
+    Case(A + "LIST_ALERTS", "community and active statuses",
+         lambda s: alerts(s, community="juxin", statuses=["open", "acknowledged"])),
+    Case(A + "LIST_ALERTS", "one resident's alerts",
+         lambda s: alerts(s, community="juxin", rule="silent_resident", subject="r-0004")),
+    Case(A + "LIST_ALERTS", "raised since 29 h",
+         lambda s: alerts(s, since=s.at(hours=29))),
+    Case(A + "LIST_ALERTS", "page after a cursor",
+         lambda s: alerts(s, after_at=alert_raised_at(s, 4), after_id=4, limit=3)),
+    Case(A + "GET_ALERT", "alert 2", lambda s: {"alert_id": 2}),
+    Case(A + "GET_ALERT", "missing alert", lambda s: {"alert_id": 999}, expect_empty=True),
+    Case(A + "ALERT_STATUS", "alert 3", lambda s: {"alert_id": 3}),
+    Case(A + "ALERT_TIMELINE", "alert 3", lambda s: {"alert_id": 3}),
+    Case(A + "ALERT_NOTIFICATIONS", "alert 1", lambda s: {"alert_id": 1}),
+    Case(A + "ALERT_SECRET_URLS", "alert 1", lambda s: {"alert_id": 1}),
+    # communities (the dashboard)
+    Case(C + "LIST_COMMUNITIES", "all"),
+    Case(C + "GET_COMMUNITY", "juxin", lambda s: {"community": "juxin"}),
+    Case(C + "ACTIVE_ALERTS_BY_RULE", "juxin", lambda s: {"community": "juxin"}),
+    Case(C + "EVENTS_SINCE", "9 days, compressed chunks included",
+         lambda s: {"community": "juxin", "since": s.at(days=9)}),
+    Case(C + "EVENTS_SINCE", "today",
+         lambda s: {"community": "heping", "since": s.at(hours=20)}),
+    Case(C + "DEVICE_COUNTS", "juxin", lambda s: {"community": "juxin"}),
+    Case(C + "DEAD_LETTERS_SINCE", "2 days",
+         lambda s: {"community": "juxin", "since": s.at(days=2)}),
+    # dead letters
+    Case("api.dead_letters.queries.LIST_DEAD_LETTERS", "first page",
+         lambda s: dead_letters(s)),
+    Case("api.dead_letters.queries.LIST_DEAD_LETTERS", "community since 2 days",
+         lambda s: dead_letters(s, community="juxin", since=s.at(days=2))),
+    Case("api.dead_letters.queries.LIST_DEAD_LETTERS", "page after a cursor",
+         lambda s: dead_letters(s, after_at=s.rows("dead_letters")[2]["received_at"],
+                                after_id=3, limit=4)),
+    # devices
+    Case("api.devices.queries.LIST_DEVICES", "first page", lambda s: devices(s)),
+    Case("api.devices.queries.LIST_DEVICES", "one building",
+         lambda s: devices(s, community="juxin", building="b01")),
+    Case("api.devices.queries.LIST_DEVICES", "unregistered",
+         lambda s: devices(s, registered=False)),
+    Case("api.devices.queries.LIST_DEVICES", "state unknown",
+         lambda s: devices(s, state="unknown")),
+    Case("api.devices.queries.LIST_DEVICES", "page after a cursor",
+         lambda s: devices(s, after_community="juxin", after_building="b01",
+                           after_id="b01-u1-door", limit=3)),
+    # events
+    Case(E + "LIST_EVENTS", "newest page", lambda s: events(s)),
+    Case(E + "LIST_EVENTS", "community, 9 to 2 days ago (compressed and not)",
+         lambda s: events(s, community="juxin", since=s.at(days=9), until=s.at(days=2),
+                          limit=400)),
+    Case(E + "LIST_EVENTS", "only compressed days",
+         lambda s: events(s, community="juxin", until=s.at(days=12), limit=500)),
+    Case(E + "LIST_EVENTS", "device and kind",
+         lambda s: events(s, community="juxin", building="b01", device="b01-u1-door",
+                          kind="passage", limit=101)),
+    Case(E + "LIST_EVENTS", "one person",
+         lambda s: events(s, community="juxin", person_id=frequent_person(s))),
+    Case(E + "LIST_EVENTS", "direction out",
+         lambda s: events(s, community="heping", direction="out")),
+    Case(E + "LIST_EVENTS", "page after a cursor in compressed days",
+         lambda s: events(s, **event_cursor(s, 400), limit=30)),
+    # residents
+    Case("api.residents.queries.GET_RESIDENT", "r-0000",
+         lambda s: {"community": "juxin", "resident": "r-0000"}),
+    Case("api.residents.queries.GET_PRESENCE", "a resident seen",
+         lambda s: {"community": s.rows("presence")[0]["community"],
+                    "resident": s.rows("presence")[0]["resident"]}),
+]

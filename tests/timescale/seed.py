@@ -1,0 +1,247 @@
+"""One realistic, deterministic data set, written through INSERTs into any Linli database.
+
+pglite cannot take ``COPY … FROM STDIN``, so everything goes in by ``executemany``. Times
+hang off an ``anchor`` near the real clock, because TimescaleDB's policies measure age
+from now(): events reach 20 days back, so the compression policy has old chunks to
+compress and the queries then run over compressed and plain chunks alike.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+UTC = dt.UTC
+EVENT_SPACING = dt.timedelta(minutes=47)
+EVENT_COUNT = 620
+"""620 events 47 minutes apart: about 20 days, 21 daily chunks."""
+
+Row = dict[str, Any]
+
+
+def anchor_now() -> dt.datetime:
+    """The current hour (UTC): every seeded time is relative to it."""
+    return dt.datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Seed:
+    """Rows per table, in insertion order (foreign keys first)."""
+
+    anchor: dt.datetime
+    tables: dict[str, list[Row]] = field(default_factory=dict)
+
+    def rows(self, table: str) -> list[Row]:
+        return self.tables.setdefault(table, [])
+
+    def add(self, table: str, **values: Any) -> Row:
+        self.rows(table).append(values)
+        return values
+
+    def at(self, **delta: float) -> dt.datetime:
+        """``anchor - timedelta(**delta)``."""
+        return self.anchor - dt.timedelta(**delta)
+
+
+COMMUNITIES = (
+    ("juxin", "聚鑫家园", "Asia/Shanghai", dt.time(20, 0), None, "zh-CN"),
+    ("heping", "和平里", "Asia/Urumqi", None, 12.0, "en"),
+)
+DEVICES = (  # community, building, id, kind, name, registered, state
+    ("juxin", "b01", "b01-u1-door", "door", "1栋1单元门禁", True, "online"),
+    ("juxin", "b01", "b01-u2-door", "door", "1栋2单元门禁", True, "offline"),
+    ("juxin", "b02", "b02-u1-door", "door", "2栋1单元门禁", True, None),
+    ("juxin", "b02", "b02-cam-1", "camera", None, False, "online"),
+    ("juxin", "b01", "agent", "agent", None, False, "online"),
+    ("heping", "b01", "b01-u1-door", "door", "1号楼门禁", True, "online"),
+)
+KINDS = ("passage", "passage", "passage", "passage", "access_denied", "door_opened",
+         "door_forced", "exit_button")
+
+
+def build(anchor: dt.datetime) -> Seed:
+    """The whole data set for ``anchor``."""
+    seed = Seed(anchor)
+    _directory(seed)
+    _events(seed)
+    _presence(seed)
+    _dead_letters(seed)
+    _alerts(seed)
+    return seed
+
+
+def _directory(seed: Seed) -> None:
+    for cid, name, tz, check_at, max_hours, locale in COMMUNITIES:
+        seed.add("communities", id=cid, name=name, timezone=tz, silent_check_at=check_at,
+                 silent_max_hours=max_hours, locale=locale, created_at=seed.at(days=400))
+    for community, grid, name in (("juxin", "g1", "第一网格"), ("juxin", "g2", "第二网格"),
+                                  ("heping", "g1", "Grid 1")):
+        seed.add("grids", community=community, id=grid, name=name)
+    for community, building, name, grid in (("juxin", "b01", "1栋", "g1"),
+                                            ("juxin", "b02", "2栋", "g2"),
+                                            ("heping", "b01", "1号楼", "g1")):
+        seed.add("buildings", community=community, id=building, name=name, grid=grid)
+    units = (("juxin", "b01", "u1"), ("juxin", "b01", "u2"), ("juxin", "b02", "u1"),
+             ("heping", "b01", "u1"))
+    for community, building, unit in units:
+        seed.add("units", community=community, building=building, id=unit,
+                 name=f"{unit[1:]}单元")
+    for n in range(12):
+        community, building, unit = units[n % len(units)]
+        room = f"{1 + n // 4}0{1 + n % 4}"
+        household = f"h-{building}-{unit}-{room}"
+        seed.add("households", community=community, id=household, building=building,
+                 unit=unit, room=room)
+        seed.add("residents", community=community, id=f"r-{n:04d}", name=f"居民{n}",
+                 household=household, phone=f"1380000{n:04d}", is_elderly=n % 3 != 2,
+                 lives_alone=n % 2 == 0, care_level=n % 4,
+                 emergency_contacts=Jsonb([{"name": f"联系人{n}", "phone": "139",
+                                            "relation": "儿子"}] if n % 2 else []),
+                 active=n != 8, created_at=seed.at(days=300 - n))
+    workers: tuple[tuple[str, str, str, list[str], bool], ...] = (
+        ("juxin", "w-01", "grid_worker", ["g1"], True),
+        ("juxin", "w-02", "grid_worker", ["g1", "g2"], True),
+        ("juxin", "w-03", "grid_worker", ["g2"], False),
+        ("juxin", "w-cr", "control_room", [], True),
+        ("heping", "w-01", "grid_worker", ["g1"], True))
+    for community, wid, role, grids, active in workers:
+        seed.add("grid_workers", community=community, id=wid, name=f"网格员{wid}",
+                 phone="13900000000", role=role, locale="en" if wid == "w-02" else None,
+                 notify_urls=[f"json://127.0.0.1:9/{wid}", f"tgram://secret-token-{wid}/1"],
+                 active=active)
+        for grid in grids:
+            seed.add("grid_worker_grids", community=community, worker=wid, grid=grid)
+    for n, (community, building, did, kind, label, registered, state) in enumerate(DEVICES):
+        seed.add("devices", community=community, building=building, id=did, kind=kind,
+                 name=label, registered=registered, first_seen_at=seed.at(days=30 - n),
+                 last_event_at=seed.at(hours=n), state=state,
+                 status=Jsonb({"state": state, "uptime_s": 100.5 * n}) if state else None,
+                 status_at=seed.at(minutes=10 * n) if state else None,
+                 created_at=seed.at(days=60 - n))
+
+
+def _events(seed: Seed) -> None:
+    rnd = random.Random(20261122)
+    residents = seed.rows("residents")
+    for i in range(EVENT_COUNT):
+        community, building, device, *_ = DEVICES[i % len(DEVICES)]
+        if device == "agent":
+            community, building, device = "juxin", "b01", "b01-u1-door"
+        kind = KINDS[rnd.randrange(len(KINDS))]
+        people = [r["id"] for r in residents if r["community"] == community]
+        person = rnd.choice(people) if kind == "passage" and rnd.random() < 0.8 else None
+        occurred = seed.at(minutes=5) - EVENT_SPACING * i
+        seed.add("events", event_id=uuid.UUID(int=rnd.getrandbits(128), version=4),
+                 occurred_at=occurred, received_at=occurred + dt.timedelta(seconds=2),
+                 community=community, building=building, device=device, kind=kind,
+                 direction=rnd.choice(("in", "out", None)) if kind == "passage" else None,
+                 person_id=person, credential="face" if person else None,
+                 count=2 if i % 17 == 0 else 1, confidence=0.5 + (i % 5) / 10,
+                 source="camera" if "cam" in device else "door",
+                 attrs=Jsonb({"seq": i, "reader": 1 + i % 2}))
+
+
+def _presence(seed: Seed) -> None:
+    latest: dict[tuple[str, str], Row] = {}
+    for event in seed.rows("events"):  # newest first
+        key = (event["community"], event["person_id"])
+        if event["person_id"] and key not in latest:
+            latest[key] = event
+    for (community, resident), event in sorted(latest.items()):
+        seed.add("presence", community=community, resident=resident,
+                 last_seen_at=event["occurred_at"], building=event["building"],
+                 device=event["device"], direction=event["direction"],
+                 event_id=event["event_id"])
+
+
+def _dead_letters(seed: Seed) -> None:
+    topics = ("linli/v1/juxin/b01/b01-u1-door/event", "linli/v1/heping/b01/b01-u1-door/event",
+              "linli/v1/juxin/b02/b02-cam-1/status", "garbage", "linli/v1/juxin/b01/x/event")
+    for n, topic in enumerate(topics * 2):
+        seed.add("dead_letters", id=n + 1, received_at=seed.at(hours=7 * n + 1), topic=topic,
+                 payload=(b'{"broken": ' + bytes([n]) * (n * 40)), reason=f"reason {n}")
+
+
+def _alerts(seed: Seed) -> None:
+    specs = (  # community, rule, subject, status, tier, grid, hours ago, escalate in h
+        ("juxin", "silent_resident", "r-0000", "open", 1, "g1", 30, -1.0),
+        ("juxin", "silent_resident", "r-0004", "acknowledged", 1, "g1", 28, None),
+        ("juxin", "silent_resident", "r-0001", "resolved", 2, "g1", 26, None),
+        ("juxin", "door_forced", "b01-u1-door", "open", 2, "g1", 20, -0.5),
+        ("juxin", "silent_resident", "r-0009", "archived", 1, "g2", 90, None),
+        ("heping", "silent_resident", "r-0003", "open", 1, "g1", 5, 2.0),
+        ("juxin", "silent_resident", "r-0008", "open", 1, None, 3, -2.0),
+        ("juxin", "silent_resident", "r-0004", "resolved", 1, "g1", 70, None),
+    )
+    for n, (community, rule, subject, status, tier, grid, ago, escalate) in enumerate(specs):
+        alert_id = n + 1
+        raised = seed.at(hours=ago)
+        closed = status in ("resolved", "archived")
+        seed.add("alerts", id=alert_id, community=community, rule=rule, subject=subject,
+                 status=status, severity="critical" if rule == "door_forced" else "warning",
+                 tier=tier, grid=grid, building="b01", title=f"alert {alert_id}",
+                 details=Jsonb({"reason": "not_seen_today", "last_seen_at": raised.isoformat()}),
+                 raised_at=raised, updated_at=raised + dt.timedelta(minutes=5), fired_count=1 + n % 3,
+                 escalate_at=None if escalate is None else seed.at(hours=-escalate),
+                 acknowledged_at=raised + dt.timedelta(hours=1) if status != "open" else None,
+                 acknowledged_by="w-01" if status != "open" else None,
+                 resolved_at=raised + dt.timedelta(hours=2) if closed else None,
+                 resolved_by=("system" if n == 2 else "w-02") if closed else None,
+                 resolution="seen again" if closed else None)
+        for k, action in enumerate(("raised", "dispatched", "acknowledged")[: 1 + n % 3]):
+            seed.add("alert_timeline", id=len(seed.rows("alert_timeline")) + 1,
+                     alert_id=alert_id, at=raised + dt.timedelta(minutes=k),
+                     actor="system" if k < 2 else "w-01", action=action,
+                     note=f"{action} {alert_id}", data=Jsonb({"tier": tier}))
+        _notifications(seed, alert_id, community, raised, n)
+
+
+def _notifications(seed: Seed, alert_id: int, community: str, raised: dt.datetime,
+                   n: int) -> None:
+    workers = [w for w in seed.rows("grid_workers") if w["community"] == community][:2]
+    for w_index, worker in enumerate(workers):
+        for url_index in range(2):
+            nid = len(seed.rows("notifications")) + 1
+            status = ("pending", "sent", "failed")[(nid + n) % 3]
+            created = raised + dt.timedelta(minutes=nid)
+            seed.add("notifications", id=nid, alert_id=alert_id, community=community,
+                     worker=worker["id"], url_index=url_index,
+                     channel=("json://127.0.0.1", "tgram://")[url_index],
+                     title=f"alert {alert_id} tier 1", body=f"body {alert_id}/{w_index}",
+                     status=status, attempts=nid % 4,
+                     next_attempt_at=created + dt.timedelta(minutes=10 * (nid % 5)),
+                     created_at=created, sent_at=created if status == "sent" else None,
+                     last_error=f"refused by tgram://secret-token-{worker['id']}/1"
+                     if status == "failed" else None)
+            if status != "pending":
+                seed.add("notification_attempts", id=len(seed.rows("notification_attempts")) + 1,
+                         notification_id=nid, at=created, ok=status == "sent",
+                         duration_ms=10 + nid, error=None if status == "sent" else "timeout")
+
+
+def insert(conn: psycopg.Connection[Any], seed: Seed) -> None:
+    """Write every table of ``seed`` in one transaction, then move the id sequences on."""
+    with conn.transaction(), conn.cursor() as cur:
+        for table, rows in seed.tables.items():
+            columns = list(rows[0])
+            names = ", ".join(columns)
+            values = ", ".join(f"%({c})s" for c in columns)
+            cur.executemany(f"INSERT INTO {table} ({names}) VALUES ({values})", rows)
+        reset_sequences(conn)
+
+
+SERIAL_TABLES = ("dead_letters", "alerts", "alert_timeline", "notifications",
+                 "notification_attempts")
+
+
+def reset_sequences(conn: psycopg.Connection[Any]) -> None:
+    """Next ids follow the rows present: sequences do not roll back with a transaction."""
+    for table in SERIAL_TABLES:
+        conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                     f" coalesce((SELECT max(id) FROM {table}), 0) + 1, false)")

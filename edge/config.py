@@ -28,6 +28,7 @@ from edge.camera.config import CameraSource
 from edge.config_base import Section, SourceSection, identifier, known_zone
 from edge.dahua.config import DahuaSource
 from edge.hikvision.config import HikvisionSource
+from edge.vendors.config import parse_listen
 from edge.zkteco.config import ZktecoPushSource, ZktecoTcpSource
 from linli.contract import Direction
 from linli.errors import ConfigError
@@ -121,7 +122,26 @@ class AgentConfig(Section):
         twice = sorted({d for d in devices if devices.count(d) > 1})
         if twice:
             raise ValueError(f"two sources claim the same device: {twice}")
+        self._listeners_are_distinct()
         return self
+
+    def _listeners_are_distinct(self) -> None:
+        # ZKTeco terminals share a listener and are told apart by serial number; a Hikvision
+        # push listener is its terminal's own. Port 0 (any free port) never clashes.
+        zkteco = [(source.address, source.serial) for source in self.sources
+                  if isinstance(source, ZktecoPushSource)]
+        twice = sorted({f"{a[0]}:{a[1]} SN={sn}" for a, sn in zkteco
+                        if zkteco.count((a, sn)) > 1})
+        if twice:
+            raise ValueError(f"two zkteco-push sources expect the same terminal: {twice}")
+        ports = [parse_listen(source.listen)[1] for source in self.sources
+                 if isinstance(source, HikvisionSource) and source.listen is not None
+                 and source.mode == "push"]
+        taken = {address[1] for address, _ in zkteco}
+        clash = sorted({port for port in ports if port and (ports.count(port) > 1
+                                                            or port in taken)})
+        if clash:
+            raise ValueError(f"push listeners bind the same port twice: {clash}")
 
 
 def parse_agent_config(values: Any, origin: str = "agent configuration") -> AgentConfig:

@@ -123,3 +123,21 @@ def test_two_device_sources_cannot_claim_one_device(tmp_path: Path) -> None:
             "  - {type: zkteco-tcp, device: d1, host: 10.0.0.3}\n")
     with pytest.raises(ConfigError, match="two sources claim the same device"):
         load_agent_config(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(("second", "error"), [
+    ("{type: zkteco-push, device: d2, serial: SN1, listen: '0.0.0.0:8088'}",
+     r"two zkteco-push sources expect the same terminal: \['0.0.0.0:8088 SN=SN1'\]"),
+    ("{type: hikvision-isapi, device: d2, host: 10.0.0.3, mode: push, listen: '0.0.0.0:8088',"
+     " username: admin, password: x}",
+     r"push listeners bind the same port twice: \[8088\]"),
+])
+def test_push_listeners_cannot_clash(tmp_path: Path, second: str, error: str) -> None:
+    text = ("community: c\nbuilding: b\nsources:\n"
+            "  - {type: zkteco-push, device: d1, serial: SN1, listen: '0.0.0.0:8088'}\n"
+            f"  - {second}\n")
+    with pytest.raises(ConfigError, match=error):
+        load_agent_config(write(tmp_path, text))
+    # another serial on the same listener is another terminal: allowed
+    shared = text.replace(f"  - {second}\n", "  - {type: zkteco-push, device: d2, serial: SN2}\n")
+    assert len(load_agent_config(write(tmp_path, shared)).sources) == 2

@@ -1,0 +1,53 @@
+"""Hikvision access-control event codes (``major.minor``) → what they mean for Linli.
+
+The table follows the HCNetSDK / ISAPI minor types of major 5 (events) and 3 (operations).
+Devices differ — one DS-K1T342MWX firmware writes its door contact under 5.23/5.24, the
+SDK's exit-button press and release — so a source's ``codes`` (from its device profile or
+its own configuration) override any entry here. A code in neither is unknown: the record
+is kept in the rejects with the code named, and the stream goes on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from edge.vendors.codes import CodeMeaning, CodeTarget, resolve
+from linli.contract import Credential, EventKind
+
+__all__ = ["DEFAULT_CODES", "code_meaning"]
+
+_PASS = EventKind.PASSAGE
+_DENY = EventKind.ACCESS_DENIED
+
+DEFAULT_CODES: Mapping[str, CodeMeaning] = {
+    "5.1": CodeMeaning(_PASS, Credential.CARD),
+    "5.2": CodeMeaning(_PASS, Credential.CARD),            # card and password
+    "5.3": CodeMeaning(_DENY, Credential.CARD, "card_password_wrong"),
+    "5.6": CodeMeaning(_DENY, Credential.CARD, "no_permission"),
+    "5.7": CodeMeaning(_DENY, Credential.CARD, "outside_schedule"),
+    "5.8": CodeMeaning(_DENY, Credential.CARD, "card_expired"),
+    "5.9": CodeMeaning(_DENY, Credential.CARD, "invalid_card"),
+    "5.10": CodeMeaning(_DENY, None, "anti_passback"),
+    "5.21": CodeMeaning(EventKind.DOOR_OPENED, signal="lock"),
+    "5.22": CodeMeaning(EventKind.DOOR_CLOSED, signal="lock"),
+    "5.23": CodeMeaning(EventKind.EXIT_BUTTON, Credential.EXIT_BUTTON),
+    "5.24": CodeMeaning(None),                              # exit button released
+    "5.25": CodeMeaning(EventKind.DOOR_OPENED, signal="contact"),
+    "5.26": CodeMeaning(EventKind.DOOR_CLOSED, signal="contact"),
+    "5.27": CodeMeaning(EventKind.DOOR_FORCED, signal="contact"),
+    "5.28": CodeMeaning(EventKind.DOOR_HELD_OPEN, signal="contact"),
+    "5.38": CodeMeaning(_PASS, Credential.FINGERPRINT),
+    "5.39": CodeMeaning(_DENY, Credential.FINGERPRINT, "fingerprint_mismatch"),
+    "5.75": CodeMeaning(_PASS, Credential.FACE),
+    "5.76": CodeMeaning(_DENY, Credential.FACE, "face_mismatch"),
+    "5.80": CodeMeaning(_DENY, Credential.FACE, "face_not_recognised"),
+    "3.112": CodeMeaning(None),                             # remote login
+    "3.113": CodeMeaning(None),                             # remote logout
+    "3.1024": CodeMeaning(EventKind.DOOR_OPENED, Credential.REMOTE, signal="remote"),
+}
+
+
+def code_meaning(major: int, minor: int,
+                 overrides: Mapping[str, CodeTarget]) -> CodeMeaning | None:
+    """What ``major.minor`` means on this device; None when nobody knows the code."""
+    return resolve(f"{major}.{minor}", DEFAULT_CODES, overrides)

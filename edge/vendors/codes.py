@@ -1,0 +1,47 @@
+"""Vendor event codes → Linli kinds: the shape of a code table and how overrides apply.
+
+Each vendor keeps its table of what its codes mean (``edge/hikvision/codes.py``,
+``edge/dahua/codes.py``), keyed by the code as text (``"5.75"``, ``"BreakIn"``). A source's
+``codes`` (from its device profile or its own configuration) override entries or add new
+ones: a kind, or ``ignore`` for a code that is read and counted but not sent. A code in
+neither is unknown, and the record goes to the rejects naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from linli.contract import Credential, EventKind
+
+__all__ = ["CodeMeaning", "CodeTarget", "resolve"]
+
+CodeTarget = EventKind | Literal["ignore"]
+"""What a vendor code becomes: one of our kinds, or ``ignore`` (read, counted, not sent)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CodeMeaning:
+    """A code's kind (None: ignored), its credential, a denial reason, the door signal."""
+
+    kind: EventKind | None
+    credential: Credential | None = None
+    reason: str | None = None
+    signal: str | None = None
+
+
+def resolve(code: str, table: Mapping[str, CodeMeaning],
+            overrides: Mapping[str, CodeTarget]) -> CodeMeaning | None:
+    """What ``code`` means on this device; None when neither table nor overrides know it."""
+    default = table.get(code)
+    override = overrides.get(code)
+    if override is None:
+        return default
+    if override == "ignore":
+        return CodeMeaning(None)
+    kind = EventKind(override)
+    if default is not None and default.kind is kind:
+        return default
+    credential = Credential.EXIT_BUTTON if kind is EventKind.EXIT_BUTTON else None
+    return CodeMeaning(kind, credential)

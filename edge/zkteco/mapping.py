@@ -1,0 +1,207 @@
+"""ZKTeco punches, alarms and operations → contract events. Pure functions, no I/O.
+
+Punches (ATTLOG lines, TCP real-time attendance, the attendance log) are ``passage``
+events: the terminal records a punch only for a user it verified. The credential comes from
+the verify type (1 fingerprint, 2 user id and 3 password → pin, 4 card, 15 face; combined
+modes such as 5 "fingerprint or password" name no single credential and give none). The
+direction is where the terminal stands (``direction``), or the punch state when the site
+says its terminals set it per reader (``state_is_direction``). State, verify type, work
+code and PIN stay in ``attrs``.
+
+Alarm events carry no direction, except ``exit_button`` (pressed to leave: ``out``).
+
+Alarm codes are the same numbers in the TCP real-time alarm (``EF_ALARM``) and in the PUSH
+operation log (``OPLOG 3``, first object):
+
+    0x20 duress             (no kind in contract v1: kept aside, see below)
+    0x22 anti-passback      access_denied, reason passback
+    0x32 door close         door_closed
+    0x33 door open detected door_held_open (the door-sensor alarm: open past its delay)
+    0x35 exit button        exit_button
+    0x36 door broken        door_forced (opened without a verification)
+    0x37 tamper             (no kind in contract v1: kept aside, see below)
+    0x3A invalid verify     access_denied, reason invalid_verification (repeated failures)
+    0x54 door closing       door_closed (TCP 8-byte alarm)
+    0xFFFF alarm cancelled  ignored
+
+Tamper and duress are real alarms without a kind in contract v1. They are not dropped:
+each one goes to the rejects file with a reason saying so (counted in the agent's status,
+shown as the device's ``last_alarm``) until the site maps it with ``codes`` (e.g.
+``{"alarm:55": door_forced}``) or the contract gains a kind for it. Codes not in the table
+are rejected with their number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from edge.zkteco.config import IGNORE, ZktecoSection
+from edge.zkteco.records import Alarm, BadRecord, Operation, Punch
+from linli.contract import (
+    Credential,
+    Direction,
+    Event,
+    EventKind,
+    Source,
+    derived_event_id,
+    describe_validation_error,
+)
+
+ALARM_NAMES: Mapping[int, str] = {
+    0x20: "duress", 0x22: "passback", 0x32: "door_closed", 0x33: "door_open",
+    0x35: "exit_button", 0x36: "door_broken", 0x37: "tamper",
+    0x3A: "invalid_verification", 0x54: "door_closing", 0xFFFF: "alarm_cancelled",
+}
+DEFAULT_ALARMS: Mapping[int, str] = {
+    0x22: EventKind.ACCESS_DENIED, 0x32: EventKind.DOOR_CLOSED,
+    0x33: EventKind.DOOR_HELD_OPEN, 0x35: EventKind.EXIT_BUTTON,
+    0x36: EventKind.DOOR_FORCED, 0x3A: EventKind.ACCESS_DENIED,
+    0x54: EventKind.DOOR_CLOSED, 0xFFFF: IGNORE,
+}
+"""Alarm code → kind; duress (0x20) and tamper (0x37) are deliberately absent."""
+OP_ALARM = 3
+OP_DURESS = 32
+DEFAULT_CREDENTIALS: Mapping[str, Credential] = {
+    "1": Credential.FINGERPRINT, "2": Credential.PIN, "3": Credential.PIN,
+    "4": Credential.CARD, "15": Credential.FACE,
+}
+DEFAULT_STATES: Mapping[str, Direction] = {
+    "0": Direction.IN, "1": Direction.OUT, "2": Direction.OUT,
+    "3": Direction.IN, "4": Direction.IN, "5": Direction.OUT,
+}
+
+
+class Mapper:
+    """Turns one source's records into events, with its tables and overrides merged."""
+
+    def __init__(self, config: ZktecoSection, *, community: str, building: str) -> None:
+        self.config = config
+        self.community = community
+        self.building = building
+        self.credentials: dict[str, Credential | None] = {**DEFAULT_CREDENTIALS,
+                                                          **config.credentials}
+        self.states: dict[str, Direction | None] = {**DEFAULT_STATES, **config.states}
+
+    def local(self, time: dt.datetime) -> dt.datetime:
+        """A terminal time read in the source's zone (aware times pass unchanged)."""
+        return time if time.tzinfo is not None else time.replace(tzinfo=self.config.zone)
+
+    def record_id(self, record: str) -> uuid.UUID:
+        """The derived event id of a record this source can see more than once."""
+        return derived_event_id(self.community, self.building, self.config.device, record)
+
+    def punch(self, punch: Punch, *, record: str, drift_s: float | None = None,
+              attrs: Mapping[str, Any] | None = None) -> Event:
+        """The passage event of ``punch``; ``record`` names it for good (its event id)."""
+        values: dict[str, Any] = {"pin": punch.pin, "origin": punch.origin}
+        if punch.state is not None:
+            values["state"] = punch.state
+        if punch.verify is not None:
+            values["verify"] = punch.verify
+        if punch.workcode not in (None, "", "0"):
+            values["workcode"] = punch.workcode
+        values.update(attrs or {})
+        self._note_drift(values, drift_s)
+        return self._event(self.record_id(record), self.local(punch.time), EventKind.PASSAGE,
+                           direction=self.direction(punch.state),
+                           person=self.person(punch.pin),
+                           credential=self.credential(punch.verify), attrs=values)
+
+    def alarm(self, alarm: Alarm, *, event_id: uuid.UUID, drift_s: float | None = None,
+              attrs: Mapping[str, Any] | None = None) -> Event | None:
+        """The event of ``alarm``, None when its code is ignored; BadRecord when the code
+        is unknown or has no kind."""
+        kind = self.alarm_kind(alarm.code)
+        if kind == IGNORE:
+            return None
+        values: dict[str, Any] = {"alarm": alarm.code, "origin": alarm.origin,
+                                  **(attrs or {})}
+        name = ALARM_NAMES.get(alarm.code)
+        if name is not None:
+            values["reason" if kind == EventKind.ACCESS_DENIED else "alarm_name"] = name
+        if alarm.user_sn is not None:
+            values["user_sn"] = alarm.user_sn
+        self._note_drift(values, drift_s)
+        # an exit button is pressed to leave; other alarms are about the door, not a way
+        direction = Direction.OUT if kind == EventKind.EXIT_BUTTON else None
+        return self._event(event_id, self.local(alarm.time), EventKind(kind),
+                           direction=direction, attrs=values)
+
+    def operation(self, op: Operation, *, record: str, drift_s: float | None = None,
+                  attrs: Mapping[str, Any] | None = None) -> Event | None:
+        """The event of an operation-log entry: alarms (op 3) by their code, other
+        operations only when ``codes`` maps them; None when ignored."""
+        override = self.config.codes.get(f"op:{op.op}")
+        if override is None and op.op == OP_ALARM:
+            code = _alarm_code(op)
+            return self.alarm(Alarm(code, op.time, "push"), event_id=self.record_id(record),
+                              drift_s=drift_s, attrs={"op": op.op, **(attrs or {})})
+        if override is None and op.op == OP_DURESS:
+            raise BadRecord(f"operation {OP_DURESS} (duress alarm) has no event kind in "
+                            f"contract v1; map it with codes: {{'op:{OP_DURESS}': <kind>}}")
+        if override in (None, IGNORE):
+            return None
+        values = {"op": op.op, "objects": list(op.objects[:4]), "origin": "push",
+                  **(attrs or {})}
+        self._note_drift(values, drift_s)
+        return self._event(self.record_id(record), self.local(op.time), EventKind(override),
+                           attrs=values)
+
+    def alarm_kind(self, code: int) -> str:
+        """The kind (or ``ignore``) of an alarm code; BadRecord when there is none."""
+        kind = self.config.codes.get(f"alarm:{code}", DEFAULT_ALARMS.get(code))
+        if kind is not None:
+            return str(kind)
+        name = ALARM_NAMES.get(code)
+        if name is None:
+            raise BadRecord(f"unknown alarm code {code} (0x{code:x}); map it with "
+                            f"codes: {{'alarm:{code}': <kind or ignore>}}")
+        raise BadRecord(f"alarm {code} (0x{code:x}, {name}) has no event kind in contract "
+                        f"v1; map it with codes: {{'alarm:{code}': <kind or ignore>}}")
+
+    def direction(self, state: int | None) -> Direction | None:
+        """The punch's direction: its state when the site says so, else the terminal's."""
+        if self.config.state_is_direction and state is not None:
+            mapped = self.states.get(str(state))
+            if mapped is not None:
+                return mapped
+        return self.config.direction
+
+    def credential(self, verify: int | None) -> Credential | None:
+        """The credential of a verify type, None for combined or unknown modes."""
+        return None if verify is None else self.credentials.get(str(verify))
+
+    def person(self, pin: str) -> str:
+        """Our person id for the terminal's user id."""
+        return self.config.person_format.format(pin=pin)
+
+    def _note_drift(self, attrs: dict[str, Any], drift_s: float | None) -> None:
+        if drift_s is not None and abs(drift_s) >= self.config.drift_threshold_s:
+            attrs["drift_s"] = round(drift_s)
+
+    def _event(self, event_id: uuid.UUID, occurred_at: dt.datetime, kind: EventKind, *,
+               direction: Direction | None = None, person: str | None = None,
+               credential: Credential | None = None, attrs: dict[str, Any]) -> Event:
+        try:
+            return Event.model_validate({
+                "event_id": event_id, "occurred_at": occurred_at,
+                "community": self.community, "building": self.building,
+                "device": self.config.device, "kind": kind, "direction": direction,
+                "person_id": person, "credential": credential, "count": 1,
+                "confidence": 1.0, "source": Source.DOOR, "attrs": attrs,
+            })
+        except ValidationError as exc:
+            raise BadRecord(f"breaks the event contract: {describe_validation_error(exc)}"
+                            ) from exc
+
+
+def _alarm_code(op: Operation) -> int:
+    first = op.objects[0] if op.objects else ""
+    if not (first.isascii() and first.isdigit()) or len(first) > 6:
+        raise BadRecord(f"alarm operation without a numeric alarm code: {first[:20]!r}")
+    return int(first)

@@ -14,9 +14,10 @@ def add_parser(subparsers: Any) -> None:
     """Register the ``edge`` subcommand."""
     parser = subparsers.add_parser(
         "edge",
-        help="run a building's edge agent (door logs → spool → MQTT)",
-        description="Follow the building's door-controller logs and publish their events "
-                    "to the broker (LINLI_MQTT_URL), spooling them on disk until acknowledged.",
+        help="run a building's edge agent (doors and cameras → spool → MQTT)",
+        description="Read the building's door terminals, controller logs and cameras, and "
+                    "publish their events to the broker (LINLI_MQTT_URL), spooling them on "
+                    "disk until acknowledged.",
     )
     # dest differs from the top-level --config (the settings file), which it would overwrite
     parser.add_argument("--config", dest="agent_config", type=Path, metavar="AGENT.yaml",

@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "linli.dbcli",
     "linli.directory_cli",
     "hardware.simulator.cli",
+    "edge.camera.cli",
     "linli.demo",
 )
 

@@ -1,0 +1,127 @@
+"""Camera counting benchmark: frames per second of the vision pipeline on this machine.
+
+Renders synthetic 640x480 doorway clips (hardware.camera.render; rendering is not timed),
+then times CountingPipeline.process over them, frames already decoded:
+
+* one stream, in this process: frames per CPU second (time.process_time, all threads) — the
+  "frames/s per core" figure — and frames per wall second;
+* N cameras at once (default 4): N processes, each with its own pipeline on its own clip,
+  OpenCV limited to one thread per process; total and per-camera frames/s, CPU seconds.
+
+The load average before and after is printed: other work on the machine makes the figures
+noisy. Target: >= 100 frames/s per core for one 640x480 stream.
+
+    python -m bench.camera [--cameras 4] [--scenario mixed] [--frames 1200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import threading
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from edge.camera.vision.config import VisionParams
+from edge.camera.vision.pipeline import CountingPipeline
+from hardware.camera.render import GroundTruth, render
+
+SCENARIOS = ("mixed", "in_out", "side_by_side", "tailgating", "turn_back", "shadows", "lighting",
+             "passersby")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One stream's run."""
+
+    camera: int
+    frames: int
+    cpu_s: float
+    wall_s: float
+    crossings: int
+
+
+def clip(name: str, seed: int, count: int) -> tuple[list[np.ndarray], GroundTruth]:
+    """``count`` frames of a rendered clip, played again from the start as often as needed."""
+    frames, truth = render(name, seed)
+    once = list(frames)
+    return [once[i % len(once)] for i in range(count)], truth
+
+
+def time_stream(camera: int, frames: list[np.ndarray], truth: GroundTruth,
+                params: VisionParams) -> Timing:
+    """Run one pipeline over ``frames`` and time it (process CPU and wall)."""
+    pipeline = CountingPipeline(truth.counting, params)
+    crossings = 0
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i, frame in enumerate(frames):
+        crossings += len(pipeline.process(frame, i / truth.fps))
+    return Timing(camera, len(frames), time.process_time() - cpu, time.perf_counter() - wall,
+                  crossings)
+
+
+def _camera(job: tuple[int, str, int, int, threading.Barrier]) -> Timing:
+    camera, name, seed, count, start = job
+    cv2.setNumThreads(1)  # one stream per process: no oversubscribed OpenCV thread pools
+    frames, truth = clip(name, seed, count)
+    start.wait()  # all cameras start together, after rendering
+    return time_stream(camera, frames, truth, VisionParams())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cameras", type=int, default=4)
+    parser.add_argument("--scenario", default="mixed", help="clip of the single-stream run")
+    parser.add_argument("--frames", type=int, default=1200, help="frames per stream")
+    args = parser.parse_args()
+
+    print(f"machine: {os.cpu_count()} cores, OpenCV {cv2.__version__} "
+          f"({cv2.getNumThreads()} threads), load average {_load()}")
+    frames, truth = clip(args.scenario, 0, args.frames)
+    params = VisionParams()
+    print(f"clip: {args.scenario} (looped), {len(frames)} frames 640x480 @ {truth.fps:g} fps; "
+          f"processing width {params.process_width}")
+
+    single = time_stream(0, frames, truth, params)
+    print("\none stream, default OpenCV threads")
+    _report([single], single.wall_s)
+    cv2.setNumThreads(1)
+    single1 = time_stream(0, frames, truth, params)
+    print("one stream, OpenCV on 1 thread")
+    _report([single1], single1.wall_s)
+
+    print(f"\n{args.cameras} cameras, one process each (OpenCV 1 thread each), load {_load()}")
+    context = multiprocessing.get_context("spawn")
+    start = context.Manager().Barrier(args.cameras)
+    jobs = [(i, SCENARIOS[i % len(SCENARIOS)], i, args.frames, start) for i in range(args.cameras)]
+    wall = time.perf_counter()
+    with context.Pool(args.cameras) as pool:
+        timings = pool.map(_camera, jobs)
+    elapsed = max(t.wall_s for t in timings)
+    _report(timings, elapsed)
+    print(f"(whole run incl. rendering and process start: {time.perf_counter() - wall:.1f} s)")
+    print(f"\nload average after: {_load()}")
+
+
+def _report(timings: list[Timing], elapsed: float) -> None:
+    for t in timings:
+        print(f"  camera {t.camera}: {t.frames} frames, {t.frames / t.wall_s:7.1f} frames/s wall, "
+              f"{t.frames / t.cpu_s:7.1f} frames/CPU-s, {t.cpu_s:6.2f} CPU s, "
+              f"{t.crossings} crossings")
+    if len(timings) > 1:
+        frames = sum(t.frames for t in timings)
+        cpu = sum(t.cpu_s for t in timings)
+        print(f"  total: {frames / elapsed:7.1f} frames/s wall ({frames / elapsed / len(timings):.1f} "
+              f"per camera), {frames / cpu:7.1f} frames/CPU-s, {cpu:.2f} CPU s in {elapsed:.2f} s")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""``linli camera …``: installer tools for the cameras of an agent configuration.
+
+    linli camera snapshot --config AGENT.yaml --device CAM [--out frame.png]
+        grab one frame and write it as a PNG with the counting line (or zone), its
+        hysteresis band and an arrow towards the "in" side drawn on it
+    linli camera count --config AGENT.yaml --device CAM --seconds N
+        run the camera's real worker for N seconds (or until its file ends), print each
+        crossing and the in/out totals; no broker, no database
+
+Neither tool publishes anything. A snapshot is a raw frame for the installer's eyes, written
+only where ``--out`` says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from linli.errors import ConfigError, ServiceError
+from linli.settings import Settings
+
+if TYPE_CHECKING:
+    from edge.camera.config import CameraSource
+    from edge.camera.messages import CrossingReport
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register the ``camera`` subcommand and its tools."""
+    parser = subparsers.add_parser(
+        "camera", help="installer tools for cameras (snapshot, count)",
+        description="Check a camera of an agent configuration: see its counting line on a "
+                    "live frame, or count crossings for a while.")
+    tools = parser.add_subparsers(dest="camera_tool", required=True, metavar="TOOL")
+    snapshot = tools.add_parser("snapshot", help="write one frame with the counting line drawn")
+    _common(snapshot)
+    snapshot.add_argument("--out", type=Path, metavar="FILE.png",
+                          help="where to write the PNG (default: DEVICE.png)")
+    count = tools.add_parser("count", help="count crossings for a few seconds")
+    _common(count)
+    count.add_argument("--seconds", type=float, required=True, metavar="N",
+                       help="how long to count (a video file may end sooner)")
+    parser.set_defaults(run=run)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    # dest differs from the top-level --config (the settings file), which it would overwrite
+    parser.add_argument("--config", dest="agent_config", type=Path, metavar="AGENT.yaml",
+                        help="agent configuration (default: settings edge.config)")
+    parser.add_argument("--device", required=True, metavar="CAM",
+                        help="device id of a camera source in the configuration")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the chosen tool."""
+    camera = find_camera(args.agent_config or settings.edge.config, args.device)
+    if args.camera_tool == "snapshot":
+        return snapshot(camera, args.out or Path(f"{camera.device}.png"))
+    if args.seconds <= 0:
+        raise ConfigError("--seconds must be positive")
+    return count(camera, args.seconds)
+
+
+def find_camera(path: Path | None, device: str) -> CameraSource:
+    """The camera source ``device`` of the agent configuration at ``path``."""
+    from edge.camera.config import CameraSource
+    from edge.config import load_agent_config
+
+    if path is None:
+        raise ConfigError("no agent configuration: pass --config AGENT.yaml "
+                          "or set LINLI_EDGE__CONFIG")
+    config = load_agent_config(path)
+    cameras = [s for s in config.sources if isinstance(s, CameraSource)]
+    for camera in cameras:
+        if camera.device == device:
+            return camera
+    known = ", ".join(c.device for c in cameras) or "none"
+    raise ConfigError(f"{path}: no camera source with device {device!r} (cameras: {known})")
+
+
+def snapshot(camera: CameraSource, out: Path) -> int:
+    """Grab a frame, draw the counting geometry on it, write it to ``out``."""
+    import cv2
+
+    from edge.camera.capture import Capture, CaptureError, configure_ffmpeg
+    from edge.camera.vision.pipeline import CountingPipeline
+
+    configure_ffmpeg(camera)
+    try:
+        capture = Capture(camera)
+        try:
+            image = capture.read_one()
+        finally:
+            capture.release()
+    except CaptureError as exc:
+        raise ServiceError(str(exc)) from None
+    drawn = CountingPipeline(camera.counting, camera.vision).draw_overlay(image)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(out), drawn):
+        raise ServiceError(f"could not write {out} (is it a .png path?)")
+    height, width = image.shape[:2]
+    print(f"{out}: {width}x{height} frame from {capture.describe()}; the arrow points to "
+          f"the 'in' side")
+    fw, fh = camera.counting.frame_size
+    if (width, height) != (fw, fh):
+        print(f"note: counting.frame_size is {fw}x{fh}; the line's coordinates are scaled "
+              f"to this {width}x{height} frame")
+    return 0
+
+
+def count(camera: CameraSource, seconds: float) -> int:
+    """Run the camera for ``seconds`` and print its crossings and totals."""
+    from edge.camera.supervisor import STARTUP_S, WorkerSupervisor
+    from linli.runtime import install_stop_handlers
+
+    stop = install_stop_handlers()
+    supervisor = WorkerSupervisor(camera, _print_crossings)
+    thread = threading.Thread(target=supervisor.run, args=(stop,), name="camera-count")
+    thread.start()
+    # the N seconds start when the worker is up (starting it takes a second or two)
+    deadline = time.monotonic() + STARTUP_S
+    while supervisor.last_report is None and thread.is_alive() and time.monotonic() < deadline:
+        stop.wait(0.1)
+    started = time.monotonic()
+    while thread.is_alive() and time.monotonic() - started < seconds:
+        stop.wait(0.2)
+    stop.set()
+    thread.join()
+    totals = supervisor.totals
+    print(f"{camera.device}: in {supervisor.crossings_in}, out {supervisor.crossings_out} "
+          f"in {time.monotonic() - started:.1f}s ({totals.frames_in} frames read, "
+          f"{totals.frames_processed} processed, {totals.frames_skipped} skipped; "
+          f"reconnects {totals.reconnects})")
+    if totals.frames_in == 0:
+        print(f"no frame was read: {supervisor.last_error or 'the camera did not answer'}")
+        return 1
+    return 0
+
+
+def _print_crossings(reports: list[CrossingReport]) -> None:
+    for report in reports:
+        when = report.occurred_at.astimezone().strftime("%H:%M:%S.%f")[:-3]
+        print(f"{when} {report.direction:<3} x{report.count} confidence "
+              f"{report.confidence:.2f} track {report.track_id}", flush=True)

@@ -1,0 +1,208 @@
+"""Person detection: the :class:`Detector` protocol and the motion blob detector.
+
+A detector gets the processing frame (BGR, downscaled to ``VisionParams.process_width``) and
+its foreground mask (uint8, 255 = moving, shadows already removed) and returns the people it
+sees, in pixels of that processing frame. The pipeline only calls it when something moves.
+
+:class:`BlobDetector` needs no model: it cleans the mask (opening, closing), takes connected
+components, merges fragments of one body and splits blobs that hold several people side by
+side (or one behind the other) at the valleys of their pixel profile. A DNN detector (an
+installer-supplied ONNX model through ``cv2.dnn``) can replace it by implementing
+:class:`Detector`; none ships here, because there is no model we could test honestly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from edge.camera.vision.config import VisionParams
+
+Box = tuple[float, float, float, float]
+VALLEY_RATIO = 0.7
+"""A cut is a real gap between people when the profile there is below this share of the
+smaller of the two peaks it separates."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """One detected person (or a group that cannot be split), in detector-frame pixels."""
+
+    bbox: Box
+    """x, y, w, h."""
+    point: tuple[float, float]
+    """Centre of the person (blob centroid; a DNN box's centre)."""
+    score: float = 1.0
+    """0..1: how much this looks like a person."""
+    count: int = 1
+    """People this detection stands for (a blob wide enough for two with no gap between)."""
+
+
+class Detector(Protocol):
+    """Finds people in a processing frame; ``fg_mask`` is 255 where something moves."""
+
+    def detect(self, frame: np.ndarray, fg_mask: np.ndarray) -> list[Detection]:
+        """People in ``frame`` (BGR uint8), in its pixels."""
+        ...
+
+
+@dataclass(slots=True)
+class _Blob:
+    labels: list[int]
+    x0: int
+    y0: int
+    x1: int  # exclusive
+    y1: int
+
+    def extent(self, axis: tuple[float, float]) -> float:
+        return abs(axis[0]) * (self.x1 - self.x0) + abs(axis[1]) * (self.y1 - self.y0)
+
+    def gap(self, other: _Blob) -> int:
+        dx = max(other.x0 - self.x1, self.x0 - other.x1, 0)
+        dy = max(other.y0 - self.y1, self.y0 - other.y1, 0)
+        return max(dx, dy)
+
+    def union(self, other: _Blob) -> _Blob:
+        return _Blob(self.labels + other.labels, min(self.x0, other.x0), min(self.y0, other.y0),
+                     max(self.x1, other.x1), max(self.y1, other.y1))
+
+
+class BlobDetector:
+    """Connected components of the foreground, merged and split to one blob per person.
+
+    ``frame_size`` is the counting frame the sizes in ``params`` refer to; ``axis`` the unit
+    vector along the counting line (people side by side stand along it).
+    """
+
+    def __init__(self, params: VisionParams, frame_size: tuple[int, int],
+                 axis: tuple[float, float] = (1.0, 0.0)) -> None:
+        self.params = params
+        self.frame_size = frame_size
+        self.axis = axis
+        self.normal = (-axis[1], axis[0])
+
+    def detect(self, frame: np.ndarray, fg_mask: np.ndarray) -> list[Detection]:
+        """People in the foreground mask (``frame`` is not needed by this detector)."""
+        scale = fg_mask.shape[1] / self.frame_size[0]
+        size = max(3, round(10 * scale) | 1)
+        mask = cv2.morphologyEx(fg_mask, cv2.MORPH_OPEN, _kernel(3))
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _kernel(size))
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        min_area = self.params.min_blob_area_px * scale * scale
+        blobs = [
+            _Blob([i], int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]),
+                  int(stats[i, 1] + stats[i, 3]))
+            for i in range(1, count) if stats[i, 4] >= min_area / 4  # fragments kept to merge
+        ]
+        detections: list[Detection] = []
+        for blob in self._merge(blobs, scale):
+            detections.extend(self._split(blob, labels, scale, min_area))
+        return detections
+
+    def _merge(self, blobs: list[_Blob], scale: float) -> list[_Blob]:
+        """Join fragments that are close and together still fit one person."""
+        gap = self.params.merge_gap_px * scale
+        max_u = self.params.person_width_px * 1.3 * scale
+        max_v = self.params.person_length_px * 1.3 * scale
+        merged = True
+        while merged:
+            merged = False
+            for i in range(len(blobs)):
+                for j in range(i + 1, len(blobs)):
+                    joined = blobs[i].union(blobs[j])
+                    if (blobs[i].gap(blobs[j]) <= gap and joined.extent(self.axis) <= max_u
+                            and joined.extent(self.normal) <= max_v):
+                        blobs[i] = joined
+                        del blobs[j]
+                        merged = True
+                        break
+                if merged:
+                    break
+        return blobs
+
+    def _split(self, blob: _Blob, labels: np.ndarray, scale: float,
+               min_area: float) -> list[Detection]:
+        roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
+        ys, xs = np.nonzero(np.isin(roi, blob.labels))
+        if len(xs) < min_area:
+            return []
+        points = np.stack([xs + blob.x0, ys + blob.y0], axis=1).astype(np.float32)
+        parts = [points]
+        # side by side (along the line) people may be pressed together; one behind the
+        # other (across it) a long blob is more often one person's stride and shadow
+        for axis, person, valleys_only in ((self.axis, self.params.person_width_px, False),
+                                           (self.normal, self.params.person_length_px, True)):
+            parts = [piece for part in parts
+                     for piece in _cut(part, axis, person * scale, self.params.split_factor,
+                                       min_area, valleys_only)]
+        return [self._detection(part, scale) for part in parts]
+
+    def _detection(self, part: np.ndarray, scale: float) -> Detection:
+        x0, y0 = part.min(axis=0)
+        x1, y1 = part.max(axis=0) + 1
+        cx, cy = part.mean(axis=0)
+        width = float(np.ptp(part @ np.array(self.axis, dtype=np.float32))) + 1
+        person = self.params.person_width_px * scale
+        count = max(1, round(width / person)) if width > self.params.split_factor * person else 1
+        expected = self.params.person_width_px * self.params.person_length_px * scale * scale * 0.4
+        score = min(1.0, len(part) / max(expected, 1.0))
+        return Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+                         (float(cx), float(cy)), round(score, 3), count)
+
+
+def _cut(points: np.ndarray, axis: tuple[float, float], person: float, factor: float,
+         min_area: float, at_valleys_only: bool) -> list[np.ndarray]:
+    """Split ``points`` along ``axis`` when they span several people.
+
+    Cuts go where the pixel profile has a clear valley (a gap between two people). Without
+    one, the blob is cut into equal shares of pixels (people pressed together), unless
+    ``at_valleys_only`` or a share would be too narrow or small to be a person; then the
+    blob stays whole (and the detection's ``count`` says how many it holds).
+    """
+    proj = points @ np.array(axis, dtype=np.float32)
+    low = float(proj.min())
+    extent = float(proj.max()) - low + 1
+    if extent <= factor * person:
+        return [points]
+    people = max(2, round(extent / person))
+    order = np.argsort(proj)
+    cuts = _valleys(proj - low, extent, people, person)
+    if cuts:
+        pieces = np.split(points[order], np.searchsorted(proj[order], [low + c for c in cuts]))
+    elif at_valleys_only:
+        return [points]
+    else:
+        pieces = np.array_split(points[order], people)
+        if any(float(np.ptp(piece @ np.array(axis, dtype=np.float32))) < 0.6 * person
+               for piece in pieces):
+            return [points]
+    if any(len(piece) < min_area for piece in pieces):
+        return [points]
+    return pieces
+
+
+def _valleys(proj: np.ndarray, extent: float, people: int, person: float) -> list[float]:
+    """Positions (from the low end) of clear minima of the profile near the ideal cuts."""
+    profile = np.bincount(proj.astype(np.int64)).astype(np.float32)
+    width = max(3, int(person * 0.15) | 1)
+    smooth = np.convolve(profile, np.ones(width, dtype=np.float32) / width, mode="same")
+    cuts: list[float] = []
+    for i in range(1, people):
+        target = extent * i / people
+        half = extent / people * 0.35
+        lo, hi = int(max(1, target - half)), int(min(len(smooth) - 1, target + half))
+        if hi <= lo:
+            continue
+        at = lo + int(np.argmin(smooth[lo:hi]))
+        left = float(smooth[:at].max()) if at > 0 else 0.0
+        right = float(smooth[at:].max())
+        if smooth[at] < VALLEY_RATIO * min(left, right):
+            cuts.append(float(at))
+    return cuts
+
+
+def _kernel(size: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))

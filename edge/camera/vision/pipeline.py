@@ -1,0 +1,187 @@
+"""The people-counting pipeline: frames in, counted crossings out.
+
+    pipeline = CountingPipeline(counting_spec)            # VisionParams() by default
+    for frame, t in stream:                               # BGR uint8, seconds (monotonic)
+        for crossing in pipeline.process(frame, t):
+            ...                                           # Crossing(t, direction, count, ...)
+    pipeline.reset()                                      # after a reconnect
+
+Per frame: downscale to ``process_width``; background subtraction (OpenCV MOG2, shadows
+detected and dropped); when most of the frame changes at once (lights switched, camera
+exposure jump) the background is relearned from scratch and the frame skipped; the
+detector (motion blobs by default) runs only when something moves; the tracker follows
+people across frames; the counter turns side changes into crossings.
+
+Three coordinate systems: the original frame (whatever the stream delivers), the counting
+frame (``CountingSpec.frame_size``: the line, the zone, every size in ``VisionParams``) and
+the processing frame (``process_width`` wide, what the detector sees). Crossings and tracks
+are reported in original-frame pixels. Not thread-safe: one pipeline per stream and thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+
+from edge.camera.vision.background import Background
+from edge.camera.vision.config import CountingSpec, VisionParams
+from edge.camera.vision.counting import Crossing, CrossingCounter
+from edge.camera.vision.detection import BlobDetector, Detection, Detector
+from edge.camera.vision.geometry import CountingGeometry
+from edge.camera.vision.overlay import draw_overlay
+from edge.camera.vision.tracking import Tracker
+
+__all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView"]
+
+log = logging.getLogger(__name__)
+DEFAULT_PARAMS = VisionParams()
+"""Frozen, so one shared default instance is safe."""
+
+
+@dataclass(frozen=True)
+class TrackView:
+    """A tracked person as the outside sees it, in original-frame pixels."""
+
+    id: int
+    bbox: tuple[int, int, int, int]
+    """x, y, w, h (predicted when ``missed`` > 0)."""
+    confirmed: bool
+    missed: int
+    """Frames since the person was last detected."""
+    count: int
+    trail: tuple[tuple[int, int], ...]
+    """Recent anchor points, oldest first."""
+
+
+class CountingPipeline:
+    """Counts people crossing a line (or a zone boundary) in one video stream."""
+
+    def __init__(self, counting: CountingSpec, params: VisionParams = DEFAULT_PARAMS,
+                 detector: Detector | None = None) -> None:
+        self.counting = counting
+        self.params = params
+        self.geometry = CountingGeometry(counting)
+        self.detector: Detector = detector if detector is not None else BlobDetector(
+            params, counting.frame_size, self.geometry.axis)
+        self._tracker = Tracker(params, counting.frame_size)
+        self._counter = CrossingCounter(self.geometry, counting.hysteresis_px, self._tracker)
+        self._background = Background(params, 1)  # replaced once the frame size is known
+        self._relearned_before = 0  # by backgrounds replaced since
+        self._original: tuple[int, int] | None = None  # (w, h) of the stream's frames
+        self._process: tuple[int, int] = (0, 0)
+        self._last_t: float | None = None
+        self.frames = 0
+        """Frames processed since construction."""
+
+    def process(self, frame: np.ndarray, t: float) -> list[Crossing]:
+        """Feed one frame (BGR uint8 or grey) taken at ``t`` seconds; crossings it completes.
+
+        ``t`` must not go backwards within a stream (it is clamped if it does); its gaps may
+        vary (dropped frames are fine). A frame of another size than the previous one resets
+        the pipeline first.
+        """
+        frame = self._checked(frame)
+        if self._last_t is not None and t < self._last_t:
+            t = self._last_t
+        self._last_t = t
+        self.frames += 1
+        small = cv2.resize(frame, self._process, interpolation=cv2.INTER_AREA)
+        foreground = self._background.apply(small)
+        if foreground is None:
+            return []  # the tracks coast through the relearning frame
+        detections: list[Detection] = []
+        if cv2.countNonZero(foreground) >= self._min_pixels():
+            detections = self.detector.detect(small, foreground)
+        self._tracker.update([self._to_counting(d) for d in detections], t)
+        return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
+
+    def reset(self) -> None:
+        """Forget tracks, sides and background (after a reconnect: nothing is continuous)."""
+        self._tracker.reset()
+        self._counter.reset()
+        self._background.reset()
+        self._last_t = None
+
+    @property
+    def relearned(self) -> int:
+        """Times the background was rebuilt after a sudden change of the whole picture."""
+        return self._relearned_before + self._background.relearned
+
+    @property
+    def tracks(self) -> list[TrackView]:
+        """Current tracks in the stream's frame pixels (tentative ones too: a snapshot must
+        blur every face)."""
+        return self._views(self._original or self.counting.frame_size)
+
+    def draw_overlay(self, frame: np.ndarray) -> np.ndarray:
+        """A copy of ``frame`` (of any size: the stream's or a resized one) with the line or
+        zone, its hysteresis band, the "in" arrow and the tracks drawn."""
+        height, width = frame.shape[:2]
+        fw, fh = self.counting.frame_size
+        return draw_overlay(frame, self.geometry, (width / fw, height / fh),
+                            self._views((width, height)))
+
+    def _checked(self, frame: np.ndarray) -> np.ndarray:
+        if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 16:
+            raise ValueError(f"expected a BGR uint8 frame, got {frame.dtype} {frame.shape}")
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        elif frame.shape[2] != 3:
+            raise ValueError(f"expected 3 colour channels, got {frame.shape[2]}")
+        size = (frame.shape[1], frame.shape[0])
+        if size != self._original:
+            if self._original is not None:
+                log.warning("frame size changed from %s to %s: resetting", self._original, size)
+                self.reset()
+            self._set_size(size)
+        return frame
+
+    def _set_size(self, size: tuple[int, int]) -> None:
+        self._original = size
+        width = min(self.params.process_width, size[0])
+        self._process = (width, max(1, round(size[1] * width / size[0])))
+        fill = round(self.params.person_width_px / 4 * width / self.counting.frame_size[0])
+        self._relearned_before += self._background.relearned
+        self._background = Background(self.params, fill)
+        fw, fh = self.counting.frame_size
+        if abs(size[0] / size[1] - fw / fh) > 0.02 * fw / fh:
+            log.warning("frames are %dx%d but the counting frame_size is %dx%d: "
+                        "scaling each axis on its own", size[0], size[1], fw, fh)
+
+    def _min_pixels(self) -> float:
+        scale = self._process[0] / self.counting.frame_size[0]
+        return self.params.min_blob_area_px * scale * scale
+
+    def _to_counting(self, detection: Detection) -> tuple[Detection, tuple[float, float]]:
+        fx = self.counting.frame_size[0] / self._process[0]
+        fy = self.counting.frame_size[1] / self._process[1]
+        x, y, w, h = detection.bbox
+        px, py = detection.point
+        scaled = replace(detection, bbox=(x * fx, y * fy, w * fx, h * fy), point=(px * fx, py * fy))
+        if self.params.anchor == "bottom":
+            return scaled, ((x + w / 2) * fx, (y + h) * fy)
+        return scaled, scaled.point
+
+    def _box_to_original(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+        return _scaled_box(box, self._factors(self._original or self.counting.frame_size))
+
+    def _factors(self, size: tuple[int, int]) -> tuple[float, float]:
+        """Counting-frame pixels → pixels of a frame of ``size``."""
+        return size[0] / self.counting.frame_size[0], size[1] / self.counting.frame_size[1]
+
+    def _views(self, size: tuple[int, int]) -> list[TrackView]:
+        fx, fy = self._factors(size)
+        return [TrackView(track.id, _scaled_box(track.bbox, (fx, fy)), self._tracker.confirmed(track),
+                          track.missed, track.count,
+                          tuple((round(x * fx), round(y * fy)) for x, y in track.history[-20:]))
+                for track in self._tracker.tracks]
+
+
+def _scaled_box(box: tuple[float, float, float, float],
+                factors: tuple[float, float]) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    fx, fy = factors
+    return round(x * fx), round(y * fy), round(w * fx), round(h * fy)

@@ -1,0 +1,172 @@
+"""Multi-person tracking: a constant-velocity Kalman filter per track, optimal assignment.
+
+Each frame the tracks are predicted to the frame's time, detections are assigned to them by
+the Hungarian method (``scipy.optimize.linear_sum_assignment``) on the distance between
+prediction and detection, with a gate (``VisionParams.gate_px``): a detection farther than
+that from every prediction starts a new track. A track is *tentative* until it has
+``min_hits`` detections, then *confirmed*. A tentative track that misses more than
+``TENTATIVE_MISSES`` frames in a row is dropped (noise; but a person in clothes the colour
+of the floor may be seen only every other frame); a confirmed one survives
+``max_missed_frames`` frames without detection, coasting on its prediction. Everything is in
+pixels of the counting frame and seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from edge.camera.vision.config import VisionParams
+from edge.camera.vision.detection import Detection
+
+Box = tuple[float, float, float, float]
+INFEASIBLE = 1e9
+TENTATIVE_MISSES = 2
+INITIAL_SPEED_STD = 150.0
+"""px/s: how fast a newly seen person may be walking before we know better."""
+
+
+@dataclass(eq=False)
+class Track:
+    """One person followed across frames (mutable; owned by the :class:`Tracker`)."""
+
+    id: int
+    state: np.ndarray
+    """x, y, vx, vy (px, px/s)."""
+    cov: np.ndarray
+    t: float
+    bbox: Box
+    count: int = 1
+    hits: int = 1
+    missed: int = 0
+    score_sum: float = 0.0
+    observed: bool = True
+    """Whether the last update gave this track a detection."""
+    history: list[tuple[float, float]] = field(default_factory=list)
+
+    @property
+    def position(self) -> tuple[float, float]:
+        """Filtered position (px)."""
+        return float(self.state[0]), float(self.state[1])
+
+    @property
+    def velocity(self) -> tuple[float, float]:
+        """Filtered velocity (px/s)."""
+        return float(self.state[2]), float(self.state[3])
+
+    @property
+    def mean_score(self) -> float:
+        """Mean detection score over the track's life."""
+        return self.score_sum / max(self.hits, 1)
+
+
+class Tracker:
+    """Tracks detections (anchor points in counting-frame pixels) across frames."""
+
+    def __init__(self, params: VisionParams, frame_size: tuple[int, int]) -> None:
+        self.params = params
+        self.frame_size = frame_size
+        self.tracks: list[Track] = []
+        self.removed: list[Track] = []
+        """Tracks dropped by the last update (confirmed or not)."""
+        self._next_id = 1
+        r = params.measurement_noise_px
+        self._meas_cov = np.eye(2) * r * r
+
+    def reset(self) -> None:
+        """Forget every track (ids keep increasing, so they stay unique in a stream)."""
+        self.tracks = []
+        self.removed = []
+
+    def confirmed(self, track: Track) -> bool:
+        """Whether ``track`` has had enough detections to count."""
+        return track.hits >= self.params.min_hits
+
+    def update(self, detections: list[tuple[Detection, tuple[float, float]]], t: float) -> None:
+        """Advance to time ``t`` with this frame's detections (each with its anchor point)."""
+        self.removed = []
+        for track in self.tracks:
+            self._predict(track, t)
+        pairs, lonely = self._assign(detections)
+        for track in self.tracks:
+            track.observed = False
+        for track_index, det_index in pairs:
+            self._correct(self.tracks[track_index], *detections[det_index])
+        kept: list[Track] = []
+        for track in self.tracks:
+            if not track.observed:
+                track.missed += 1
+            if self._alive(track):
+                kept.append(track)
+            else:
+                self.removed.append(track)
+        self.tracks = kept
+        for det_index in lonely:
+            self._start(*detections[det_index], t)
+
+    def _alive(self, track: Track) -> bool:
+        if track.observed:
+            return True
+        if not self.confirmed(track):
+            return track.missed <= TENTATIVE_MISSES
+        x, y = track.position
+        width, height = self.frame_size
+        margin = self.params.gate_px
+        inside = -margin <= x <= width + margin and -margin <= y <= height + margin
+        return inside and track.missed <= self.params.max_missed_frames
+
+    def _assign(self, detections: list[tuple[Detection, tuple[float, float]]]
+                ) -> tuple[list[tuple[int, int]], list[int]]:
+        if not self.tracks or not detections:
+            return [], list(range(len(detections)))
+        predicted = np.array([track.state[:2] for track in self.tracks])
+        points = np.array([point for _, point in detections])
+        cost = np.linalg.norm(predicted[:, None, :] - points[None, :, :], axis=2)
+        cost[cost > self.params.gate_px] = INFEASIBLE
+        rows, cols = linear_sum_assignment(cost)
+        pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)
+                 if cost[r, c] < INFEASIBLE]
+        taken = {c for _, c in pairs}
+        return pairs, [i for i in range(len(detections)) if i not in taken]
+
+    def _start(self, detection: Detection, point: tuple[float, float], t: float) -> None:
+        r2 = self.params.measurement_noise_px ** 2
+        state = np.array([point[0], point[1], 0.0, 0.0])
+        cov = np.diag([r2, r2, INITIAL_SPEED_STD ** 2, INITIAL_SPEED_STD ** 2])
+        self.tracks.append(Track(self._next_id, state, cov, t, detection.bbox,
+                                 count=detection.count, score_sum=detection.score,
+                                 history=[point]))
+        self._next_id += 1
+
+    def _predict(self, track: Track, t: float) -> None:
+        dt = max(t - track.t, 1e-3)
+        transition = np.eye(4)
+        transition[0, 2] = transition[1, 3] = dt
+        q = self.params.accel_noise_px_s2 ** 2
+        block = np.array([[dt ** 4 / 4, dt ** 3 / 2], [dt ** 3 / 2, dt ** 2]]) * q
+        noise = np.zeros((4, 4))
+        noise[np.ix_([0, 2], [0, 2])] = block
+        noise[np.ix_([1, 3], [1, 3])] = block
+        moved = transition @ track.state
+        x, y, w, h = track.bbox
+        track.bbox = (x + moved[0] - track.state[0], y + moved[1] - track.state[1], w, h)
+        track.state = moved
+        track.cov = transition @ track.cov @ transition.T + noise
+        track.t = t
+
+    def _correct(self, track: Track, detection: Detection, point: tuple[float, float]) -> None:
+        innovation = np.array(point) - track.state[:2]
+        s = track.cov[:2, :2] + self._meas_cov
+        gain = track.cov[:, :2] @ np.linalg.inv(s)
+        track.state = track.state + gain @ innovation
+        track.cov = (np.eye(4) - gain @ np.eye(2, 4)) @ track.cov
+        track.bbox = detection.bbox
+        track.count = detection.count
+        track.hits += 1
+        track.missed = 0
+        track.score_sum += detection.score
+        track.observed = True
+        track.history.append(point)
+        del track.history[:-50]  # enough for drawing a trail

@@ -1,0 +1,1 @@
+"""Camera tooling: the synthetic doorway video renderer (``hardware.camera.render``)."""

@@ -1,0 +1,110 @@
+"""``linli camera snapshot|count``: the installer tools on a live MJPEG stream and a clip."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from edge.camera import cli
+from hardware.camera.render import GroundTruth
+from linli.errors import ConfigError
+from linli.settings import load_settings
+from tests.integration.test_camera_agent import rendered_clip
+from tests.integration.test_camera_streams import LINE, PASSWORD, MjpegCamera
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GroundTruth]:
+    return rendered_clip(tmp_path_factory, "tailgating", seed=1, frames=205)
+
+
+@pytest.fixture
+def camera_stream() -> Iterator[MjpegCamera]:
+    camera = MjpegCamera()
+    yield camera
+    camera.close()
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers() -> Iterator[None]:
+    # ``count`` installs SIGTERM/SIGINT handlers as the real command does; give pytest back its own
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def write_agent(tmp_path: Path, *cameras: dict[str, Any]) -> Path:
+    path = tmp_path / "agent.yaml"
+    path.write_text(yaml.safe_dump({"community": "juxin", "building": "b01",
+                                    "sources": [{"type": "camera", **c} for c in cameras]}))
+    return path
+
+
+def linli_camera(*argv: str) -> int:
+    """``linli camera ARGV…`` through the subcommand's own parser and ``run``."""
+    parser = argparse.ArgumentParser(prog="linli")
+    cli.add_parser(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["camera", *argv])
+    code: int = args.run(args, load_settings(None))
+    return code
+
+
+def test_snapshot_draws_the_line_on_a_live_frame(tmp_path: Path, camera_stream: MjpegCamera,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": camera_stream.url(),
+                                    "counting": LINE})
+    out = tmp_path / "preview" / "cam.png"
+    assert linli_camera("snapshot", "--config", str(config), "--device", "b01-u1-cam",
+                        "--out", str(out)) == 0
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape == (240, 320, 3)
+    on_line = picture[120, 10:310]
+    yellow = (on_line[:, 2] > 200) & (on_line[:, 1] > 200) & (on_line[:, 0] < 80)
+    assert yellow.mean() > 0.9  # the counting line, drawn across the frame at y = 120
+    assert np.abs(picture[40:80, 10:60].astype(int) - 100).max() < 20  # the frame itself
+    printed = capsys.readouterr().out
+    assert str(out) in printed and "320x240" in printed
+    assert PASSWORD not in printed and "admin:***@" in printed
+
+
+def test_count_prints_the_crossings_of_a_clip(tmp_path: Path, clip: tuple[Path, GroundTruth],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path, truth = clip
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": str(path), "fps": truth.fps,
+                                    "file_pace": "fast", "counting": truth.counting.model_dump()})
+    assert linli_camera("count", "--config", str(config), "--device", "b01-u1-cam",
+                        "--seconds", "30") == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-1].startswith(
+        f"b01-u1-cam: in {truth.total('in')}, out {truth.total('out')} in ")
+    assert f"{truth.frames} frames read, {truth.frames} processed, 0 skipped" in printed[-1]
+    crossings = [line for line in printed[:-1] if " x" in line and "confidence" in line]
+    assert len(crossings) >= 2
+
+
+def test_count_says_when_no_frame_came(tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": str(tmp_path / "gone.avi"),
+                                    "counting": LINE, "reconnect_min_s": 0.1})
+    assert linli_camera("count", "--config", str(config), "--device", "b01-u1-cam",
+                        "--seconds", "0.5") == 1
+    assert "gone.avi not found" in capsys.readouterr().out
+
+
+def test_configuration_mistakes_name_the_field_or_the_device(tmp_path: Path) -> None:
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": "0", "counting": LINE})
+    with pytest.raises(ConfigError, match=r"no camera source with device 'b01-u9-cam' "
+                                          r"\(cameras: b01-u1-cam\)"):
+        linli_camera("snapshot", "--config", str(config), "--device", "b01-u9-cam")
+    broken = write_agent(tmp_path, {"device": "b01-u1-cam", "url": "ftp://x/y", "counting": LINE})
+    with pytest.raises(ConfigError, match=r"sources\.0\.camera\.url: .*unsupported url scheme"):
+        linli_camera("count", "--config", str(broken), "--device", "b01-u1-cam", "--seconds", "1")

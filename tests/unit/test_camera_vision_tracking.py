@@ -1,0 +1,144 @@
+"""Tracker and crossing counter on scripted detections: identities, hysteresis, counting once.
+
+These drive the real Tracker and CrossingCounter with detections as a detector would report
+them (anchor points in counting-frame pixels), 25 frames a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from edge.camera.vision.config import CountingSpec, VisionParams
+from edge.camera.vision.counting import Crossing, CrossingCounter
+from edge.camera.vision.detection import Detection
+from edge.camera.vision.geometry import CountingGeometry
+from edge.camera.vision.tracking import Tracker
+
+FPS = 25.0
+Point = tuple[float, float]
+
+
+class Doorway:
+    """A horizontal line at y = 240 (in = below) fed frame by frame."""
+
+    def __init__(self, a: Point = (0, 240), b: Point = (640, 240)) -> None:
+        spec = CountingSpec.model_validate(
+            {"line": {"a": list(a), "b": list(b), "in_side": "below"}, "hysteresis_px": 16})
+        self.tracker = Tracker(VisionParams(), spec.frame_size)
+        self.counter = CrossingCounter(CountingGeometry(spec), spec.hysteresis_px, self.tracker)
+        self.frame = 0
+        self.crossings: list[Crossing] = []
+        self.ids_seen: list[set[int]] = []
+
+    def step(self, people: Iterable[Point]) -> None:
+        detections = [(Detection((x - 25, y - 30, 50, 60), (x, y)), (x, y)) for x, y in people]
+        t = self.frame / FPS
+        self.tracker.update(detections, t)
+        self.crossings.extend(self.counter.update(t))
+        self.ids_seen.append({track.id for track in self.tracker.tracks if track.observed})
+        self.frame += 1
+
+    def walk(self, paths: list[list[Point]]) -> None:
+        """Several people at once: frame i shows paths[k][i] of every path long enough."""
+        for i in range(max(len(path) for path in paths)):
+            self.step(path[i] for path in paths if i < len(path))
+
+    def directions(self) -> list[str]:
+        return [c.direction for c in self.crossings]
+
+
+def straight(x: float, y0: float, y1: float, speed: float = 4.0) -> list[Point]:
+    steps = int(abs(y1 - y0) / speed)
+    return [(x, y0 + (y1 - y0) * i / steps) for i in range(steps + 1)]
+
+
+def test_one_walk_through_counts_once_at_the_time_the_line_was_crossed() -> None:
+    door = Doorway()
+    door.walk([straight(300, 60, 420)])
+    (crossing,) = door.crossings
+    assert crossing.direction == "in" and crossing.count == 1
+    assert crossing.t == pytest.approx(45 / FPS, abs=1 / FPS)  # y = 240 at frame 45
+    assert 0.5 < crossing.confidence <= 1.0
+
+
+def test_two_people_side_by_side_are_two_tracks_and_two_counts() -> None:
+    door = Doorway()
+    door.walk([straight(300, 420, 60), straight(352, 420, 60)])
+    assert door.directions() == ["out", "out"]
+    assert len({c.track_id for c in door.crossings}) == 2
+    steady = [ids for ids in door.ids_seen[5:] if len(ids) == 2]
+    assert len(steady) > 60 and all(ids == steady[0] for ids in steady)
+
+
+def test_loitering_on_the_line_counts_once() -> None:
+    door = Doorway()
+    jitter = [(300 + (i % 5) * 2, 240 + (12 if i % 7 < 3 else -12)) for i in range(75)]
+    door.walk([straight(300, 60, 240) + jitter + straight(300, 240, 420)])
+    assert door.directions() == ["in"]
+
+
+def test_stepping_over_the_line_and_turning_back_counts_nothing() -> None:
+    door = Doorway()
+    door.walk([straight(300, 60, 252) + [(300, 252)] * 25 + straight(300, 252, 60)])
+    assert door.crossings == []
+
+
+def test_in_and_back_out_counts_both() -> None:
+    door = Doorway()
+    door.walk([straight(300, 60, 320) + straight(300, 320, 100)])
+    assert door.directions() == ["in", "out"]
+    assert door.crossings[0].track_id == door.crossings[1].track_id
+
+
+def test_missed_detections_on_the_line_keep_the_track_and_count_once() -> None:
+    door = Doorway()
+    path = straight(300, 60, 420)
+    for point in path:
+        door.step([] if 200 <= point[1] <= 270 else [point])  # ~18 frames unseen
+    assert door.directions() == ["in"]
+
+
+def test_a_person_lost_for_long_on_the_line_is_counted_once_by_the_new_track() -> None:
+    door = Doorway()
+    path = straight(300, 60, 236) + [(300, 236)] * 10 + straight(300, 236, 420)
+    for i, point in enumerate(path):
+        door.step([] if 45 <= i < 70 else [point])  # 25 frames: the first track is dropped
+    assert door.directions() == ["in"]
+    assert door.crossings[0].confidence > 0.5  # it inherited a known side, not a guess
+
+
+def test_only_crossings_through_the_door_segment_count() -> None:
+    door = Doorway(a=(200, 240), b=(440, 240))
+    door.walk([straight(100, 60, 420), straight(540, 420, 60), straight(300, 60, 420)])
+    assert door.directions() == ["in"]
+
+
+def test_people_passing_each_other_keep_their_identity() -> None:
+    door = Doorway()
+    door.walk([straight(300, 60, 420), straight(345, 420, 60)])
+    by_direction = {c.direction: c.track_id for c in door.crossings}
+    assert sorted(by_direction) == ["in", "out"]
+    first_ids = sorted(door.ids_seen[3])
+    assert by_direction["in"] == first_ids[0] and by_direction["out"] == first_ids[1]
+
+
+def test_first_seen_on_the_line_counts_only_when_it_goes_over_it() -> None:
+    over = Doorway()
+    over.walk([straight(300, 236, 420)])
+    assert over.directions() == ["in"]
+    assert over.crossings[0].confidence < 0.7  # where it came from was not seen
+    short = Doorway()
+    short.walk([straight(300, 244, 420)])
+    assert short.crossings == []
+
+
+def test_a_single_stray_detection_is_not_a_person() -> None:
+    door = Doorway()
+    for i in range(40):
+        door.step([(300, 100)] if i < 20 else [])
+    door.step([(300, 400)])
+    door.step([])
+    door.step([])
+    assert door.crossings == []

@@ -29,6 +29,7 @@ SUBCOMMANDS = (
     "linli.dbcli",
     "linli.directory_cli",
     "hardware.simulator.cli",
+    "hardware.provision.cli",
     "edge.camera.cli",
     "linli.demo",
 )

@@ -1,10 +1,12 @@
 """``linli demo``: the whole system on one machine, on embedded defaults.
 
 Starts a private PostgreSQL and Mosquitto when none is configured, simulates a community
-(door logs with daily routines, elderly residents living alone, one who stays in), imports
-it, and runs every service as its own process — edge agents, ingest, rules, API — exactly as
-a deployment would. Pushes go to a local receiver that prints them. Within a minute the
-resident who stays in raises an alert, visible in the API and the dashboard.
+(door logs with daily routines, elderly residents living alone, one who stays in; the doors
+of every building but the first are simulated Hikvision and Dahua terminals that the agents
+read over their own protocols), imports it, and runs every service as its own process —
+edge agents, ingest, rules, API — exactly as a deployment would. Pushes go to a local
+receiver that prints them. Within a minute the resident who stays in raises an alert,
+visible in the API and the dashboard.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import psycopg
 
 from linli.db import migrate
 from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres, free_port
-from linli.errors import ServiceError
+from linli.errors import ConfigError, ServiceError
 from linli.i18n import Catalog
 from linli.runtime import install_stop_handlers
 from linli.settings import Settings
@@ -34,6 +36,7 @@ from linli.webhook import Delivery, WebhookReceiver
 
 if TYPE_CHECKING:
     from hardware.simulator.run import Simulation
+    from hardware.simulator.terminals import Vendor
 
 log = logging.getLogger("linli.demo")
 
@@ -48,6 +51,8 @@ TEXT = Catalog({
     "push": {"zh-CN": "📱 推送至 {worker}：{title}\n{body}", "en": "📱 Push to {worker}: {title}\n{body}"},
     "simulated": {"zh-CN": "模拟社区：{residents} 位居民，已写入 {lines} 条历史门禁记录",
                   "en": "Simulated community: {residents} residents, {lines} past door records"},
+    "terminal": {"zh-CN": "门禁终端 {device}：模拟 {vendor} 设备 {url}",
+                 "en": "Door {device}: simulated {vendor} terminal at {url}"},
     "stays_in": {"zh-CN": "独居老人 {name}（{id}）自 {last} 起未出门",
                  "en": "{name} ({id}), living alone, has stayed in since {last}"},
     "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
@@ -61,6 +66,9 @@ def add_parser(subparsers: Any) -> None:
                         help="working folder (simulated logs, spools); wiped at start")
     parser.add_argument("--port", type=int, default=8000, help="API and dashboard port")
     parser.add_argument("--buildings", type=int, default=2)
+    parser.add_argument("--vendors", default="hikvision,dahua",
+                        help="simulated terminals for the doors of buildings after the first, "
+                             "in turn (hikvision, dahua; '' = every door writes a log)")
     parser.add_argument("--until-alert", action="store_true",
                         help="exit once the silent-resident alert is in the API (for checks)")
     parser.add_argument("--timeout", type=float, default=120.0,
@@ -113,7 +121,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
 
+    vendors = _vendors(args.vendors)
     pg = mqtt = None
+    sim: Simulation | None = None
     receiver = WebhookReceiver(on_delivery=lambda d: _print_push(d, locale)).start()
     children: _Children | None = None
     try:
@@ -135,7 +145,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port = args.port or free_port()
         env = _child_env(settings, database_url, mqtt_url, workdir, port)
         children = _Children(env, args.verbose)
-        sim = _simulate(workdir / "sim", args.buildings, receiver.url(), database_url, locale)
+        sim = _simulate(workdir / "sim", args.buildings, vendors, receiver.url(), database_url,
+                        locale)
         children.linli("ingest")
         children.linli("rules")
         children.linli("api")
@@ -165,6 +176,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         if children:
             children.stop()
+        if sim:
+            sim.stop_terminals()
         receiver.stop()
         if mqtt:
             mqtt.cleanup()
@@ -172,9 +185,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             pg.cleanup()
 
 
-def _simulate(out: Path, buildings: int, notify_base: str, database_url: str,
-              locale: str) -> Simulation:
-    """Generate the community, write two days of door logs, import its directory."""
+def _vendors(value: str) -> list[Vendor]:
+    from hardware.simulator.terminals import VENDORS
+
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(VENDORS))
+    if unknown:
+        raise ConfigError(f"--vendors: unknown {unknown}; known are {list(VENDORS)}")
+    return names  # type: ignore[return-value]  # checked against VENDORS just above
+
+
+def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str,
+              database_url: str, locale: str) -> Simulation:
+    """Generate the community, put the chosen doors on simulated terminals, write two days
+    of door records, import its directory."""
     from hardware.simulator.community import CommunitySpec
     from hardware.simulator.run import Simulation
     from linli.directory import import_directory, load_directory
@@ -184,6 +208,14 @@ def _simulate(out: Path, buildings: int, notify_base: str, database_url: str,
     # Two days of routine, reaching back far enough to hold the stay-in resident's last return.
     oldest = min(sim.stay_until.values(), default=sim.now)
     hours = max(48.0, (sim.now - oldest).total_seconds() / 3600 + 1)
+    if vendors:
+        first = sim.community.directory.buildings[0].id
+        doors = [device for building, device in sim.community.doors if building != first]
+        sim.use_terminals({device: vendors[i % len(vendors)] for i, device in enumerate(doors)},
+                          backfill_hours=hours + 1)
+        for device, terminal in sorted(sim.terminals.items()):
+            print(TEXT("terminal", locale, device=device, vendor=terminal.vendor,
+                       url=terminal.url), flush=True)
     written = sim.write_history(hours)
     with psycopg.connect(database_url) as conn:
         import_directory(conn, load_directory(sim.files.directory))

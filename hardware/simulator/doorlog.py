@@ -11,22 +11,32 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from hardware.simulator.routines import DoorRecord
+
+if TYPE_CHECKING:
+    from hardware.simulator.terminals import DoorTerminal
 
 TAIL_BYTES = 65536
 
 
 class DoorLogs:
-    """Appends records to per-device log files; use as a context manager."""
+    """Appends records to per-device log files; use as a context manager.
 
-    def __init__(self, logs_dir: Path, devices: Iterable[str]) -> None:
+    Doors in ``terminals`` have no file: their records go to the simulated vendor terminal,
+    sent on its streams too when ``live`` (else only kept in its log, as history)."""
+
+    def __init__(self, logs_dir: Path, devices: Iterable[str],
+                 terminals: Mapping[str, DoorTerminal] | None = None, *,
+                 live: bool = True) -> None:
         self.logs_dir = logs_dir
-        self.devices = tuple(devices)
+        self.terminals = dict(terminals or {})
+        self.live = live
+        self.devices = tuple(d for d in devices if d not in self.terminals)
         self.last_seq: dict[str, int] = {}
         self.last_time: dict[str, dt.datetime] = {}
         self._files: dict[str, IO[str]] = {}
@@ -71,6 +81,12 @@ class DoorLogs:
 
     def write(self, record: DoorRecord) -> None:
         """Append one line and flush it, as a controller does."""
+        terminal = self.terminals.get(record.device)
+        if terminal is not None:
+            terminal.record(record, live=self.live)
+            self.last_time[record.device] = record.time
+            self.written += 1
+            return
         seq = self.last_seq.get(record.device, 0) + 1
         line = json.dumps({**record.fields(), "seq": seq}, ensure_ascii=False)
         handle = self._files[record.device]

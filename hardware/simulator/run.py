@@ -18,7 +18,7 @@ import datetime as dt
 import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import yaml
 from hardware.simulator.community import Community, CommunitySpec, generate_community
 from hardware.simulator.doorlog import DoorLogs, write_atomically
 from hardware.simulator.routines import records_between, stay_in_until
+from hardware.simulator.terminals import DoorTerminal, Vendor, start_terminal
 from linli.contract import utc_now
 
 log = logging.getLogger(__name__)
@@ -141,13 +142,35 @@ class Simulation:
         anchor = _anchor(out_dir.resolve() / STATE_FILE, spec, now)
         return cls(community, files, now, stay_in_until(community, anchor))
 
-    def logs(self) -> DoorLogs:
+    terminals: dict[str, DoorTerminal] = dataclasses.field(default_factory=dict)
+    """Doors served by simulated vendor terminals (``use_terminals``), by device id."""
+
+    def logs(self, *, live: bool = True) -> DoorLogs:
         """The door logs (open them with ``with``)."""
-        return DoorLogs(self.files.logs_dir, [device for _, device in self.community.doors])
+        return DoorLogs(self.files.logs_dir, [device for _, device in self.community.doors],
+                        self.terminals, live=live)
+
+    def use_terminals(self, vendors: Mapping[str, Vendor], *, backfill_hours: float) -> None:
+        """Serve these doors (device → vendor) from simulated terminals started here, and
+        point their agents' configurations at them (taking ``backfill_hours`` of history)."""
+        zone = self.community.directory.community.timezone
+        for device, vendor in vendors.items():
+            self.terminals[device] = start_terminal(vendor, device, zone)
+        for path in self.files.agents.values():
+            config = yaml.safe_load(path.read_text(encoding="utf-8"))
+            config["sources"] = [
+                self.terminals[source["device"]].source_config(backfill_hours=backfill_hours)
+                if source["device"] in self.terminals else source
+                for source in config["sources"]]
+            write_atomically(path, _yaml(config))
+
+    def stop_terminals(self) -> None:
+        for terminal in self.terminals.values():
+            terminal.stop()
 
     def write_history(self, hours: float = 48.0) -> int:
         """Write the past ``hours`` up to ``now``; returns the number of lines written."""
-        with self.logs() as logs:
+        with self.logs(live=False) as logs:
             count = write_history(self.community, logs, now=self.now, hours=hours,
                                   stay_until=self.stay_until)
         log.info("history: %d door records up to %s", count, self.now.isoformat())

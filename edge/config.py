@@ -19,18 +19,16 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from edge.camera.config import CameraSource
-from edge.config_base import Section, SourceSection, identifier, known_zone
+from edge.config_base import DoorSection, Section, identifier
 from edge.dahua.config import DahuaSource
 from edge.hikvision.config import HikvisionSource
 from edge.vendors.config import parse_listen
 from edge.zkteco.config import ZktecoPushSource, ZktecoTcpSource
-from linli.contract import Direction
 from linli.errors import ConfigError
 from linli.settings import format_validation_error
 
@@ -38,31 +36,14 @@ RECORD_FIELDS = ("time", "device", "event", "person", "direction", "credential",
 """Field names of the generic door-controller log (format 1); everything else is an attr."""
 
 
-class LogSource(SourceSection):
+class LogSource(DoorSection):
     """A door controller's log file that the agent follows like ``tail -F``."""
 
     type: Literal["log"] = "log"
     path: Path
     format: Literal["jsonl", "csv"] = "jsonl"
-    timezone: str = "Asia/Shanghai"
-    """Zone of times written without an offset."""
-    readers: dict[str, Direction] = Field(default_factory=dict)
-    """Reader number → direction, used when a record has a reader but no direction."""
     fields: dict[str, str] = Field(default_factory=dict)
     """Column renames ``{our_name: their_column}`` for logs that spell fields differently."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return known_zone(value)
-
-    @field_validator("readers", mode="before")
-    @classmethod
-    def _reader_keys_are_text(cls, value: Any) -> Any:
-        # YAML reads {1: in} with an integer key; the log may write the reader either way
-        if isinstance(value, dict):
-            return {str(key): direction for key, direction in value.items()}
-        return value
 
     @field_validator("fields")
     @classmethod
@@ -71,11 +52,6 @@ class LogSource(SourceSection):
         if unknown:
             raise ValueError(f"cannot rename {unknown}; known fields are {list(RECORD_FIELDS)}")
         return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The time zone of times written without an offset."""
-        return ZoneInfo(self.timezone)
 
 
 SourceConfig = Annotated[

@@ -7,10 +7,12 @@ names its field) and checks identifiers and time zones the same way.
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from linli.contract import Direction
 from linli.errors import ContractError
 from linli.topics import check_identifier
 
@@ -31,6 +33,39 @@ class SourceSection(Section):
     @classmethod
     def _device_is_identifier(cls, value: str) -> str:
         return identifier(value, "device")
+
+
+class ZonedSection(SourceSection):
+    """A source whose device writes local times: the zone they are in."""
+
+    timezone: str = "Asia/Shanghai"
+    """The device's zone: for its times written without an offset (and in its searches)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The device's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+class DoorSection(ZonedSection):
+    """A door whose records name the reader they were made at."""
+
+    readers: dict[str, Direction] = Field(default_factory=dict)
+    """Reader number → direction (entrance reader ``in``, exit reader ``out``), for records
+    that have a reader but no direction."""
+
+    @field_validator("readers", mode="before")
+    @classmethod
+    def _reader_keys_are_text(cls, value: Any) -> Any:
+        # YAML reads {1: in} with an integer key; devices write the reader either way
+        if isinstance(value, dict):
+            return {str(key): direction for key, direction in value.items()}
+        return value
 
 
 def identifier(value: str, what: str) -> str:

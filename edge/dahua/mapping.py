@@ -163,18 +163,9 @@ def _attrs(event: DahuaEvent, code: str, meaning: CodeMeaning, device_time: bool
             attrs[ours] = value[:64]
     if event.code != "AccessControl":
         attrs["index"] = event.index
-    card = _text(event.data, "CardNo")
-    if card:
-        attrs["card_tail"] = card[-4:]  # enough to tell cards apart, not to clone one
-    if meaning.reason:
-        attrs["reason"] = meaning.reason
-    if meaning.signal:
-        attrs["signal"] = meaning.signal
     if not device_time:
         attrs["time_source"] = "agent"
-    if drift_s is not None:
-        attrs["drift_s"] = drift_s
-    return attrs
+    return meaning.note(attrs, card=_text(event.data, "CardNo"), drift_s=drift_s)
 
 
 def _text(data: Mapping[str, Any], name: str) -> str | None:

@@ -19,17 +19,15 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 
-import httpx
-
 from edge.dahua.config import DahuaSource
 from edge.dahua.mapping import map_event, record_as_event
 from edge.dahua.parse import body_complete, read_body, read_records
 from edge.rejects import RejectedLine
 from edge.sources import SourceContext
-from edge.vendors.multipart import BadPart, MultipartReader, Part, boundary_of
+from edge.vendors.multipart import BadPart, Part
 from edge.vendors.payload import BadPayload, as_int
 from edge.vendors.records import TerminalRecord
-from edge.vendors.terminal import TerminalError, TerminalSource, check_status
+from edge.vendors.terminal import TerminalSource, check_status
 from linli.contract import utc_now
 
 __all__ = ["DahuaTerminal", "make_source"]
@@ -60,26 +58,7 @@ class DahuaTerminal(TerminalSource):
     def session(self, stop: threading.Event) -> None:
         """One attach: catch up, then read the stream until it ends."""
         with self.client() as client, self.stream(client, self.attach_url) as response:
-            content_type = response.headers.get("content-type", "")
-            boundary = boundary_of(content_type)
-            if boundary is None:
-                raise TerminalError(f"eventManager answered {content_type!r}, not a multipart "
-                                    "stream")
-            self.saw_data()
-            log.info("%s: eventManager attached on %s", self.key, self.dahua.base_url)
-            try:
-                self.catch_up(stop)
-            except (httpx.HTTPError, TerminalError, BadPayload) as exc:
-                self._last_error = f"catch-up failed: {exc}"
-                log.warning("%s: catch-up failed: %s", self.key, exc)
-            reader = MultipartReader(boundary, max_part_bytes=self.dahua.max_part_bytes,
-                                     complete=body_complete)
-            for chunk in response.iter_raw():
-                self.saw_data()
-                self.take(reader.feed(chunk), "stream")
-                if stop.is_set():
-                    return
-            self.take(reader.finish(), "stream")
+            self.follow_stream(response, stop, what="eventManager", complete=body_complete)
 
     def take(self, items: Sequence[Part | BadPart], channel: str) -> None:
         """Map and spool the parts the stream delivered."""

@@ -121,16 +121,7 @@ def _attrs(record: AcsRecord, meaning: CodeMeaning, drift_s: float | None) -> di
         value = _field_text(record.fields, name)
         if value is not None and value not in _UNSET:
             attrs[ours] = value[:64]
-    card = _field_text(record.fields, "cardNo")
-    if card:
-        attrs["card_tail"] = card[-4:]  # enough to tell cards apart, not to clone one
-    if meaning.reason:
-        attrs["reason"] = meaning.reason
-    if meaning.signal:
-        attrs["signal"] = meaning.signal
-    if drift_s is not None:
-        attrs["drift_s"] = drift_s
-    return attrs
+    return meaning.note(attrs, card=_field_text(record.fields, "cardNo"), drift_s=drift_s)
 
 
 def _field_text(fields: Any, name: str) -> str | None:

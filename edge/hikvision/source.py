@@ -23,8 +23,6 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import httpx
-
 from edge.hikvision.config import HikvisionSource
 from edge.hikvision.mapping import map_record, record_time
 from edge.hikvision.parse import (
@@ -42,10 +40,10 @@ from edge.sources import SourceContext
 from edge.vendors.config import parse_listen
 from edge.vendors.digest import DigestVerifier
 from edge.vendors.listener import PushListener, PushRequest
-from edge.vendors.multipart import BadPart, MultipartReader, Part, boundary_of
+from edge.vendors.multipart import BadPart, Part
 from edge.vendors.payload import BadPayload
 from edge.vendors.records import TerminalRecord
-from edge.vendors.terminal import TerminalError, TerminalSource, check_status
+from edge.vendors.terminal import TerminalSource, check_status
 
 __all__ = ["HikvisionTerminal", "make_source"]
 
@@ -83,22 +81,7 @@ class HikvisionTerminal(TerminalSource):
 
     def _stream_session(self, stop: threading.Event) -> None:
         with self.client() as client, self.stream(client, ALERT_STREAM) as response:
-            content_type = response.headers.get("content-type", "")
-            boundary = boundary_of(content_type)
-            if boundary is None:
-                raise TerminalError(f"alertStream answered {content_type!r}, not a multipart "
-                                    "stream")
-            self.saw_data()
-            log.info("%s: alertStream open on %s", self.key, self.hik.base_url)
-            self._catch_up_quietly(stop)
-            reader = MultipartReader(boundary, max_part_bytes=self.hik.max_part_bytes,
-                                     complete=body_complete)
-            for chunk in response.iter_raw():
-                self.saw_data()
-                self.take(reader.feed(chunk), "stream")
-                if stop.is_set():
-                    return
-            self.take(reader.finish(), "stream")
+            self.follow_stream(response, stop, what="alertStream", complete=body_complete)
 
     def _push_session(self, stop: threading.Event) -> None:
         assert self.hik.listen is not None  # the config's validator saw to it
@@ -112,15 +95,15 @@ class HikvisionTerminal(TerminalSource):
         try:
             log.info("%s: listening for pushes on port %d%s", self.key, listener.port,
                      self.hik.path)
-            self._catch_up_quietly(stop)
+            self.catch_up_quietly(stop)
             reconcile_at = time.monotonic() + self.hik.reconcile_s
             while not stop.wait(0.2):
                 if self._heard_again.is_set():
                     self._heard_again.clear()
-                    self._catch_up_quietly(stop)
+                    self.catch_up_quietly(stop)
                 elif self.hik.reconcile_s and time.monotonic() >= reconcile_at:
                     reconcile_at = time.monotonic() + self.hik.reconcile_s
-                    self._catch_up_quietly(stop)
+                    self.catch_up_quietly(stop)
         finally:
             self.push_port = None
             listener.close()
@@ -133,14 +116,6 @@ class HikvisionTerminal(TerminalSource):
         self.take(push_parts(request.headers.get("content-type", ""), request.body,
                              self.hik.max_part_bytes), "push")
         return 200
-
-    def _catch_up_quietly(self, stop: threading.Event) -> None:
-        # a terminal without the search (or refusing it) still streams: go on without
-        try:
-            self.catch_up(stop)
-        except (httpx.HTTPError, TerminalError, BadPayload) as exc:
-            self._last_error = f"catch-up failed: {exc}"
-            log.warning("%s: catch-up failed: %s", self.key, exc)
 
     def is_online(self) -> bool:
         """Stream: while the stream is open; push: heard within ``offline_after_s``."""

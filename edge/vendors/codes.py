@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from linli.contract import Credential, EventKind
 
@@ -29,6 +29,20 @@ class CodeMeaning:
     credential: Credential | None = None
     reason: str | None = None
     signal: str | None = None
+
+    def note(self, attrs: dict[str, Any], *, card: str | None,
+             drift_s: float | None) -> dict[str, Any]:
+        """Add what every vendor's event keeps in ``attrs``: the card's last digits (enough
+        to tell cards apart, not to clone one), the reason, the door signal, clock drift."""
+        if card:
+            attrs["card_tail"] = card[-4:]
+        if self.reason:
+            attrs["reason"] = self.reason
+        if self.signal:
+            attrs["signal"] = self.signal
+        if drift_s is not None:
+            attrs["drift_s"] = drift_s
+        return attrs
 
 
 def resolve(code: str, table: Mapping[str, CodeMeaning],

@@ -8,13 +8,9 @@ option here is a plain value with a sensible default, and unknown keys are refus
 
 from __future__ import annotations
 
-from typing import Any
-from zoneinfo import ZoneInfo
+from pydantic import Field, SecretStr
 
-from pydantic import Field, SecretStr, field_validator
-
-from edge.config_base import Section, SourceSection, known_zone
-from linli.contract import Direction
+from edge.config_base import DoorSection, Section
 
 __all__ = ["Listen", "PushAuth", "TerminalSection", "parse_listen"]
 
@@ -26,7 +22,7 @@ class PushAuth(Section):
     password: SecretStr
 
 
-class TerminalSection(SourceSection):
+class TerminalSection(DoorSection):
     """Where the terminal is, how to log in, and how patient to be with it."""
 
     host: str = Field(min_length=1, max_length=253)
@@ -37,10 +33,6 @@ class TerminalSection(SourceSection):
     """Terminals ship self-signed certificates; turn off only on a trusted network."""
     username: str = "admin"
     password: SecretStr = SecretStr("")
-    timezone: str = "Asia/Shanghai"
-    """The device's zone: for its times written without an offset, and in searches."""
-    readers: dict[str, Direction] = Field(default_factory=dict)
-    """Reader number → direction (entrance reader ``in``, exit reader ``out``)."""
     heartbeat_s: float = Field(10.0, gt=0, le=600)
     """How often the terminal sends a heartbeat part on its event stream."""
     silent_heartbeats: int = Field(3, ge=1, le=100)
@@ -58,24 +50,6 @@ class TerminalSection(SourceSection):
     """Connect and request timeout (searches, the stream's start)."""
     max_part_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     """Largest part of the event stream the agent reads; larger ones are skipped."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return known_zone(value)
-
-    @field_validator("readers", mode="before")
-    @classmethod
-    def _reader_keys_are_text(cls, value: Any) -> Any:
-        # YAML reads {1: in} with an integer key; devices send the reader either way
-        if isinstance(value, dict):
-            return {str(key): direction for key, direction in value.items()}
-        return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The device's time zone."""
-        return ZoneInfo(self.timezone)
 
     @property
     def base_url(self) -> str:

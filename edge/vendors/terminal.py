@@ -37,6 +37,8 @@ from edge.rejects import RejectedLine
 from edge.sources import SourceContext
 from edge.vendors.clock import ClockDrift
 from edge.vendors.config import TerminalSection
+from edge.vendors.multipart import BadPart, BodyComplete, MultipartReader, Part, boundary_of
+from edge.vendors.payload import BadPayload
 from edge.vendors.records import Checkpoint, RecentIds, TerminalRecord
 
 __all__ = ["Stats", "TerminalError", "TerminalSource"]
@@ -105,6 +107,10 @@ class TerminalSource(ABC):
     def search(self, start: dt.datetime, end: dt.datetime,
                stop: threading.Event) -> Iterator[Sequence[TerminalRecord]]:
         """The device's log between ``start`` and ``end``, page by page."""
+
+    @abstractmethod
+    def take(self, items: Sequence[Part | BadPart], channel: str) -> None:
+        """Map and spool the parts the device sent on ``channel``."""
 
     def is_online(self) -> bool:
         """Whether the device counts as reachable (a vendor's push mode overrides it)."""
@@ -227,6 +233,36 @@ class TerminalSource(ABC):
         if read:
             log.info("%s: caught up %d records since %s", self.key, read, start.isoformat())
         return read
+
+    def catch_up_quietly(self, stop: threading.Event) -> None:
+        """``catch_up``; a terminal without the search (or refusing it) still streams, so a
+        failure is only noted (log, status) and the session goes on."""
+        try:
+            self.catch_up(stop)
+        except (httpx.HTTPError, TerminalError, BadPayload) as exc:
+            self._last_error = f"catch-up failed: {exc}"
+            log.warning("%s: catch-up failed: %s", self.key, exc)
+
+    def follow_stream(self, response: httpx.Response, stop: threading.Event, *, what: str,
+                      complete: BodyComplete) -> None:
+        """Read a multipart event stream: catch up on the device's log once it is open (so
+        nothing falls between the two), then ``take`` its parts until it ends or ``stop``.
+        ``complete`` tells a whole body from a part whose stated length lies."""
+        content_type = response.headers.get("content-type", "")
+        boundary = boundary_of(content_type)
+        if boundary is None:
+            raise TerminalError(f"{what} answered {content_type!r}, not a multipart stream")
+        self.saw_data()
+        log.info("%s: %s open on %s", self.key, what, self.config.base_url)
+        self.catch_up_quietly(stop)
+        reader = MultipartReader(boundary, max_part_bytes=self.config.max_part_bytes,
+                                 complete=complete)
+        for chunk in response.iter_raw():
+            self.saw_data()
+            self.take(reader.feed(chunk), "stream")
+            if stop.is_set():
+                return
+        self.take(reader.finish(), "stream")
 
     def client(self) -> httpx.Client:
         """An HTTP client for the device, with its digest credentials."""

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
-from edge.config_base import SourceSection, known_zone
+from edge.config_base import ZonedSection
 from edge.vendors.config import parse_listen
 from linli.contract import Credential, Direction, EventKind
 
@@ -55,11 +54,9 @@ def _number_keys(value: dict[str, Any], what: str) -> dict[str, Any]:
     return {str(int(key)): item for key, item in value.items()}
 
 
-class ZktecoSection(SourceSection):
+class ZktecoSection(ZonedSection):
     """What both ZKTeco source types share: time zone, direction and code tables."""
 
-    timezone: str = "Asia/Shanghai"
-    """Zone of the terminal's clock (its records carry local times without an offset)."""
     direction: Direction | None = None
     """Where the terminal stands: ``in`` at an entrance, ``out`` at an exit, unset if both."""
     state_is_direction: bool = False
@@ -75,11 +72,6 @@ class ZktecoSection(SourceSection):
     """How the terminal's user id (PIN) becomes our person id, e.g. ``"r-{pin:0>4}"``."""
     drift_threshold_s: float = Field(60.0, gt=0)
     """A terminal clock off by this much is noted (``drift_s``) in its events and status."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return known_zone(value)
 
     @field_validator("states", "credentials", "codes", mode="before")
     @classmethod
@@ -123,11 +115,6 @@ class ZktecoSection(SourceSection):
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"person_format {value!r}: {exc}") from exc
         return value
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The zone of the terminal's clock."""
-        return ZoneInfo(self.timezone)
 
 
 class ZktecoPushSource(ZktecoSection):

@@ -17,6 +17,7 @@ from edge.rejects import RejectedLine, RejectsFile
 from edge.sources import SourceContext
 from edge.spool import Spool
 from edge.vendors.config import TerminalSection
+from edge.vendors.multipart import BadPart, Part
 from edge.vendors.records import TerminalRecord
 from edge.vendors.terminal import TerminalError, TerminalSource
 from linli.contract import Event, EventKind, Source, utc_now
@@ -46,6 +47,9 @@ class ScriptedTerminal(TerminalSource):
                stop: threading.Event) -> Iterator[Sequence[TerminalRecord]]:
         self.windows.append((start, end))
         yield from self.pages
+
+    def take(self, items: Sequence[Part | BadPart], channel: str) -> None:
+        raise AssertionError("these sessions never open a stream")
 
 
 @pytest.fixture

@@ -8,10 +8,16 @@ then times CountingPipeline.process over them, frames already decoded:
 * N cameras at once (default 4): N processes, each with its own pipeline on its own clip,
   OpenCV limited to one thread per process; total and per-camera frames/s, CPU seconds.
 
-The load average before and after is printed: other work on the machine makes the figures
-noisy. Target: >= 100 frames/s per core for one 640x480 stream.
+* accuracy: every scenario rendered with ``--seeds`` seeds and counted with the default
+  parameters, at the clip's frame rate and at every other frame (a camera whose ``fps`` cap
+  is half its stream's); in/out counts against the truth, precision and recall per scenario
+  and overall (hardware.camera.score).
 
-    python -m bench.camera [--cameras 4] [--scenario mixed] [--frames 1200]
+The load average before and after is printed: other work on the machine makes the figures
+noisy. Target: >= 100 frames/s per core for one 640x480 stream; >= 95 % of crossings
+counted in the right direction, <= 2 % spurious.
+
+    python -m bench.camera [--cameras 4] [--scenario mixed] [--frames 1200] [--seeds 10]
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ import numpy as np
 
 from edge.camera.vision.config import VisionParams
 from edge.camera.vision.pipeline import CountingPipeline
+from hardware.camera.catalog import SCENARIOS as ALL_SCENARIOS
 from hardware.camera.render import GroundTruth, render
+from hardware.camera.score import Score, run, score
 
 SCENARIOS = ("mixed", "in_out", "side_by_side", "tailgating", "turn_back", "shadows", "lighting",
              "passersby")
@@ -77,6 +85,8 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=4)
     parser.add_argument("--scenario", default="mixed", help="clip of the single-stream run")
     parser.add_argument("--frames", type=int, default=1200, help="frames per stream")
+    parser.add_argument("--seeds", type=int, default=10,
+                        help="seeds per scenario in the accuracy run (0: skip it)")
     args = parser.parse_args()
 
     print(f"machine: {os.cpu_count()} cores, OpenCV {cv2.__version__} "
@@ -104,7 +114,35 @@ def main() -> None:
     elapsed = max(t.wall_s for t in timings)
     _report(timings, elapsed)
     print(f"(whole run incl. rendering and process start: {time.perf_counter() - wall:.1f} s)")
+    if args.seeds > 0:
+        accuracy(args.seeds)
     print(f"\nload average after: {_load()}")
+
+
+def _score(job: tuple[str, int, int]) -> tuple[str, int, Score]:
+    name, seed, every = job
+    cv2.setNumThreads(1)
+    frames, truth = render(name, seed)
+    return name, every, score(run(frames, truth, every=every), truth.crossings)
+
+
+def accuracy(seeds: int) -> None:
+    """Precision and recall of every scenario over ``seeds`` seeds, at full and half rate."""
+    jobs = [(name, seed, every) for every in (1, 2) for name in sorted(ALL_SCENARIOS)
+            for seed in range(seeds)]
+    with multiprocessing.get_context("spawn").Pool() as pool:
+        results = pool.map(_score, jobs)
+    for every in (1, 2):
+        print(f"\naccuracy, {seeds} seeds per scenario, "
+              f"{'every frame' if every == 1 else 'every other frame'}")
+        total: Score | None = None
+        for name in sorted(ALL_SCENARIOS):
+            scores = [s for n, e, s in results if n == name and e == every]
+            summed = sum(scores[1:], scores[0])
+            total = summed if total is None else total + summed
+            print("  " + summed.line(name))
+        assert total is not None
+        print("  " + total.line("overall"))
 
 
 def _report(timings: list[Timing], elapsed: float) -> None:

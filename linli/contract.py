@@ -40,6 +40,12 @@ class EventKind(StrEnum):
     DOOR_OPENED = "door_opened"
     DOOR_CLOSED = "door_closed"
     EXIT_BUTTON = "exit_button"
+    # contract note (Dec 2026): terminals raise these two alarms and a safety system must
+    # not keep them aside; older consumers dead-letter them (raw payload kept), never lose them
+    TAMPER = "tamper"
+    """The device's case was opened or it was torn off the wall."""
+    DURESS = "duress"
+    """Someone opened the door under threat (a duress finger or code)."""
 
 
 class Direction(StrEnum):

@@ -13,22 +13,20 @@ Alarm events carry no direction, except ``exit_button`` (pressed to leave: ``out
 Alarm codes are the same numbers in the TCP real-time alarm (``EF_ALARM``) and in the PUSH
 operation log (``OPLOG 3``, first object):
 
-    0x20 duress             (no kind in contract v1: kept aside, see below)
+    0x20 duress             duress
     0x22 anti-passback      access_denied, reason passback
     0x32 door close         door_closed
     0x33 door open detected door_held_open (the door-sensor alarm: open past its delay)
     0x35 exit button        exit_button
     0x36 door broken        door_forced (opened without a verification)
-    0x37 tamper             (no kind in contract v1: kept aside, see below)
+    0x37 tamper             tamper
     0x3A invalid verify     access_denied, reason invalid_verification (repeated failures)
     0x54 door closing       door_closed (TCP 8-byte alarm)
     0xFFFF alarm cancelled  ignored
 
-Tamper and duress are real alarms without a kind in contract v1. They are not dropped:
-each one goes to the rejects file with a reason saying so (counted in the agent's status,
-shown as the device's ``last_alarm``) until the site maps it with ``codes`` (e.g.
-``{"alarm:55": door_forced}``) or the contract gains a kind for it. Codes not in the table
-are rejected with their number.
+The duress operation (``OPLOG 32``) is a ``duress`` event too. The site's ``codes`` override
+any of these (e.g. ``{"alarm:55": door_forced}``). Codes not in the table are rejected with
+their number (counted in the agent's status, shown as the device's ``last_alarm``).
 """
 
 from __future__ import annotations
@@ -58,12 +56,13 @@ ALARM_NAMES: Mapping[int, str] = {
     0x3A: "invalid_verification", 0x54: "door_closing", 0xFFFF: "alarm_cancelled",
 }
 DEFAULT_ALARMS: Mapping[int, str] = {
+    0x20: EventKind.DURESS, 0x37: EventKind.TAMPER,
     0x22: EventKind.ACCESS_DENIED, 0x32: EventKind.DOOR_CLOSED,
     0x33: EventKind.DOOR_HELD_OPEN, 0x35: EventKind.EXIT_BUTTON,
     0x36: EventKind.DOOR_FORCED, 0x3A: EventKind.ACCESS_DENIED,
     0x54: EventKind.DOOR_CLOSED, 0xFFFF: IGNORE,
 }
-"""Alarm code → kind; duress (0x20) and tamper (0x37) are deliberately absent."""
+"""Alarm code → kind (or ``ignore``)."""
 OP_ALARM = 3
 OP_DURESS = 32
 DEFAULT_CREDENTIALS: Mapping[str, Credential] = {
@@ -142,8 +141,7 @@ class Mapper:
             return self.alarm(Alarm(code, op.time, "push"), event_id=self.record_id(record),
                               drift_s=drift_s, attrs={"op": op.op, **(attrs or {})})
         if override is None and op.op == OP_DURESS:
-            raise BadRecord(f"operation {OP_DURESS} (duress alarm) has no event kind in "
-                            f"contract v1; map it with codes: {{'op:{OP_DURESS}': <kind>}}")
+            override = EventKind.DURESS
         if override in (None, IGNORE):
             return None
         values = {"op": op.op, "objects": list(op.objects[:4]), "origin": "push",
@@ -157,12 +155,8 @@ class Mapper:
         kind = self.config.codes.get(f"alarm:{code}", DEFAULT_ALARMS.get(code))
         if kind is not None:
             return str(kind)
-        name = ALARM_NAMES.get(code)
-        if name is None:
-            raise BadRecord(f"unknown alarm code {code} (0x{code:x}); map it with "
-                            f"codes: {{'alarm:{code}': <kind or ignore>}}")
-        raise BadRecord(f"alarm {code} (0x{code:x}, {name}) has no event kind in contract "
-                        f"v1; map it with codes: {{'alarm:{code}': <kind or ignore>}}")
+        raise BadRecord(f"unknown alarm code {code} (0x{code:x}); map it with "
+                        f"codes: {{'alarm:{code}': <kind or ignore>}}")
 
     def direction(self, state: int | None) -> Direction | None:
         """The punch's direction: its state when the site says so, else the terminal's."""

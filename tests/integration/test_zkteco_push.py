@@ -78,7 +78,7 @@ def test_two_terminals_on_one_listener_become_rows(pipeline: Pipeline, port: int
                        state=i % 2)
     for i in range(10):
         exit_.punch(str(i + 1), base + dt.timedelta(minutes=5, seconds=i))
-    for code in (53, 54, 34, 55):  # exit button, door forced, passback, tamper
+    for code in (53, 54, 34, 99, 55):  # exit button, door forced, passback, unknown, tamper
         exit_.alarm(code, base + dt.timedelta(minutes=6, seconds=code))
     entrance.sync()
     exit_.sync()
@@ -86,7 +86,7 @@ def test_two_terminals_on_one_listener_become_rows(pipeline: Pipeline, port: int
     assert exit_.request("GET", "cdata", {})[1] == "OK"  # a heartbeat without options
     assert exit_.request("POST", "devicecmd", {}, b"ID=1&Return=0&CMD=INFO") == (200, "OK")
 
-    rows = settled_rows(pipeline, 33)
+    rows = settled_rows(pipeline, 34)
     by_device = {device: [r for r in rows if r["device"] == device]
                  for device in ("b01-u1-door", "b01-u1-exit")}
     assert {(r["kind"], r["direction"]) for r in by_device["b01-u1-door"]} == {("passage", "in")}
@@ -98,13 +98,14 @@ def test_two_terminals_on_one_listener_become_rows(pipeline: Pipeline, port: int
     exits = Counter((r["kind"], r["direction"], r["attrs"].get("reason"))
                     for r in by_device["b01-u1-exit"])
     assert exits == {("passage", "out", None): 10, ("exit_button", "out", None): 1,
-                     ("door_forced", None, None): 1, ("access_denied", None, "passback"): 1}
-    (tamper,) = rejects(pipeline, config)
-    assert (tamper["file"], tamper["line"]) == ("zkteco-push:CKJ002:OPERLOG", 4)
-    assert "tamper" in tamper["reason"] and "\t55\t" in tamper["raw"]
+                     ("door_forced", None, None): 1, ("access_denied", None, "passback"): 1,
+                     ("tamper", None, None): 1}
+    (unknown,) = rejects(pipeline, config)
+    assert (unknown["file"], unknown["line"]) == ("zkteco-push:CKJ002:OPERLOG", 4)
+    assert "unknown alarm code 99" in unknown["reason"] and "\t99\t" in unknown["raw"]
     status = push_source(running, "b01-u1-exit").device_status()
     assert (status["state"], status["attlog_stamp"], status["operlog_stamp"]) == (
-        "online", "10", "4")
+        "online", "10", "5")
     assert status["last_alarm"]["name"] == "tamper"
     assert (status["firmware"], status["stored_records"]) == ("Ver 6.60 Apr 2024", "4000")
 

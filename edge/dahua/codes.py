@@ -28,6 +28,7 @@ DEFAULT_CODES: Mapping[str, CodeMeaning] = {
     "DoorStatus.Close": CodeMeaning(EventKind.DOOR_CLOSED, signal="contact"),
     "BreakIn": CodeMeaning(EventKind.DOOR_FORCED, signal="contact"),
     "DoorNotClosed": CodeMeaning(EventKind.DOOR_HELD_OPEN, signal="contact"),
+    "ChassisIntruded": CodeMeaning(EventKind.TAMPER, signal="tamper"),  # case opened
     "AlarmLocal": CodeMeaning(None),
 }
 

@@ -22,7 +22,7 @@ from edge.vendors.codes import CodeTarget
 from edge.vendors.config import TerminalSection
 from linli.contract import Credential
 
-DEFAULT_EVENTS = ("AccessControl", "DoorStatus", "BreakIn", "DoorNotClosed")
+DEFAULT_EVENTS = ("AccessControl", "DoorStatus", "BreakIn", "DoorNotClosed", "ChassisIntruded")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
 _CODE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}(\.[A-Za-z0-9]{1,32})?$")
 

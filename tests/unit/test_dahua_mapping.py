@@ -71,6 +71,7 @@ def test_door_and_alarm_events() -> None:
     assert summary(event("BreakIn", "Start")) == ("door_forced", None, None, None)
     assert summary(event("BreakIn", "Stop")) == ("ignored",)
     assert summary(event("DoorNotClosed", "Start")) == ("door_held_open", None, None, None)
+    assert summary(event("ChassisIntruded", "Start")) == ("tamper", None, None, None)
     assert summary(event("AlarmLocal", "Start")) == ("ignored",)
     assert summary(event("Invite")) == ("rejected", "unknown Dahua event Invite")
     forced = mapped(event("BreakIn", "Start")).event

@@ -2,9 +2,9 @@
 
 Starts a private PostgreSQL and Mosquitto when none is configured, simulates a community
 (door logs with daily routines, elderly residents living alone, one who stays in; the doors
-of every building but the first are simulated Hikvision and Dahua terminals that the agents
-read over their own protocols), imports it, and runs every service as its own process —
-edge agents, ingest, rules, API — exactly as a deployment would. Pushes go to a local
+of every building but the first are simulated Hikvision, Dahua and ZKTeco terminals that
+the agents read over their own protocols), imports it, and runs every service as its own
+process — edge agents, ingest, rules, API — exactly as a deployment would. Pushes go to a local
 receiver that prints them. Within a minute the resident who stays in raises an alert,
 visible in the API and the dashboard.
 """
@@ -51,8 +51,11 @@ TEXT = Catalog({
     "push": {"zh-CN": "📱 推送至 {worker}：{title}\n{body}", "en": "📱 Push to {worker}: {title}\n{body}"},
     "simulated": {"zh-CN": "模拟社区：{residents} 位居民，已写入 {lines} 条历史门禁记录",
                   "en": "Simulated community: {residents} residents, {lines} past door records"},
-    "terminal": {"zh-CN": "门禁终端 {device}：模拟 {vendor} 设备 {url}",
+    "terminal": {"zh-CN": "门禁终端 {device}：模拟{vendor}设备 {url}",
                  "en": "Door {device}: simulated {vendor} terminal at {url}"},
+    "hikvision": {"zh-CN": "海康威视", "en": "Hikvision"},
+    "dahua": {"zh-CN": "大华", "en": "Dahua"},
+    "zkteco": {"zh-CN": "中控智慧", "en": "ZKTeco"},
     "stays_in": {"zh-CN": "独居老人 {name}（{id}）自 {last} 起未出门",
                  "en": "{name} ({id}), living alone, has stayed in since {last}"},
     "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
@@ -65,10 +68,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dir", type=Path, default=Path("var/demo"),
                         help="working folder (simulated logs, spools); wiped at start")
     parser.add_argument("--port", type=int, default=8000, help="API and dashboard port")
-    parser.add_argument("--buildings", type=int, default=2)
-    parser.add_argument("--vendors", default="hikvision,dahua",
+    parser.add_argument("--buildings", type=int, default=3)
+    parser.add_argument("--vendors", default="hikvision,dahua,zkteco",
                         help="simulated terminals for the doors of buildings after the first, "
-                             "in turn (hikvision, dahua; '' = every door writes a log)")
+                             "in turn (hikvision, dahua, zkteco; '' = every door writes a log)")
     parser.add_argument("--until-alert", action="store_true",
                         help="exit once the silent-resident alert is in the API (for checks)")
     parser.add_argument("--timeout", type=float, default=120.0,
@@ -214,7 +217,7 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
         sim.use_terminals({device: vendors[i % len(vendors)] for i, device in enumerate(doors)},
                           backfill_hours=hours + 1)
         for device, terminal in sorted(sim.terminals.items()):
-            print(TEXT("terminal", locale, device=device, vendor=terminal.vendor,
+            print(TEXT("terminal", locale, device=device, vendor=TEXT(terminal.vendor, locale),
                        url=terminal.url), flush=True)
     written = sim.write_history(hours)
     with psycopg.connect(database_url) as conn:

@@ -1,8 +1,8 @@
 """Doors of the simulated community served by simulated vendor terminals instead of a log.
 
-A community can mix vendors: the routines' records for such a door go into a Hikvision or
-Dahua simulator (``hardware.simulators``) as that terminal records them, and the building's
-agent reads them over the vendor's protocol — the history through the terminal's log search,
+A community can mix vendors: the routines' records for such a door go into a Hikvision,
+Dahua or ZKTeco (TCP) simulator (``hardware.simulators``) as that terminal records them, and
+the building's agent reads them over the vendor's protocol — the history through the terminal's log search,
 the rest live on its event stream. ``source_config`` is the agent's source for the door.
 """
 
@@ -13,9 +13,10 @@ from typing import Any, ClassVar, Literal, Protocol
 from hardware.simulator.routines import DoorRecord
 from hardware.simulators.dahua import DahuaSimulator
 from hardware.simulators.hikvision import HikvisionSimulator
+from hardware.simulators.zkteco_tcp import TcpTerminal
 
-Vendor = Literal["hikvision", "dahua"]
-VENDORS: tuple[Vendor, ...] = ("hikvision", "dahua")
+Vendor = Literal["hikvision", "dahua", "zkteco"]
+VENDORS: tuple[Vendor, ...] = ("hikvision", "dahua", "zkteco")
 READERS = {"1": "in", "2": "out"}
 """The routines' reader numbers (1 at the entrance, 2 at the exit), as the terminals say them."""
 
@@ -106,6 +107,45 @@ class DahuaDoor:
         self.sim.stop()
 
 
+class ZktecoDoor:
+    """A ZKTeco face/card terminal on TCP 4370: punches with a state (0 in, 1 out), alarms.
+
+    It logs no refused attempt, and its door alarms exist only live (as the real ones)."""
+
+    VERIFY: ClassVar[dict[str, int]] = {"card": 4, "face": 15}
+    ALARM_HELD_OPEN = 0x33
+    vendor: Vendor = "zkteco"
+
+    def __init__(self, device: str, zone: str) -> None:
+        self.device = device
+        self.zone = zone
+        self.sim = TcpTerminal(timezone=zone)
+        host, port = self.sim.address
+        self.url = f"tcp://{host}:{port}"
+
+    def record(self, record: DoorRecord, *, live: bool) -> None:
+        if record.event == "door_held_open":
+            if live:
+                self.sim.alarm(self.ALARM_HELD_OPEN)
+            return
+        if record.event != "passage" or record.person is None:
+            return
+        local = record.time.astimezone(self.sim.zone).replace(tzinfo=None, microsecond=0)
+        self.sim.punch(record.person, local, state=0 if record.direction == "in" else 1,
+                       verify=self.VERIFY.get(record.credential or "", 15), live=live)
+
+    def source_config(self, *, backfill_hours: float) -> dict[str, Any]:
+        host, port = self.sim.address
+        return {"type": "zkteco-tcp", "device": self.device, "host": host, "port": port,
+                "timezone": self.zone, "state_is_direction": True,
+                "catchup_first_hours": backfill_hours}
+
+    def stop(self) -> None:
+        self.sim.close()
+
+
 def start_terminal(vendor: Vendor, device: str, zone: str) -> DoorTerminal:
     """A running simulated terminal of ``vendor`` for ``device``."""
-    return HikvisionDoor(device, zone) if vendor == "hikvision" else DahuaDoor(device, zone)
+    kinds: dict[Vendor, type[HikvisionDoor | DahuaDoor | ZktecoDoor]] = {
+        "hikvision": HikvisionDoor, "dahua": DahuaDoor, "zkteco": ZktecoDoor}
+    return kinds[vendor](device, zone)

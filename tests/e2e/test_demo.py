@@ -1,5 +1,5 @@
 """The README's first command: ``linli demo`` on embedded defaults shows the silent-resident
-alert and the grid worker's push, with doors on simulated Hikvision and Dahua terminals."""
+alert and the grid worker's push, with doors on simulated Hikvision, Dahua and ZKTeco terminals."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ def test_the_demo_raises_the_alert_and_pushes_it(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True, timeout=240, check=False)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    assert "simulated hikvision terminal" in out and "simulated dahua terminal" in out
+    for vendor in ("Hikvision", "Dahua", "ZKTeco"):
+        assert f"simulated {vendor} terminal" in out
     stays_in = next(line for line in out.splitlines() if "has stayed in since" in line)
     name = stays_in.split(" (")[0]
     alert = next(line for line in out.splitlines() if line.startswith("Alert #"))

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -60,8 +61,11 @@ def _build(community: str, building: str, device: str, channel: Channel) -> str:
     return TopicAddress(community, building, device, channel).topic
 
 
+@functools.lru_cache(maxsize=8192)
 def parse_topic(topic: str) -> TopicAddress:
-    """Split a contract topic into its parts; ContractError when it is not one."""
+    """Split a contract topic into its parts; ContractError when it is not one.
+
+    Cached: ingest sees the same few thousand device topics over and over."""
     parts = topic.split("/")
     if len(parts) != 6 or f"{parts[0]}/{parts[1]}" != PREFIX:
         raise ContractError(f"topic {topic!r} is not linli/v1/{{community}}/{{building}}/{{device}}/...")

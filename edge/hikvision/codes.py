@@ -1,6 +1,7 @@
 """Hikvision access-control event codes (``major.minor``) → what they mean for Linli.
 
-The table follows the HCNetSDK / ISAPI minor types of major 5 (events) and 3 (operations).
+The table follows the HCNetSDK / ISAPI minor types of major 5 (events), 3 (operations) and
+1 (alarms: the terminal's and its readers' tamper switches, the duress alarm).
 Devices differ — one DS-K1T342MWX firmware writes its door contact under 5.23/5.24, the
 SDK's exit-button press and release — so a source's ``codes`` (from its device profile or
 its own configuration) override any entry here. A code in neither is unknown: the record
@@ -41,6 +42,11 @@ DEFAULT_CODES: Mapping[str, CodeMeaning] = {
     "5.75": CodeMeaning(_PASS, Credential.FACE),
     "5.76": CodeMeaning(_DENY, Credential.FACE, "face_mismatch"),
     "5.80": CodeMeaning(_DENY, Credential.FACE, "face_not_recognised"),
+    "1.1028": CodeMeaning(EventKind.TAMPER, signal="terminal"),   # host dismantled
+    "1.1029": CodeMeaning(None),                                 # ... and put back
+    "1.1030": CodeMeaning(EventKind.TAMPER, signal="reader"),     # card reader dismantled
+    "1.1031": CodeMeaning(None),                                 # ... and put back
+    "1.1034": CodeMeaning(EventKind.DURESS),                      # stress (duress) alarm
     "3.112": CodeMeaning(None),                             # remote login
     "3.113": CodeMeaning(None),                             # remote logout
     "3.1024": CodeMeaning(EventKind.DOOR_OPENED, Credential.REMOTE, signal="remote"),

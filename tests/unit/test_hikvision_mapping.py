@@ -51,6 +51,8 @@ def mapped(envelope: dict[str, Any], config: HikvisionSource | None = None,
     ("5.21", "door_opened", None, None), ("5.22", "door_closed", None, None),
     ("5.25", "door_opened", None, None), ("5.26", "door_closed", None, None),
     ("5.23", "exit_button", "exit_button", None), ("3.1024", "door_opened", "remote", None),
+    ("1.1028", "tamper", None, None), ("1.1030", "tamper", None, None),
+    ("1.1034", "duress", None, None),
 ])
 def test_the_code_table(code: str, kind: str, credential: str | None,
                         reason: str | None) -> None:

@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from linli.errors import ConfigError
 from linli.settings import Settings
 
 
@@ -31,13 +30,10 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Load the agent configuration and run the agent until SIGTERM or SIGINT."""
     from edge.agent import run_agent, spool_path
-    from edge.config import load_agent_config
+    from edge.config import agent_config_path, load_agent_config
     from linli.runtime import install_stop_handlers
 
-    path = args.agent_config or settings.edge.config
-    if path is None:
-        raise ConfigError("no agent configuration: pass --config AGENT.yaml "
-                          "or set LINLI_EDGE__CONFIG")
+    path = agent_config_path(args.agent_config, settings)
     config = load_agent_config(path)
     if args.check:
         print(f"{path}: ok ({len(config.sources)} sources; spool "

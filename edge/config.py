@@ -30,7 +30,7 @@ from edge.hikvision.config import HikvisionSource
 from edge.vendors.config import parse_listen
 from edge.zkteco.config import ZktecoPushSource, ZktecoTcpSource
 from linli.errors import ConfigError
-from linli.settings import format_validation_error
+from linli.settings import Settings, format_validation_error
 
 RECORD_FIELDS = ("time", "device", "event", "person", "direction", "credential", "reader")
 """Field names of the generic door-controller log (format 1); everything else is an attr."""
@@ -137,3 +137,13 @@ def load_agent_config(path: Path | str) -> AgentConfig:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read agent configuration {path}: {exc}") from exc
     return parse_agent_config(values, str(path))
+
+
+def agent_config_path(given: Path | None, settings: Settings) -> Path:
+    """The agent configuration to use: ``--config`` if given, else the settings'
+    ``edge.config``; ConfigError when there is neither."""
+    path = given or settings.edge.config
+    if path is None:
+        raise ConfigError("no agent configuration: pass --config AGENT.yaml "
+                          "or set LINLI_EDGE__CONFIG")
+    return path

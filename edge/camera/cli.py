@@ -55,7 +55,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chosen tool."""
-    camera = find_camera(args.agent_config or settings.edge.config, args.device)
+    from edge.config import agent_config_path
+
+    camera = find_camera(agent_config_path(args.agent_config, settings), args.device)
     if args.camera_tool == "snapshot":
         return snapshot(camera, args.out or Path(f"{camera.device}.png"))
     if args.seconds <= 0:
@@ -63,14 +65,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return count(camera, args.seconds)
 
 
-def find_camera(path: Path | None, device: str) -> CameraSource:
+def find_camera(path: Path, device: str) -> CameraSource:
     """The camera source ``device`` of the agent configuration at ``path``."""
     from edge.camera.config import CameraSource
     from edge.config import load_agent_config
 
-    if path is None:
-        raise ConfigError("no agent configuration: pass --config AGENT.yaml "
-                          "or set LINLI_EDGE__CONFIG")
     config = load_agent_config(path)
     cameras = [s for s in config.sources if isinstance(s, CameraSource)]
     for camera in cameras:

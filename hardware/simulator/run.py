@@ -156,8 +156,8 @@ class Simulation:
         zone = self.community.directory.community.timezone
         for device, vendor in vendors.items():
             self.terminals[device] = start_terminal(vendor, device, zone)
-        for path in self.files.agents.values():
-            config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for building, path in self.files.agents.items():
+            config = self.community.agent_config(building, self.files.logs_dir)
             config["sources"] = [
                 self.terminals[source["device"]].source_config(backfill_hours=backfill_hours)
                 if source["device"] in self.terminals else source

@@ -34,11 +34,11 @@ import numpy as np
 
 from edge.camera.vision.config import VisionParams
 from edge.camera.vision.pipeline import CountingPipeline
-from hardware.camera.catalog import SCENARIOS as ALL_SCENARIOS
+from hardware.camera.catalog import SCENARIOS
 from hardware.camera.render import GroundTruth, render
 from hardware.camera.score import Score, run, score
 
-SCENARIOS = ("mixed", "in_out", "side_by_side", "tailgating", "turn_back", "shadows", "lighting",
+CAMERA_CLIPS = ("mixed", "in_out", "side_by_side", "tailgating", "turn_back", "shadows", "lighting",
              "passersby")
 
 
@@ -107,7 +107,8 @@ def main() -> None:
     print(f"\n{args.cameras} cameras, one process each (OpenCV 1 thread each), load {_load()}")
     context = multiprocessing.get_context("spawn")
     start = context.Manager().Barrier(args.cameras)
-    jobs = [(i, SCENARIOS[i % len(SCENARIOS)], i, args.frames, start) for i in range(args.cameras)]
+    jobs = [(i, CAMERA_CLIPS[i % len(CAMERA_CLIPS)], i, args.frames, start)
+            for i in range(args.cameras)]
     wall = time.perf_counter()
     with context.Pool(args.cameras) as pool:
         timings = pool.map(_camera, jobs)
@@ -128,7 +129,7 @@ def _score(job: tuple[str, int, int]) -> tuple[str, int, Score]:
 
 def accuracy(seeds: int) -> None:
     """Precision and recall of every scenario over ``seeds`` seeds, at full and half rate."""
-    jobs = [(name, seed, every) for every in (1, 2) for name in sorted(ALL_SCENARIOS)
+    jobs = [(name, seed, every) for every in (1, 2) for name in sorted(SCENARIOS)
             for seed in range(seeds)]
     with multiprocessing.get_context("spawn").Pool() as pool:
         results = pool.map(_score, jobs)
@@ -136,7 +137,7 @@ def accuracy(seeds: int) -> None:
         print(f"\naccuracy, {seeds} seeds per scenario, "
               f"{'every frame' if every == 1 else 'every other frame'}")
         total: Score | None = None
-        for name in sorted(ALL_SCENARIOS):
+        for name in sorted(SCENARIOS):
             scores = [s for n, e, s in results if n == name and e == every]
             summed = sum(scores[1:], scores[0])
             total = summed if total is None else total + summed

@@ -46,6 +46,11 @@ class EventKind(StrEnum):
     """The device's case was opened or it was torn off the wall."""
     DURESS = "duress"
     """Someone opened the door under threat (a duress finger or code)."""
+    # contract note (Dec 2026): in-home sensors (water meter, motion, power) are the signal
+    # that lets the silence rule judge a resident at home within hours, not days
+    ACTIVITY = "activity"
+    """A sign of life inside a home (source ``sensor``): ``person_id`` when the home has one
+    resident, else ``attrs.household``."""
 
 
 class Direction(StrEnum):
@@ -107,6 +112,17 @@ class Event(BaseModel):
     def _door_records_are_certain(self) -> Event:
         if self.source is Source.DOOR and self.confidence != 1.0:
             raise ValueError("access-control records (source door) have confidence 1")
+        return self
+
+    @model_validator(mode="after")
+    def _activity_names_its_home(self) -> Event:
+        if self.kind is EventKind.ACTIVITY:
+            if self.source is not Source.SENSOR:
+                raise ValueError("activity events come from in-home sensors (source sensor)")
+            household = self.attrs.get("household")
+            if self.person_id is None and not (isinstance(household, str) and household):
+                raise ValueError("an activity event names its resident (person_id) or its "
+                                 "home (attrs.household)")
         return self
 
     @property

@@ -79,3 +79,24 @@ def test_derived_event_ids_name_a_record_for_good() -> None:
     assert first != derived_event_id("juxin", "b01", "b01-door", "serial-18")
     assert first != derived_event_id("juxin", "b02", "b01-door", "serial-17")
     assert first.version == 5
+
+
+def _activity(**fields: object) -> dict[str, object]:
+    base: dict[str, object] = {
+        "schema": 1, "event_id": "6f1c1d3e-8a2b-4c1d-9e2f-0a1b2c3d4e5f",
+        "occurred_at": "2026-12-06T08:15:00+08:00", "community": "c1", "building": "b1",
+        "device": "meter-301", "kind": "activity", "source": "sensor",
+    }
+    return base | fields
+
+
+def test_activity_events_name_their_resident_or_home() -> None:
+    topic = events_topic("c1", "b1", "meter-301")
+    by_person = parse_event(topic, json.dumps(_activity(person_id="r-7")).encode())
+    assert by_person.kind is EventKind.ACTIVITY and by_person.person_id == "r-7"
+    by_home = parse_event(topic, json.dumps(_activity(attrs={"household": "h-301"})).encode())
+    assert by_home.attrs["household"] == "h-301"
+    with pytest.raises(ContractError, match="names its resident"):
+        parse_event(topic, json.dumps(_activity()).encode())
+    with pytest.raises(ContractError, match="in-home sensors"):
+        parse_event(topic, json.dumps(_activity(person_id="r-7", source="door")).encode())

@@ -131,6 +131,12 @@ class Device(_Model):
     id: TopicId
     kind: Literal["door", "camera", "sensor", "agent"] = "door"
     name: Text | None = None
+    household: Key | None = None
+    """The home an apartment door contact or an in-home sensor belongs to: its events count
+    for that household's residents even when they name nobody."""
+    door: TopicId | None = None
+    """For a camera counting people through a doorway: the door device in the same
+    building whose granted passages it is compared with (tailgating)."""
 
 
 class Directory(_Model):
@@ -224,9 +230,15 @@ def check_references(d: Directory) -> list[str]:
         for j, grid in enumerate(w.grids):
             if grid not in grids:
                 problems.append(f"grid_workers[{i}].grids[{j}]: no grid {grid!r} in grids")
+    doors = {(x.building, x.id) for x in d.devices if x.kind == "door"}
     for i, x in enumerate(d.devices):
         if x.building not in units:
             problems.append(f"devices[{i}].building: no building {x.building!r} in buildings")
+        if x.household is not None and x.household not in households:
+            problems.append(f"devices[{i}].household: no household {x.household!r} in households")
+        if x.door is not None and (x.building, x.door) not in doors:
+            problems.append(f"devices[{i}].door: no door device {x.door!r} in building "
+                            f"{x.building!r}")
     return problems
 
 

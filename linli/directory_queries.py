@@ -115,12 +115,13 @@ SELECT building, id FROM devices
 """
 
 UPSERT_DEVICE = """
-INSERT INTO devices (community, building, id, kind, name, registered)
-VALUES (%(community)s, %(building)s, %(id)s, %(kind)s, %(name)s, true)
+INSERT INTO devices (community, building, id, kind, name, household, door, registered)
+VALUES (%(community)s, %(building)s, %(id)s, %(kind)s, %(name)s, %(household)s, %(door)s, true)
 ON CONFLICT (community, building, id) DO UPDATE
-   SET kind = EXCLUDED.kind, name = EXCLUDED.name, registered = true
- WHERE (devices.kind, devices.name, devices.registered)
-       IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, true)
+   SET kind = EXCLUDED.kind, name = EXCLUDED.name, household = EXCLUDED.household,
+       door = EXCLUDED.door, registered = true
+ WHERE (devices.kind, devices.name, devices.household, devices.door, devices.registered)
+       IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.household, EXCLUDED.door, true)
 RETURNING (xmax = 0) AS inserted
 """
 

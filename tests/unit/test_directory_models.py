@@ -114,3 +114,22 @@ def test_unreadable_or_non_mapping_files_are_clear_errors(tmp_path: Path) -> Non
     listed.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(DirectoryError, match="mapping"):
         load_directory(listed)
+
+
+def test_devices_may_name_their_home_and_the_door_a_camera_watches() -> None:
+    raw = sample()
+    raw["devices"] += [
+        {"building": "b01", "id": "h101-water", "kind": "sensor", "household": "h-b01-101"},
+        {"building": "b01", "id": "b01-u1-cam", "kind": "camera", "door": "b01-u1-door"},
+    ]
+    directory = parse_directory(raw)
+    assert directory.devices[1].household == "h-b01-101"
+    assert directory.devices[2].door == "b01-u1-door"
+    raw["devices"] += [
+        {"building": "b01", "id": "stray", "kind": "sensor", "household": "h-9"},
+        {"building": "b01", "id": "cam-2", "kind": "camera", "door": "b01-u1-cam"},
+    ]
+    assert problems_of(raw) == [
+        "devices[3].household: no household 'h-9' in households",
+        "devices[4].door: no door device 'b01-u1-cam' in building 'b01'",
+    ]

@@ -29,8 +29,8 @@ from bench.silence.report import Row, render_markdown, render_text
 from bench.silence.results import score_rows, write_results
 
 DETECTORS = ("day", "24h", "48h", "adaptive")
-QUICK = {"residents": 24, "days": 60, "rounds": 1, "real_incidents": 12}
-FULL = {"residents": 40, "days": 90, "rounds": 3, "real_incidents": 40}
+QUICK = {"residents": 12, "days": 30, "rounds": 1, "real_incidents": 8}
+FULL = {"residents": 40, "days": 90, "rounds": 2, "real_incidents": 40}
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,8 +43,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    help="the long run: " + ", ".join(f"{k} {v}" for k, v in FULL.items()))
     p.add_argument("--residents", type=int, help=f"synthetic residents ({QUICK['residents']})")
     p.add_argument("--days", type=int, help=f"synthetic days ({QUICK['days']})")
-    p.add_argument("--rounds", type=int,
-                   help=f"incident rounds, one incident per resident each ({QUICK['rounds']})")
+    p.add_argument("--rounds", type=int, help="synthetic rounds: each gives half the "
+                   f"residents an incident, the others none ({QUICK['rounds']})")
     p.add_argument("--real-incidents", type=int,
                    help=f"incidents per real home ({QUICK['real_incidents']})")
     p.add_argument("--detectors", default=",".join(DETECTORS))
@@ -80,12 +80,12 @@ def plan(args: argparse.Namespace, datasets: list[Dataset]) -> list[Job]:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     jobs = []
     for dataset in datasets:
-        if dataset.real:
-            rounds, copies = (1 if args.real_incidents > 0 else 0), max(1, args.real_incidents)
-        else:
-            rounds, copies = args.rounds, 1
+        # a real home: one replay, a baseline copy and one copy per incident
+        rounds, copies = (1, 1 + args.real_incidents) if dataset.real else (args.rounds, 1)
+        incidents = not dataset.real or args.real_incidents > 0
         for variant in variants:
-            jobs += plan_jobs(dataset, variant, rounds=rounds, copies=copies, seed=args.seed)
+            jobs += plan_jobs(dataset, variant, rounds=rounds, copies=copies, seed=args.seed,
+                              incidents=incidents)
     return jobs
 
 
@@ -103,7 +103,9 @@ def run(args: argparse.Namespace, jobs: list[Job], detectors: list[str],
         folder = workdir / f"{n:02d}-{job.key.replace('/', '-').replace('+', '-')}"
         inputs[job.key] = (folder, job.write(folder))
     results: dict[tuple[str, str], list[tuple[Job, list[Score]]]] = defaultdict(list)
-    tasks = [(job, d) for job in jobs for d in detectors]
+    # the longest replays first, so that the last ones running are short
+    tasks = [(job, d) for job in sorted(jobs, key=lambda j: -len(j.dataset.events))
+             for d in detectors]
     with Replayer(command, timeout_s=args.timeout) as replayer, \
             ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         futures = {}

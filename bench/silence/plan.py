@@ -1,18 +1,21 @@
 """Which replays the benchmark runs, and what each is scored on.
 
 For every data set and signal variant (``door``: door passages only, the in-home sensors
-and their events removed; ``door+activity``: everything), one ``Job`` per round:
+and their events removed; ``door+activity``: everything), one ``Job`` — one replay per
+detector — per round. In a round, some residents are left as they are (a baseline: their
+data replayed to its end, every alert about them is false) and the others get an incident
+at their own T (``bench.silence.incidents``: their events stop at T); the replay runs to
+the later of the data's end and the last T + 48 h, and each resident is scored on their
+own window. The detectors judge each resident on their own signals, so sharing a replay
+changes nothing for them and halves the number of replays.
 
-* ``baseline``: the data as it is, replayed to its end; every alert about a resident is
-  false (nobody is in trouble in the data);
-* ``incidents-<r>``: every watched resident gets one incident at their own T
-  (``bench.silence.incidents``); the run goes on to the last T + 48 h, and each resident is
-  scored on their own window: false alerts before T, detection in [T, T + 48 h].
-  A real home is one resident, so its incident rounds hold ``copies`` copies of it
-  (``bench.homes.copies``), each with its own T: one replay scores them all.
+* a community of several residents (synthetic): in round r, resident i gets an incident
+  when i + r is odd — two rounds give every resident one incident and one baseline;
+* a real home is one resident: its job holds ``copies`` copies of it side by side
+  (``bench.homes.copies``); the first is the baseline, every other one gets an incident.
 
-Each job is replayed once per detector. T is drawn from a generator seeded with the seed,
-the data set, the round and the resident, so reruns pick the same times.
+T is drawn from a generator seeded with the seed, the data set, the round and the
+resident, so reruns pick the same times.
 """
 
 from __future__ import annotations
@@ -66,30 +69,27 @@ def with_variant(dataset: Dataset, variant: str) -> Dataset:
     return dataset if variant == "door+activity" else door_only(dataset)
 
 
-def plan_jobs(dataset: Dataset, variant: str, *, rounds: int, copies: int,
-              seed: int) -> list[Job]:
-    """The baseline job and ``rounds`` incident rounds for one data set and variant."""
+def plan_jobs(dataset: Dataset, variant: str, *, rounds: int, copies: int, seed: int,
+              incidents: bool = True) -> list[Job]:
+    """``rounds`` jobs for one data set and variant (see the module docstring);
+    ``incidents=False``: baselines only."""
     base = with_variant(dataset, variant)
-    jobs = [Job(dataset.name, variant, "baseline", base, base.end,
-                [Window(h, h.start, h.end) for h in base.homes], [])]
+    jobs = []
     for r in range(1, rounds + 1):
         community = replicate(base, copies)
         cuts, windows = [], []
-        for home in community.homes:
+        for i, home in enumerate(community.homes):
+            incident = incidents and (i >= len(base.homes) if copies > 1 else (i + r) % 2 == 1)
             rng = random.Random(f"{seed}/{dataset.name}/{r}/{home.resident}")
-            at = pick_incident(rng, home)
-            if at is None:
-                continue
-            cuts.append(Cut(home.resident, home.household, at))
+            at = pick_incident(rng, home) if incident else None
+            if at is not None:
+                cuts.append(Cut(home.resident, home.household, at))
             windows.append(Window(home, home.start, home.end, at))
-        if not cuts:
-            continue
         events = cut_after(community.events, cuts, community.device_households())
         cut_dataset = Dataset(community.name, community.real, community.directory, events,
                               community.homes, community.notes)
-        until = max(c.at for c in cuts) + HORIZON
-        jobs.append(Job(dataset.name, variant, f"incidents-{r}", cut_dataset, until, windows,
-                        cuts))
+        until = max([community.end, *(c.at + HORIZON for c in cuts)])
+        jobs.append(Job(dataset.name, variant, f"round-{r}", cut_dataset, until, windows, cuts))
     return jobs
 
 

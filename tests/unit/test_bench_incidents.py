@@ -106,18 +106,25 @@ def test_copies_have_their_own_ids_and_the_same_history() -> None:
     assert replicate(data, 3).events == three.events  # deterministic ids
 
 
-def test_plan_has_a_baseline_and_one_incident_per_copy() -> None:
+def test_a_real_home_plan_has_a_baseline_copy_and_one_incident_per_other_copy() -> None:
     data = Dataset("one", True, directory(), [event(T0 + DAY, "h1-water", household="h-1")],
                    [home()])
     data.directory["residents"] = data.directory["residents"][:1]
-    jobs = plan_jobs(data, "door+activity", rounds=1, copies=4, seed=3)
-    assert [j.label for j in jobs] == ["baseline", "incidents-1"]
-    baseline, incidents = jobs
-    assert baseline.until == data.end and baseline.cuts == []
-    assert len(incidents.cuts) == 4 == len(incidents.windows)
-    assert incidents.until == max(c.at for c in incidents.cuts) + HORIZON
-    assert [w.incident_at for w in incidents.windows] == [c.at for c in incidents.cuts]
-    again = plan_jobs(data, "door+activity", rounds=1, copies=4, seed=3)
-    assert again[1].cuts == incidents.cuts
-    door = plan_jobs(data, "door", rounds=0, copies=1, seed=3)
-    assert [j.label for j in door] == ["baseline"] and door[0].dataset.events == []
+    (job,) = plan_jobs(data, "door+activity", rounds=1, copies=5, seed=3)
+    assert job.label == "round-1" and len(job.windows) == 5
+    assert job.windows[0].incident_at is None  # the baseline copy
+    assert [w.incident_at for w in job.windows[1:]] == [c.at for c in job.cuts]
+    assert [c.resident for c in job.cuts] == ["r-1-c1", "r-1-c2", "r-1-c3", "r-1-c4"]
+    assert job.until == max([data.end, *(c.at + HORIZON for c in job.cuts)])
+    (again,) = plan_jobs(data, "door+activity", rounds=1, copies=5, seed=3)
+    assert again.cuts == job.cuts
+    (door,) = plan_jobs(data, "door", rounds=1, copies=1, seed=3, incidents=False)
+    assert door.cuts == [] and door.dataset.events == [] and door.until == data.end
+
+
+def test_a_community_plan_alternates_incidents_between_rounds() -> None:
+    data = Dataset("two", False, directory(), [], [home("r-1", "h-1"), home("r-2", "h-2")])
+    first, second = plan_jobs(data, "door+activity", rounds=2, copies=1, seed=3)
+    assert [c.resident for c in first.cuts] == ["r-1"]
+    assert [c.resident for c in second.cuts] == ["r-2"]
+    assert [w.incident_at is None for w in first.windows] == [False, True]

@@ -30,7 +30,7 @@ from typing import Literal
 
 from bench.homes.model import Stay, check_stays, close_stays
 
-__all__ = ["Door", "Interval", "Life", "Profile", "draw_profile", "live", "subtract"]
+__all__ = ["Door", "Interval", "Life", "Profile", "draw_profile", "hours", "live", "subtract"]
 
 Door = Literal["face", "contact"]
 Interval = tuple[dt.datetime, dt.datetime]
@@ -113,6 +113,12 @@ def poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
+def hours(value: float) -> dt.timedelta:
+    """``value`` hours, to the whole second (every time of the synthetic life is whole
+    seconds, like the records made from it)."""
+    return dt.timedelta(seconds=round(value * 3600))
+
+
 def overlaps(span: Interval, busy: Iterable[Interval], margin: dt.timedelta = H / 4) -> bool:
     return any(span[0] < b[1] + margin and b[0] < span[1] + margin for b in busy)
 
@@ -144,16 +150,16 @@ def live(rng: random.Random, profile: Profile, start: dt.datetime, days: int) ->
     naps: list[Interval] = []
     bed_prev = start
     for d in range(days):
-        wake = day[d] + _hour(rng, profile.wake, profile.spread, 4.0, 11.0) * H
-        bed = day[d] + _hour(rng, profile.bedtime, profile.spread, 19.5, 26.0) * H
+        wake = day[d] + hours(_hour(rng, profile.wake, profile.spread, 4.0, 11.0))
+        bed = day[d] + hours(_hour(rng, profile.bedtime, profile.spread, 19.5, 26.0))
         outings += _outings(rng, profile, day[d], wake, bed, away + outings)
         back = [o[1] for o in outings if day[d] <= o[0] < day[d + 1]]
         if back:
-            bed = max(bed, max(back) + rng.uniform(0.3, 1.0) * H)
+            bed = max(bed, max(back) + hours(rng.uniform(0.3, 1.0)))
         nights.append((bed_prev, wake))
         if profile.naps and rng.random() < 0.5:
-            nap = day[d] + rng.uniform(12.5, 14.5) * H
-            naps.append((nap, nap + rng.uniform(0.5, 1.5) * H))
+            nap = day[d] + hours(rng.uniform(12.5, 14.5))
+            naps.append((nap, nap + hours(rng.uniform(0.5, 1.5))))
         bed_prev = bed
     nights.append((bed_prev, end))
     stays = _stays(start, end, away, outings)
@@ -183,8 +189,8 @@ def _absences(rng: random.Random, p: Profile, day: list[dt.datetime], days: int,
     for _kind, leave_lo, leave_hi, len_lo, len_hi in kinds:
         first = rng.randrange(1, max(2, days - 1))
         length = rng.randint(len_lo, len_hi)
-        leave = day[first] + rng.uniform(leave_lo, leave_hi) * H
-        back = day[first] + dt.timedelta(days=length) + rng.uniform(10.0, 19.0) * H
+        leave = day[first] + hours(rng.uniform(leave_lo, leave_hi))
+        back = day[first] + dt.timedelta(days=length) + hours(rng.uniform(10.0, 19.0))
         span = (leave, min(back, end))
         if span[0] < span[1] and not overlaps(span, planned, dt.timedelta(days=1)):
             planned.append(span)
@@ -197,14 +203,14 @@ def _outings(rng: random.Random, p: Profile, midnight: dt.datetime, wake: dt.dat
         return []
     wanted = []
     if rng.random() < p.market:
-        leave = wake + rng.uniform(0.5, 2.5) * H
-        wanted.append((leave, leave + rng.uniform(0.5, 2.0) * H))
+        leave = wake + hours(rng.uniform(0.5, 2.5))
+        wanted.append((leave, leave + hours(rng.uniform(0.5, 2.0))))
     if rng.random() < p.walk:
-        leave = midnight + rng.uniform(14.0, 17.0) * H
-        wanted.append((leave, leave + rng.uniform(0.5, 2.5) * H))
+        leave = midnight + hours(rng.uniform(14.0, 17.0))
+        wanted.append((leave, leave + hours(rng.uniform(0.5, 2.5))))
     if rng.random() < p.late:
-        wanted.append((midnight + rng.uniform(17.0, 19.5) * H,
-                       midnight + rng.uniform(21.5, 23.5) * H))
+        wanted.append((midnight + hours(rng.uniform(17.0, 19.5)),
+                       midnight + hours(rng.uniform(21.5, 23.5))))
     kept: list[Interval] = []
     for span in wanted:
         late = span[1] > bed
@@ -250,7 +256,7 @@ def _moments(rng: random.Random, mean: float, spans: list[Interval]) -> list[dt.
     for a, b in spans:
         length = (b - a).total_seconds()
         while i < len(picks) and picks[i] < offset + length:
-            out.append(a + dt.timedelta(seconds=picks[i] - offset))
+            out.append(a + dt.timedelta(seconds=round(picks[i] - offset)))
             i += 1
         offset += length
     return out
@@ -259,7 +265,7 @@ def _moments(rng: random.Random, mean: float, spans: list[Interval]) -> list[dt.
 def _visits(rng: random.Random, p: Profile, days: int, awake: list[Interval]) -> list[Interval]:
     visits: list[Interval] = []
     for arrive in _moments(rng, p.visitors * days, awake):
-        span = (arrive, arrive + rng.uniform(0.5, 3.0) * H)
+        span = (arrive, arrive + hours(rng.uniform(0.5, 3.0)))
         if any(a <= span[0] and span[1] <= b for a, b in awake) and not overlaps(span, visits):
             visits.append(span)
     return visits
@@ -270,7 +276,7 @@ def _meals(rng: random.Random, midnights: list[dt.datetime],
     meals = []
     for midnight in midnights:
         for lo, hi in ((6.5, 9.5), (11.5, 13.0), (17.5, 19.5)):
-            moment = midnight + rng.uniform(lo, hi) * H
+            moment = midnight + hours(rng.uniform(lo, hi))
             if any(a <= moment < b for a, b in awake):
                 meals.append(moment)
     return meals

@@ -28,7 +28,16 @@ import zoneinfo
 from typing import Any
 
 from bench.homes.model import Dataset, Home
-from bench.homes.synthetic import Door, Interval, Life, Profile, draw_profile, live, subtract
+from bench.homes.synthetic import (
+    Door,
+    Interval,
+    Life,
+    Profile,
+    draw_profile,
+    hours,
+    live,
+    subtract,
+)
 from linli.contract import Credential, Direction, Event, EventKind, Source, derived_event_id
 
 __all__ = ["COMMUNITY", "FACE_MISS", "OUTAGE", "PER_BUILDING", "TIMEZONE", "synthetic_community"]
@@ -120,7 +129,7 @@ class Records:
             moves += [(arrive, Direction.IN, False), (leave, Direction.OUT, False)]
         if self.profile.door == "contact":
             for moment in life.errands:
-                back = moment + dt.timedelta(seconds=self.rng.uniform(40, 240))
+                back = moment + hours(self.rng.uniform(40, 240) / 3600)
                 moves += [(moment, Direction.OUT, True), (back, Direction.IN, True)]
         return [e for at, direction, own in moves
                 if (e := self._door_event(at, direction, own)) is not None]
@@ -142,12 +151,13 @@ class Records:
         rng, moments = self.rng, []
         awake = life.awake_at_home()
         for _sleep_start, wake in life.asleep:
-            if any(a <= wake < b for a, b in awake) and (wake - _sleep_start) > 3 * _H:
-                moments += [wake + rng.uniform(1, 40) * _MIN for _ in range(rng.randint(1, 3))]
+            if any(a <= wake < b for a, b in awake) and (wake - _sleep_start) > hours(3):
+                moments += [wake + hours(rng.uniform(1, 40) / 60)
+                            for _ in range(rng.randint(1, 3))]
         for meal in life.meals:
-            moments += [meal + rng.uniform(0, 20) * _MIN for _ in range(rng.randint(1, 2))]
+            moments += [meal + hours(rng.uniform(0, 20) / 60) for _ in range(rng.randint(1, 2))]
         moments += _uniform(rng, 0.35, awake)
-        moments += [t + rng.uniform(1, 4) * _MIN for t in life.night_toilet]
+        moments += [t + hours(rng.uniform(1, 4) / 60) for t in life.night_toilet]
         home = life.at_home()
         return [self._water_event(m) for m in sorted(moments)
                 if any(a <= m < b for a, b in home)]
@@ -159,10 +169,10 @@ class Records:
     def _motion(self, life: Life) -> list[Event]:
         moments = list(life.night_toilet)
         for a, b in life.awake_at_home():
-            t = a + self.rng.uniform(0, 5) * _MIN
+            t = a + hours(self.rng.uniform(0, 5) / 60)
             while t < b:
                 moments.append(t)
-                t += self.rng.uniform(10, 40) * _MIN
+                t += hours(self.rng.uniform(10, 40) / 60)
         return [self._event(f"{self.household}-motion", m, EventKind.ACTIVITY, Source.SENSOR,
                             person=True, attrs={"household": self.household})
                 for m in sorted(moments)]
@@ -174,8 +184,8 @@ class Records:
         if not sensors:
             return events
         device = self.rng.choice(sensors)
-        begin = start + dt.timedelta(days=self.rng.uniform(0, max(days - 1, 0)))
-        hole = (begin, begin + dt.timedelta(days=self.rng.uniform(1, 3)))
+        begin = start + hours(24 * self.rng.uniform(0, max(days - 1, 0)))
+        hole = (begin, begin + hours(24 * self.rng.uniform(1, 3)))
         return [e for e in events
                 if not (e.device == device and hole[0] <= e.occurred_at < hole[1])]
 
@@ -183,7 +193,6 @@ class Records:
                person: bool, direction: Direction | None = None,
                credential: Credential | None = None,
                attrs: dict[str, Any] | None = None) -> Event:
-        at = at.replace(microsecond=0)
         self.serial += 1
         record = f"{self.resident}/{self.serial}"
         return Event(event_id=derived_event_id(COMMUNITY, self.building, device, record),
@@ -193,16 +202,12 @@ class Records:
                      source=source, attrs=attrs or {})
 
 
-_H = dt.timedelta(hours=1)
-_MIN = dt.timedelta(minutes=1)
-
-
 def _uniform(rng: random.Random, per_hour: float, spans: list[Interval]) -> list[dt.datetime]:
     """A Poisson process of ``per_hour`` over ``spans``."""
     out = []
     for a, b in subtract(spans, []):
-        t = a + dt.timedelta(hours=rng.expovariate(per_hour))
+        t = a + hours(rng.expovariate(per_hour))
         while t < b:
             out.append(t)
-            t += dt.timedelta(hours=rng.expovariate(per_hour))
+            t += hours(rng.expovariate(per_hour))
     return out

@@ -97,6 +97,7 @@ class BatchWriter:
                 per_community.values())
             result.events_written = sum(per_community.values())
             self._write_presence(cur, batch)
+            self._write_signals(cur, batch)
             result.new_devices += self._write_devices(cur, batch)
             result.new_devices += self._write_statuses(cur, batch)
             self._write_dead_letters(cur, batch.dead_letters)
@@ -144,6 +145,12 @@ class BatchWriter:
         updates = batch.presence_updates()
         if updates:
             cur.execute(queries.UPSERT_PRESENCE, {"rows": Jsonb(updates)})
+
+    @staticmethod
+    def _write_signals(cur: psycopg.Cursor[Any], batch: PreparedBatch) -> None:
+        updates = batch.signal_updates()
+        if updates:
+            cur.execute(queries.UPSERT_RESIDENT_SIGNALS, {"rows": Jsonb(updates)})
 
     @staticmethod
     def _write_devices(cur: psycopg.Cursor[Any], batch: PreparedBatch) -> list[str]:

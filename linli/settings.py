@@ -51,6 +51,40 @@ class IngestSettings(_Section):
     session_expiry_s: int = Field(7 * 86400, ge=0)
 
 
+class SilenceSettings(_Section):
+    """The silence detector for elderly residents living alone (``rules.care``)."""
+
+    detector: Literal["adaptive", "day", "24h", "48h"] = "adaptive"
+    """``adaptive``: each resident's own usual silences per time of day; the others are the
+    fixed rules Linli is compared with (no passage today by the check time; unseen for
+    24 h; unseen for 48 h)."""
+    window_days: float = Field(28.0, ge=3, le=120)
+    """History a baseline is learned from."""
+    full_days: float = Field(10.0, ge=1)
+    """History after which a resident's own thresholds are used alone."""
+    min_days: float = Field(3.0, ge=0)
+    """Below this much history only the community prior counts."""
+    shift_h: float = Field(2.0, ge=0, le=12)
+    """A silence may run this much longer than any seen in a comparable time of day."""
+    factor: float = Field(1.2, ge=1.0, le=3.0)
+    margin_h: float = Field(1.0, ge=0, le=12)
+    floor_h: float = Field(2.0, gt=0)
+    """No silence at home shorter than this is ever unusual."""
+    out_floor_h: float = Field(10.0, gt=0)
+    """Nobody is reported not back from an outing sooner than this."""
+    backstop_h: float = Field(47.0, gt=0, le=24 * 7)
+    """No sign of life this long always alerts."""
+    refresh_h: float = Field(6.0, gt=0)
+    """How often a resident's baseline is learned again."""
+    device_stale_s: float = Field(300.0, gt=0)
+    """A door terminal, home device or agent whose status is older than this cannot vouch
+    for its residents' silence."""
+    device_backlog: int = Field(100, ge=0)
+    """An agent holding more unsent events than this is still catching up."""
+    absence_grace_h: float = Field(2.0, ge=0)
+    """A registered absence ends; a reminder follows if not back after this."""
+
+
 class RulesSettings(_Section):
     """The rules engine and the alert loop."""
 
@@ -63,6 +97,10 @@ class RulesSettings(_Section):
     """A resident unseen for this long raises an alert whatever the time of day."""
     escalate_after_min: float = Field(30.0, gt=0)
     """An alert not acknowledged within this time goes to the next tier."""
+    max_tier: int = Field(3, ge=2, le=10)
+    """Escalation stops here: tier 1 is the grid's workers, every tier above is the
+    control room being told again."""
+    silence: SilenceSettings = Field(default_factory=SilenceSettings)
 
 
 class PushSettings(_Section):

@@ -32,7 +32,11 @@ CREATE TABLE resident_signals (
     resident             text NOT NULL,
     last_door_at         timestamptz,
     last_door_direction  text,
+    last_door_building   text,
+    last_door_device     text,
     last_activity_at     timestamptz,
+    last_activity_building text,
+    last_activity_device text,
     first_signal_at      timestamptz NOT NULL,
     PRIMARY KEY (community, resident)
 );
@@ -46,3 +50,8 @@ CREATE TABLE resident_baselines (
     model         jsonb NOT NULL,
     PRIMARY KEY (community, resident)
 );
+
+-- A push withdrawn before it was sent: its alert resolved itself in the meantime.
+ALTER TABLE notifications DROP CONSTRAINT notifications_status_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_status_check
+    CHECK (status IN ('pending', 'sent', 'failed', 'withdrawn'));

@@ -41,10 +41,15 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
          AND a.resolved_at <= %(now)s
   ) v ON true
   LEFT JOIN LATERAL (
+      -- the registered absence that covers now, or the last one if the resident has
+      -- given no sign since it ended (the absence reminder speaks for them then)
       SELECT x.id, x.ends_at, x.reason
         FROM absences x
        WHERE x.community = r.community AND x.resident = r.id AND x.cancelled_at IS NULL
-         AND x.starts_at <= %(now)s AND x.ends_at > %(now)s
+         AND x.starts_at <= %(now)s
+         AND (x.ends_at > %(now)s
+              OR coalesce(greatest(s.last_door_at, s.last_activity_at), '-infinity')
+                 < x.ends_at)
        ORDER BY x.ends_at DESC LIMIT 1
   ) ab ON true
   LEFT JOIN LATERAL (

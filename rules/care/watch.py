@@ -97,6 +97,7 @@ class Watch:
             for row in rows:
                 if row["id"] in learned:
                     row["baseline"] = learned[row["id"]].to_json()
+                    row["baseline_at"] = now
         baselines = {r["id"]: Baseline.from_json(r["baseline"]) if r["baseline"]
                      else model.EMPTY for r in rows}
         prior = model.community_prior(list(baselines.values()), self.params)
@@ -118,7 +119,8 @@ class Watch:
             start = judged.last.at if judged.last is not None else row["created_at"]
             moments.append(start + backstop)
             if judged.last is not None:
-                moments.append(start + dt.timedelta(hours=judged.usual.hours))
+                # a silence is unusual once strictly past its threshold
+                moments.append(start + dt.timedelta(hours=judged.usual.hours, microseconds=1))
             if row["baseline_at"] is not None:
                 moments.append(row["baseline_at"] + refresh)
         return earliest(now, *moments)

@@ -12,8 +12,8 @@ missing one (it would hide a resident who needs help):
   a button pressed again) at most once per ``min_interval_s``; nothing beyond
   ``max_per_hour`` per sensor, edges included;
 - a retained message is what the sensor said some time ago: it sets what the next report
-  is compared with, and is never activity itself; a report carrying the same time as the
-  previous one (Zigbee2MQTT republishing its cached state) is not new either;
+  is compared with, and is never activity itself; a repeat carrying the same time as the
+  previous report (Zigbee2MQTT republishing its cached state) is not new either;
 - a state first seen (power already above the threshold when the agent starts) is a
   baseline, not an edge — except motion, whose report itself means a movement was sensed.
 
@@ -264,12 +264,12 @@ class ActivityTracker:
         if message.retained:
             memory.state, memory.report_time = state, at
             return self._ignore(sensor, "retained: an earlier state, not a live report")
-        if at is not None and at == memory.report_time:
-            return self._ignore(sensor, "the same report again (same time)")
-        memory.state = state
-        memory.report_time = at
+        same_time = at is not None and at == memory.report_time
+        memory.state, memory.report_time = state, at
         if trigger is None:
             return self._ignore(sensor, "no activity")
+        if same_time and trigger is Trigger.REPEAT:
+            return self._ignore(sensor, "the same report again (same time)")
         return self._send(sensor, memory, trigger, at or message.received_at, message.received_at)
 
     def _send(self, sensor: SensorSpec, memory: _Memory, trigger: Trigger,

@@ -163,7 +163,8 @@ class SensorMqttSource(ZonedSection):
     empty for a gateway without one (each sensor then gives its ``topic``)."""
     protocol: Literal["3.1.1", "5"] = "3.1.1"
     client_id: str | None = Field(None, min_length=1, max_length=64)
-    """MQTT client id on the gateway's broker; default ``linli-<community>-<device>``."""
+    """MQTT client id on the gateway's broker; default ``linli-<building>-<device>-<random>``
+    (two clients with one id would disconnect each other)."""
     min_interval_s: float = Field(60.0, ge=0, le=86400)
     """At most one event per sensor this often from repeated reports (motion sensed again
     and again); an edge (motion after none, a door that moves) is always sent."""

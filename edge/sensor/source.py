@@ -23,6 +23,7 @@ import logging
 import queue
 import ssl
 import threading
+import uuid
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -50,6 +51,7 @@ MAX_BACKOFF_S = 30.0
 SENSORS_IN_HEALTH = 32
 """Per-sensor figures in the agent's status at most (the status has a size limit)."""
 BRIDGE_STATES = ("online", "offline")
+UNREACHABLE = "cannot reach the gateway's broker"
 
 
 class SensorGateway:
@@ -180,8 +182,11 @@ class SensorGateway:
 
     def _make_client(self) -> mqtt.Client:
         v5 = self.config.protocol == "5"
+        # the session is clean, so nothing needs a stable id; a unique one lets
+        # `linli hardware test` follow the gateway while the agent does, without the broker
+        # disconnecting one for the other
         client_id = self.config.client_id or (
-            f"linli-{self._context.community}-{self._context.building}-{self.device}")[:64]
+            f"linli-{self._context.building}-{self.device}"[:55] + f"-{uuid.uuid4().hex[:8]}")
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                              protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
                              clean_session=None if v5 else True)
@@ -191,6 +196,7 @@ class SensorGateway:
             client.tls_set_context(ssl.create_default_context())
         client.reconnect_delay_set(min_delay=1, max_delay=self.config.reconnect_max_s)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
@@ -205,12 +211,19 @@ class SensorGateway:
             return
         self.connected = True
         self.connects += 1
+        self.last_error = None
         # subscribing on every connect is what restores the subscriptions after the
         # gateway's broker restarted without its sessions
         topics = [*self.tracker.topics, *filter(None, [self.config.bridge_topic])]
         client.subscribe([(topic, 1) for topic in topics])
         log.info("%s: connected to %s, subscribing to %d topics", self.key,
                  self.config.masked_url, len(topics))
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        if self.last_error != UNREACHABLE:  # once per outage, not once per retry
+            log.warning("%s: cannot reach %s; retrying with back-off", self.key,
+                        self.config.masked_url)
+        self.last_error = UNREACHABLE
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any,
                        reason: ReasonCode, properties: Any) -> None:

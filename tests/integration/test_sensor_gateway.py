@@ -7,8 +7,11 @@ without its sessions — over MQTT 3.1.1 and 5, and the gateway's password shows
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +22,7 @@ import pytest
 from edge.agent import rejects_path
 from edge.config import AgentConfig
 from edge.sensor.source import SensorGateway
+from hardware.provision.devicetest import DeviceTestOptions, run_device_test
 from hardware.provision.mosquitto import new_password, upsert_entry
 from hardware.simulators.zigbee2mqtt import Zigbee2MqttGateway
 from linli.contract import utc_now
@@ -209,3 +213,44 @@ def test_zigbee2mqtt_states_become_activity_rows_once_across_a_gateway_restart(
     assert "connected to mqtt://linli:***@" in caplog.text
     shown = caplog.text + json.dumps([health, row["status"], agent.agent.health()], default=str)
     assert gateway_broker.password not in shown
+
+
+def wave(zigbee: Zigbee2MqttGateway) -> None:
+    """Someone walks past the bathroom sensor, then leaves."""
+    zigbee.report("301 bathroom motion", occupancy=True)
+    zigbee.report("301 bathroom motion", occupancy=False)
+    time.sleep(0.2)
+
+
+def test_hardware_test_follows_a_sensor_while_the_agent_runs(
+        pipeline: Pipeline, gateway_broker: GatewayBroker) -> None:
+    zigbee = Zigbee2MqttGateway(gateway_broker.url("zigbee2mqtt")).start()
+    config = agent_config(gateway_broker.url("linli"))
+    agent = pipeline.start_agent(config)
+    source = gateway_source(agent)
+    until(lambda: source.subscriptions > 0, "the agent subscribed")
+    out = io.StringIO()
+    stop = threading.Event()
+    codes: list[int] = []
+    test = threading.Thread(target=lambda: codes.append(run_device_test(
+        config, "h301-motion", pipeline.settings, DeviceTestOptions(seconds=30, wait_db=True),
+        out, stop)))
+    test.start()
+    try:
+        until(lambda: "database: waiting" in out.getvalue(), "the device test to start")
+        # the test's own client subscribes at a moment we cannot see: wave at the sensor
+        # until the test has its event and the database its row
+        deadline = time.monotonic() + TIMEOUT
+        while not codes:
+            assert time.monotonic() < deadline, f"the device test did not finish: {out.getvalue()}"
+            wave(zigbee)
+    finally:
+        stop.set()
+        test.join(10)
+        zigbee.stop()
+    shown = out.getvalue()
+    assert codes == [0], shown
+    assert "activity" in shown and "device=h301-motion" in shown
+    assert "arrival confirmed in the database" in shown
+    assert gateway_broker.password not in shown
+    assert source.connects == 1  # the test's client did not push the agent's off the broker

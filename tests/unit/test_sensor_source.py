@@ -101,6 +101,8 @@ def test_bad_reports_never_stop_the_loop(context: SourceContext) -> None:
         deliver(source, topic, payload)
     wait_for(lambda: source.tracker.stats.messages == len(script) and len(spooled(context)) == 3,
              "three events spooled")
+    wait_for(lambda: source.last_error is not None, "the failed connection noted")
+    assert (source.device_status() or {})["last_error"] == "cannot reach the gateway's broker"
     running.end()
     events = spooled(context)
     assert [(e["device"], e["kind"], e["attrs"]["signal"]) for e in events] == [

@@ -175,7 +175,7 @@ def judge(rule: Rule, value: Any, state: Any) -> tuple[Trigger | None, Any]:
         changed = state is not MISSING and value != state
         return (Trigger.EDGE if changed else None), value
     # present: a button's action; Zigbee2MQTT may follow each with an empty one
-    if value is None or value == "":
+    if value == "":
         return None, state
     if not isinstance(value, str):
         raise BadPayload(f"{rule.field} must be text, not {_show(value)}")
@@ -253,7 +253,7 @@ class ActivityTracker:
         memory = self._memory[sensor.name]
         rule = sensor.rule
         value = read_field(body, rule.field)
-        if value is MISSING:
+        if value is MISSING or value is None:  # Zigbee2MQTT sends null for "not known yet"
             return self._ignore(sensor, f"no {rule.field} in the report")
         try:
             at = self._time(sensor, body, message.received_at)

@@ -83,9 +83,10 @@ def test_motion_edges_are_sent_and_repeats_rate_limited() -> None:
     assert feed.events(topic, motion(False), motion(True), after=5) == [False, True]
     # still moving after a minute: one repeat goes
     assert feed.events(topic, motion(True), after=61) == [True]
-    # a battery-only report says nothing about motion
-    (decision,) = feed.send(topic, {"battery": 99, "linkquality": 110})
-    assert decision.ignored == "no occupancy in the report"
+    # a battery-only report says nothing about motion, nor does a state not known yet
+    for report in ({"battery": 99, "linkquality": 110}, {"occupancy": None}):
+        (decision,) = feed.send(topic, report)
+        assert decision.ignored == "no occupancy in the report"
 
 
 def test_at_most_max_per_hour_events_per_sensor_edges_included() -> None:

@@ -137,14 +137,16 @@ RETURNING d.community, d.building, d.id, (d.xmax = 0) AS inserted
 
 UPSERT_DEVICE_STATUS = """
 INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,
-                          state, status, status_at)
-SELECT community, building, device, kind, false, now(), state, status, now()
+                          state, state_since, status, status_at)
+SELECT community, building, device, kind, false, now(), state, now(), status, now()
   FROM jsonb_to_recordset(%(rows)s::jsonb)
        AS r (community text, building text, device text, kind text, state text,
              status jsonb)
  ORDER BY community, building, device
 ON CONFLICT (community, building, id) DO UPDATE
    SET state = EXCLUDED.state,
+       state_since = CASE WHEN d.state IS DISTINCT FROM EXCLUDED.state THEN EXCLUDED.status_at
+                          ELSE coalesce(d.state_since, d.status_at) END,
        status = EXCLUDED.status,
        status_at = EXCLUDED.status_at,
        kind = CASE WHEN EXCLUDED.kind = 'agent' THEN 'agent' ELSE d.kind END,

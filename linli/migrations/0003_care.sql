@@ -6,6 +6,8 @@
 -- that counts people through a doorway names the door device it watches (tailgating).
 ALTER TABLE devices ADD COLUMN household text;
 ALTER TABLE devices ADD COLUMN door text;
+-- When ``state`` last changed (status_at moves with every heartbeat): "offline for 5 min".
+ALTER TABLE devices ADD COLUMN state_since timestamptz;
 
 -- "Away until …": no silence alert meanwhile; the watch resumes at ends_at.
 CREATE TABLE absences (

@@ -1,8 +1,9 @@
 """Devices gone offline: one alert per silent door terminal, home device or edge agent.
 
-A device is down when its retained status says ``offline`` (the agent's last-will, or its
-clean stop) or when its status stopped refreshing (heartbeat missed for
-``silence.device_stale_s``). When a building's agent is down, its terminals go silent with
+A device is down when its status stopped refreshing (heartbeat missed for
+``silence.device_stale_s``), or when its retained status has said ``offline`` (the agent's
+last-will, its clean stop, a terminal it cannot reach) for that long: a terminal reported
+offline while its agent starts, or a restart, is no reason to send an installer. When a building's agent is down, its terminals go silent with
 it: only the agent is alerted (the outage's cause), not each device behind it. While any
 of these is down the care rules do not judge the residents behind them (``rules.care``);
 they are judged again once the device is back and its backlog has arrived.
@@ -29,9 +30,14 @@ from rules.framework import (
 
 
 def is_down(row: dict[str, Any], stale_before: dt.datetime) -> bool:
-    """Offline by its own word, or its heartbeat stopped."""
-    return row["state"] == "offline" or (row["status_at"] is not None
-                                         and row["status_at"] < stale_before)
+    """Offline by its own word, or silent, since before ``stale_before``. An offline report
+    refreshes ``status_at`` on every heartbeat, so ``state_since`` dates it."""
+    if row["status_at"] is None:
+        return False
+    if row["status_at"] < stale_before:
+        return True
+    since = row["state_since"] or row["status_at"]
+    return row["state"] == "offline" and since < stale_before
 
 
 def down_devices(rows: list[dict[str, Any]], stale_before: dt.datetime) -> list[dict[str, Any]]:
@@ -55,7 +61,8 @@ class DeviceOfflineRule:
     def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
         """When the next heartbeat runs out."""
         rows = conn.execute(q.DEVICE_HEALTH, {"community": community}).fetchall()
-        return earliest(now, *(r["status_at"] + self.stale for r in rows if r["status_at"]))
+        return earliest(now, *(moment + self.stale for r in rows
+                               for moment in (r["status_at"], r["state_since"]) if moment))
 
     def evaluate(self, conn: Conn, community: Community, now: dt.datetime) -> list[Firing]:
         firings = []

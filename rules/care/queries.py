@@ -15,7 +15,8 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
        db.name AS door_building_name, dd.name AS door_device_name,
        s.last_activity_at, s.last_activity_building, s.last_activity_device,
        ad.name AS activity_device_name,
-       b.model AS baseline, b.computed_at AS baseline_at,
+       s.first_signal_at, b.model AS baseline, b.computed_at AS baseline_at,
+       b.history_days,
        v.visited_at,
        ab.id AS absence_id, ab.ends_at AS absence_ends_at, ab.reason AS absence_reason,
        dev.untrusted, dev.devices_ok
@@ -146,7 +147,7 @@ SELECT greatest(last_door_at, last_activity_at) AS last_at
 
 # Devices whose state says they cannot be trusted now.
 DEVICE_HEALTH = """
-SELECT d.building, d.id, d.kind, d.name, d.state, d.status_at, d.household,
+SELECT d.building, d.id, d.kind, d.name, d.state, d.state_since, d.status_at, d.household,
        b.name AS building_name, b.grid,
        (d.status ->> 'spooled')::numeric AS spooled
   FROM devices d

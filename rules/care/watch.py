@@ -131,11 +131,17 @@ class Watch:
                 "backlog": self.settings.device_backlog}
 
     def _baseline_due(self, row: dict[str, Any], now: dt.datetime) -> bool:
-        if row["last_door_at"] is None and row["last_activity_at"] is None:
+        """Learn again every ``refresh_h``, and at once when older history has arrived
+        since (a terminal's catch-up after an outage or an installation)."""
+        if row["first_signal_at"] is None:
             return False
         computed = row["baseline_at"]
-        return (computed is None or computed > now
-                or now - computed >= dt.timedelta(hours=self.settings.refresh_h))
+        if computed is None or computed > now:
+            return True
+        learned_from = computed - dt.timedelta(days=float(row["history_days"]))
+        window_start = now - dt.timedelta(days=self.params.window_days)
+        older = max(row["first_signal_at"], window_start) < learned_from - dt.timedelta(hours=1)
+        return older or now - computed >= dt.timedelta(hours=self.settings.refresh_h)
 
     def learn(self, conn: Conn, community: Community, now: dt.datetime,
               residents: list[str]) -> dict[str, Baseline]:

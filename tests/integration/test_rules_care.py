@@ -136,11 +136,13 @@ def test_an_absence_registered_during_an_alert_resolves_it(
 
 
 def set_status(db: Db, device: str, state: str, at: dt.datetime) -> None:
-    db.execute("INSERT INTO devices (community, building, id, kind, state, status, status_at)"
-               " VALUES (%s, 'b01', %s, %s, %s, '{}', %s)"
+    db.execute("INSERT INTO devices (community, building, id, kind, state, state_since, status,"
+               " status_at) VALUES (%s, 'b01', %s, %s, %s, %s, '{}', %s)"
                " ON CONFLICT (community, building, id) DO UPDATE"
-               " SET state = EXCLUDED.state, status_at = EXCLUDED.status_at",
-               (home.COMMUNITY, device, "agent" if device == "agent" else "door", state, at))
+               " SET state = EXCLUDED.state, status_at = EXCLUDED.status_at,"
+               " state_since = CASE WHEN devices.state = EXCLUDED.state"
+               " THEN devices.state_since ELSE EXCLUDED.state_since END",
+               (home.COMMUNITY, device, "agent" if device == "agent" else "door", state, at, at))
 
 
 def test_a_building_outage_mutes_silence_and_raises_one_device_alert(
@@ -180,3 +182,18 @@ def test_a_stale_heartbeat_counts_as_offline(
     result = run(db, settings, now + dt.timedelta(minutes=2))
     [alert] = active(db)
     assert result.raised == [alert["id"]] and alert["subject"] == "b01/b01-door"
+
+
+def test_an_offline_report_is_an_alert_only_once_it_lasts(
+    db: Db, store: Callable[..., None], make_settings: Callable[..., Settings],
+) -> None:
+    """A terminal says offline while its agent starts: no installer is sent for that."""
+    settings = make_settings()
+    store(home.days(2))
+    now = home.START + dt.timedelta(days=1, hours=12)
+    set_status(db, "b01-door", "offline", now - dt.timedelta(minutes=1))
+    assert run(db, settings, now).raised == []
+    # Still offline, heartbeats refreshing the report: from five minutes on, it counts.
+    set_status(db, "b01-door", "offline", now + dt.timedelta(minutes=4, seconds=30))
+    result = run(db, settings, now + dt.timedelta(minutes=4, seconds=31))
+    assert [a["subject"] for a in active(db)] == ["b01/b01-door"] and result.raised

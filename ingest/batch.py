@@ -95,6 +95,11 @@ _DOOR_SIGNALS = {EventKind.PASSAGE: None, EventKind.EXIT_BUTTON: "out",
 says). An exit button or a door opening names nobody: it counts only on a home's own door."""
 
 
+URGENT_KINDS = frozenset({EventKind.DURESS, EventKind.DOOR_FORCED})
+"""Alarms the rules evaluate at once rather than after the usual debounce. A redelivered
+copy is urgent again; the alert it raised is refreshed, not repeated."""
+
+
 class DeviceSighting(TypedDict):
     """A device that sent events in this batch, and its latest event time."""
 
@@ -137,6 +142,10 @@ class PreparedBatch:
                            event_id=e.event_id)
             for (community, resident), e in sorted(latest.items())
         ]
+
+    def urgent_communities(self) -> list[str]:
+        """Communities with an alarm in this batch that must not wait (``URGENT_KINDS``)."""
+        return sorted({e.community for e in self.events if e.kind in URGENT_KINDS})
 
     def signal_updates(self) -> list[SignalUpdate]:
         """Signs of life per (device, person, household), latest first kept, sorted by key."""

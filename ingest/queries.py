@@ -163,3 +163,7 @@ INSERT INTO dead_letters (topic, payload, reason) VALUES (%(topic)s, %(payload)s
 
 NOTIFY_EVENTS = "SELECT pg_notify('linli_events', %(community)s)"
 """Delivered to ``LISTEN linli_events`` when the transaction commits."""
+
+NOTIFY_URGENT = "SELECT pg_notify('linli_urgent', %(community)s)"
+"""An alarm that must reach people within a second (duress, a forced door): the rules
+service evaluates the community at once, without waiting for quiet."""

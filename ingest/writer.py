@@ -104,6 +104,8 @@ class BatchWriter:
             for community in sorted(c for c, n in per_community.items() if n):
                 cur.execute(queries.NOTIFY_EVENTS, {"community": community})
                 result.notified.append(community)
+            for community in batch.urgent_communities():
+                cur.execute(queries.NOTIFY_URGENT, {"community": community})
         for device in result.new_devices:
             log.warning("unknown device %s: stored its data; register it in the directory",
                         device)

@@ -20,7 +20,7 @@ CREATE TABLE absences (
     created_by    text NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     cancelled_at  timestamptz,
-    reminded_at   timestamptz,           -- the "not back yet" reminder was raised
+    cancelled_by  text,
     CHECK (ends_at > starts_at),
     FOREIGN KEY (community, resident) REFERENCES residents (community, id)
 );

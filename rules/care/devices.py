@@ -3,10 +3,11 @@
 A device is down when its status stopped refreshing (heartbeat missed for
 ``silence.device_stale_s``), or when its retained status has said ``offline`` (the agent's
 last-will, its clean stop, a terminal it cannot reach) for that long: a terminal reported
-offline while its agent starts, or a restart, is no reason to send an installer. When a building's agent is down, its terminals go silent with
-it: only the agent is alerted (the outage's cause), not each device behind it. While any
-of these is down the care rules do not judge the residents behind them (``rules.care``);
-they are judged again once the device is back and its backlog has arrived.
+offline while its agent starts, or a restart, is no reason to send an installer. When a
+building's agent is down, its terminals go silent with it: only the agent is alerted (the
+outage's cause), not each device behind it. While any of these is down the care rules do
+not judge the residents behind them (``rules.care``); they are judged again once the
+device is back and its backlog has arrived.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def is_down(row: dict[str, Any], stale_before: dt.datetime) -> bool:
         return False
     if row["status_at"] < stale_before:
         return True
-    since = row["state_since"] or row["status_at"]
-    return row["state"] == "offline" and since < stale_before
+    since: dt.datetime = row["state_since"] or row["status_at"]
+    return bool(row["state"] == "offline" and since < stale_before)
 
 
 def down_devices(rows: list[dict[str, Any]], stale_before: dt.datetime) -> list[dict[str, Any]]:

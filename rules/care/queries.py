@@ -121,7 +121,7 @@ ON CONFLICT (community, resident) DO UPDATE
        model = EXCLUDED.model
 """
 
-# Registered absences that ended without the resident coming back, not yet reminded.
+# Registered absences that ended without the resident coming back.
 OVERDUE_ABSENCES = """
 SELECT x.id, x.resident, x.starts_at, x.ends_at, x.reason, x.created_by,
        r.name, h.building AS home_building, hb.grid

@@ -141,7 +141,7 @@ class Watch:
         learned_from = computed - dt.timedelta(days=float(row["history_days"]))
         window_start = now - dt.timedelta(days=self.params.window_days)
         older = max(row["first_signal_at"], window_start) < learned_from - dt.timedelta(hours=1)
-        return older or now - computed >= dt.timedelta(hours=self.settings.refresh_h)
+        return bool(older or now - computed >= dt.timedelta(hours=self.settings.refresh_h))
 
     def learn(self, conn: Conn, community: Community, now: dt.datetime,
               residents: list[str]) -> dict[str, Baseline]:

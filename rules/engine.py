@@ -22,6 +22,7 @@ from linli.contract import utc_now
 from linli.settings import Settings
 from rules import alerts, queries
 from rules.framework import ActiveAlert, Community, Conn, Rule
+from rules.safety import safety_rules
 from rules.silent import SilentResidentRule
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 def default_rules(settings: Settings) -> list[Rule]:
     """The rules a ``linli rules`` process runs."""
-    return [SilentResidentRule(settings.rules)]
+    return [SilentResidentRule(settings.rules), *safety_rules(settings.rules.safety)]
 
 
 @dataclass(slots=True)

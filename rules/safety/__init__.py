@@ -1,5 +1,5 @@
-"""The safety rules: door and device alarms and doors held open, each raising alerts
-about one device (subject ``"{building}/{device}"``).
+"""The safety rules: door and device alarms, doors held open and repeated denied
+access, each raising alerts about one device (subject ``"{building}/{device}"``).
 
 | rule | event | severity | resolves |
 |---|---|---|---|
@@ -7,6 +7,7 @@ about one device (subject ``"{building}/{device}"``).
 | ``tamper`` | ``tamper`` | high | by a person |
 | ``door_forced`` | ``door_forced`` | high | by a person |
 | ``door_held_open`` | ``door_held_open`` | warning | itself, when the door shuts |
+| ``access_denied`` | ≥ N ``access_denied`` within a window | warning | itself, when quiet |
 
 ``rules.safety.events`` explains what an alert remembers, so that an event never raises
 twice and old history never raises at all. Thresholds live in
@@ -18,11 +19,13 @@ from __future__ import annotations
 from linli.settings import SafetySettings
 from rules.framework import Rule
 from rules.safety.alarms import DoorForcedRule, DoorHeldOpenRule, DuressRule, TamperRule
+from rules.safety.denied import RepeatedDeniedAccessRule
 
 __all__ = [
     "DoorForcedRule",
     "DoorHeldOpenRule",
     "DuressRule",
+    "RepeatedDeniedAccessRule",
     "TamperRule",
     "safety_rules",
 ]
@@ -31,4 +34,4 @@ __all__ = [
 def safety_rules(settings: SafetySettings) -> list[Rule]:
     """Every safety rule, duress first."""
     return [DuressRule(settings), TamperRule(settings), DoorForcedRule(settings),
-            DoorHeldOpenRule(settings)]
+            DoorHeldOpenRule(settings), RepeatedDeniedAccessRule(settings)]

@@ -45,3 +45,10 @@ SELECT event_id::text AS event_id, occurred_at, kind
  ORDER BY occurred_at, event_id
  LIMIT 1
 """
+
+LAST_EVENT_AT = """
+SELECT max(occurred_at) AS last_at
+  FROM events
+ WHERE community = %(community)s AND building = %(building)s AND device = %(device)s
+   AND kind = ANY(%(kinds)s) AND occurred_at > %(since)s AND occurred_at <= %(until)s
+"""

@@ -86,6 +86,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "door_held_open.how.door_closed": {"zh-CN": "门磁关门记录", "en": "closed"},
     "door_held_open.how.passage": {"zh-CN": "有人正常通行", "en": "a granted passage"},
+    # repeated denied access
+    "access_denied.title": {"zh-CN": "多次验证失败", "en": "Repeated denied access"},
+    "access_denied.what": {
+        "zh-CN": "{where}在{window}分钟内验证失败{most}次（{first}至{last}共{count}次）。",
+        "en": "{where}: {most} denied attempts within {window} minutes ({count} from {first} "
+              "to {last}).",
+    },
+    "access_denied.action": {
+        "zh-CN": "请到现场查看是否有人试图强行进入或冒用他人凭证；"
+                 "连续{quiet}分钟无验证失败后告警自动解除。",
+        "en": "Check on site whether someone is trying to get in or using another person's "
+              "credential; the alert resolves itself after {quiet} minutes without a denial.",
+    },
+    "access_denied.resolved": {
+        "zh-CN": "{quiet}分钟内无新的验证失败（最后一次：{time}），系统自动解除。",
+        "en": "No denied access for {quiet} minutes (last at {time}); resolved automatically.",
+    },
     # credentials
     "credential.face": {"zh-CN": "人脸", "en": "face"},
     "credential.card": {"zh-CN": "卡", "en": "card"},

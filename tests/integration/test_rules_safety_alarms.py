@@ -277,7 +277,8 @@ def test_held_open_closed_by_a_person_does_not_come_back_from_the_same_event(
 def test_the_engine_runs_every_safety_rule_by_default(make_settings: Callable[..., Settings]
                                                       ) -> None:
     names = [rule.name for rule in default_rules(make_settings())]
-    assert names == ["silent_resident", "duress", "tamper", "door_forced", "door_held_open"]
+    assert names == ["silent_resident", "duress", "tamper", "door_forced", "door_held_open",
+                     "access_denied"]
 
 
 def test_all_safety_rules_together_through_the_default_engine(

@@ -14,6 +14,7 @@ from rules.safety import (
     DoorForcedRule,
     DoorHeldOpenRule,
     DuressRule,
+    RepeatedDeniedAccessRule,
     TamperRule,
 )
 from rules.safety.texts import MESSAGES, TEXTS, credentials
@@ -68,6 +69,23 @@ def test_other_alarm_pushes(rule: Any, title_zh: str, body_zh: str, title_en: st
     assert zh.title == title_zh and body_zh in zh.body and "#42" in zh.body
     en = rule.message(alert(rule.name), COMMUNITY, "en")
     assert en.title == title_en and "22 Nov 14:05" in en.body
+
+
+def test_denied_access_push_names_counts_window_and_credentials_not_people() -> None:
+    details = {"event_count": 7, "most_in_window": 5, "window_min": 10.0, "quiet_min": 30.0,
+               "last_event_at": "2026-11-22T06:12:00+00:00",
+               "credentials": {"card": 5, "face": 2}, "person_ids": ["r-0003"]}
+    zh = RepeatedDeniedAccessRule(SETTINGS).message(alert("access_denied", **details),
+                                                   COMMUNITY, "zh-CN")
+    assert zh.title == "【邻里】多次验证失败：3栋1单元门禁"
+    for expected in ("3栋1单元门禁在10分钟内验证失败5次（11月22日 14:05至11月22日 14:12共7次）",
+                     "凭证：卡×5、人脸×2", "相关人员编号：r-0003", "30分钟无验证失败后告警自动解除",
+                     "告警编号：#42。请在App中确认处置情况。"):
+        assert expected in zh.body, expected
+    en = RepeatedDeniedAccessRule(SETTINGS).message(alert("access_denied", **details),
+                                                   COMMUNITY, "en")
+    assert "5 denied attempts within 10 minutes (7 from 22 Nov 14:05 to 22 Nov 14:12)" in en.body
+    assert "Credentials: card×5, face×2" in en.body
 
 
 def test_titles_fall_back_to_ids_when_the_directory_has_no_names() -> None:

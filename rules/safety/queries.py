@@ -52,3 +52,26 @@ SELECT max(occurred_at) AS last_at
  WHERE community = %(community)s AND building = %(building)s AND device = %(device)s
    AND kind = ANY(%(kinds)s) AND occurred_at > %(since)s AND occurred_at <= %(until)s
 """
+
+# Cameras that count the doorway of a door device in the same building (devices.door).
+WATCHED_DOORS = """
+SELECT c.building, b.name AS building_name, b.grid, c.id AS camera, c.name AS camera_name,
+       c.door, d.name AS door_name
+  FROM devices c
+  LEFT JOIN buildings b ON b.community = c.community AND b.id = c.building
+  LEFT JOIN devices d ON d.community = c.community AND d.building = c.building AND d.id = c.door
+ WHERE c.community = %(community)s AND c.door IS NOT NULL
+ ORDER BY c.building, c.door, c.id
+"""
+
+# Passages at the watched doors and their cameras: one scan for every doorway at once.
+DOORWAY_PASSAGES = """
+SELECT e.event_id::text AS event_id, e.occurred_at, e.building, e.device, e.direction,
+       e.count, e.confidence, e.source
+  FROM events e
+  JOIN unnest(%(buildings)s::text[], %(devices)s::text[]) AS w (building, device)
+    ON w.building = e.building AND w.device = e.device
+ WHERE e.community = %(community)s AND e.kind = 'passage'
+   AND e.occurred_at > %(since)s AND e.occurred_at <= %(until)s
+ ORDER BY e.occurred_at, e.event_id
+"""

@@ -103,6 +103,27 @@ MESSAGES: dict[str, dict[str, str]] = {
         "zh-CN": "{quiet}分钟内无新的验证失败（最后一次：{time}），系统自动解除。",
         "en": "No denied access for {quiet} minutes (last at {time}); resolved automatically.",
     },
+    # tailgating
+    "tailgating.title": {"zh-CN": "疑似尾随进入", "en": "Suspected tailgating"},
+    "tailgating.what": {
+        "zh-CN": "{where}于{time}摄像头计数进入{counted}人，门禁放行{granted}人，多出{excess}人。",
+        "en": "{where}, {time}: the camera counted {counted} going in, the door granted "
+              "{granted}: {excess} more than allowed.",
+    },
+    "tailgating.repeat": {
+        "zh-CN": "该门口共发生{count}次，首次{first}。",
+        "en": "{count} episodes at this door, the first at {first}.",
+    },
+    "tailgating.cameras": {"zh-CN": "摄像头：{cameras}", "en": "Camera: {cameras}"},
+    "tailgating.action": {
+        "zh-CN": "请查看该门口的监控录像，必要时到现场核实；{quiet}分钟内无新情况后告警自动解除。",
+        "en": "Review this doorway's video and check on site if needed; the alert resolves "
+              "itself after {quiet} minutes without another episode.",
+    },
+    "tailgating.resolved": {
+        "zh-CN": "{quiet}分钟内未再发现尾随（最后一次：{time}），系统自动解除。",
+        "en": "No tailgating for {quiet} minutes (last at {time}); resolved automatically.",
+    },
     # credentials
     "credential.face": {"zh-CN": "人脸", "en": "face"},
     "credential.card": {"zh-CN": "卡", "en": "card"},

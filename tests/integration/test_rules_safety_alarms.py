@@ -278,7 +278,7 @@ def test_the_engine_runs_every_safety_rule_by_default(make_settings: Callable[..
                                                       ) -> None:
     names = [rule.name for rule in default_rules(make_settings())]
     assert names == ["silent_resident", "duress", "tamper", "door_forced", "door_held_open",
-                     "access_denied"]
+                     "access_denied", "tailgating"]
 
 
 def test_all_safety_rules_together_through_the_default_engine(

@@ -15,6 +15,7 @@ from rules.safety import (
     DoorHeldOpenRule,
     DuressRule,
     RepeatedDeniedAccessRule,
+    TailgatingRule,
     TamperRule,
 )
 from rules.safety.texts import MESSAGES, TEXTS, credentials
@@ -86,6 +87,20 @@ def test_denied_access_push_names_counts_window_and_credentials_not_people() -> 
                                                    COMMUNITY, "en")
     assert "5 denied attempts within 10 minutes (7 from 22 Nov 14:05 to 22 Nov 14:12)" in en.body
     assert "Credentials: card×5, face×2" in en.body
+
+
+def test_tailgating_push_says_counted_granted_and_camera() -> None:
+    details = {"episode_count": 2, "people_over": 3,
+               "episodes": [{"first_at": "2026-11-22T06:20:00+00:00", "counted": 3,
+                             "granted": 1, "excess": 2}],
+               "cameras": [{"device": "b03-u1-cam", "device_name": None}]}
+    zh = TailgatingRule(SETTINGS).message(alert("tailgating", **details), COMMUNITY, "zh-CN")
+    assert zh.title == "【邻里】疑似尾随进入：3栋1单元门禁"
+    for expected in ("3栋1单元门禁于11月22日 14:20摄像头计数进入3人，门禁放行1人，多出2人。",
+                     "该门口共发生2次，首次11月22日 14:05。", "摄像头：b03-u1-cam", "监控录像"):
+        assert expected in zh.body, expected
+    en = TailgatingRule(SETTINGS).message(alert("tailgating", **details), COMMUNITY, "en")
+    assert "the camera counted 3 going in, the door granted 1: 2 more than allowed" in en.body
 
 
 def test_titles_fall_back_to_ids_when_the_directory_has_no_names() -> None:

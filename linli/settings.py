@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from linli.errors import ConfigError
@@ -85,6 +85,44 @@ class SilenceSettings(_Section):
     """A registered absence ends; a reminder follows if not back after this."""
 
 
+class SafetySettings(_Section):
+    """The safety rules (``rules.safety``): door alarms, doors held open, repeated denied
+    access and tailgating. Every window is counted back from the evaluation's clock."""
+
+    lookback_min: float = Field(60.0, gt=0)
+    """Events older than this never raise an alert: a backlog of last month replayed at
+    start-up pages nobody, while an alarm that arrives late within this time still does."""
+    denied_count: int = Field(5, ge=2)
+    """Denied attempts at one door that raise the repeated-denied-access alert …"""
+    denied_window_min: float = Field(10.0, gt=0)
+    """… when they fall within this many minutes."""
+    denied_quiet_min: float = Field(30.0, gt=0)
+    """The repeated-denied-access alert resolves itself after this long without a denial
+    at its door; a burst that is already this old when it is first seen raises nothing."""
+    tailgating_window_s: float = Field(5.0, gt=0, le=60)
+    """A person the camera counts going in is covered by a granted passage at the door
+    within this many seconds either side."""
+    tailgating_min_confidence: float = Field(0.8, ge=0, le=1)
+    """Camera counts below this confidence are left out entirely: they neither raise an
+    alert nor use up a granted passage."""
+    tailgating_min_excess: int = Field(1, ge=1)
+    """People counted in beyond the granted passages, in one episode, that make it
+    tailgating."""
+    tailgating_settle_s: float = Field(30.0, ge=0)
+    """Camera counts younger than this are judged later, so that the door's own records
+    of the same moment (sent by another source of the agent) have time to arrive."""
+    tailgating_quiet_min: float = Field(30.0, gt=0)
+    """The tailgating alert resolves itself after this long without a new episode."""
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> SafetySettings:
+        if self.denied_window_min > self.lookback_min:
+            raise ValueError("denied_window_min must not exceed lookback_min")
+        if self.tailgating_settle_s < self.tailgating_window_s:
+            raise ValueError("tailgating_settle_s must be at least tailgating_window_s")
+        return self
+
+
 class RulesSettings(_Section):
     """The rules engine and the alert loop."""
 
@@ -101,6 +139,10 @@ class RulesSettings(_Section):
     """Escalation stops here: tier 1 is the grid's workers, every tier above is the
     control room being told again."""
     silence: SilenceSettings = Field(default_factory=SilenceSettings)
+
+
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    """Thresholds and windows of the safety rules."""
 
 
 class PushSettings(_Section):

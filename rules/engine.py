@@ -25,6 +25,7 @@ from rules.care.devices import DeviceOfflineRule
 from rules.care.rules import AbsenceOverdueRule, NotBackRule, SilenceRule
 from rules.care.watch import Watch
 from rules.framework import ActiveAlert, Community, Conn, Rule
+from rules.safety import safety_rules
 from rules.silent import SilentResidentRule
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def default_rules(settings: Settings) -> list[Rule]:
         care = [SilenceRule(watch), NotBackRule(watch), AbsenceOverdueRule(silence)]
     else:
         care = [SilentResidentRule.fixed(settings.rules, silence.detector)]
-    return [*care, DeviceOfflineRule(silence)]
+    return [*care, DeviceOfflineRule(silence), *safety_rules(settings.rules.safety)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from tests.timescale.database import Conn
 from tests.timescale.seed import Seed
 
 R = "rules.queries."
+S = "rules.safety.queries."
 I = "ingest.queries."  # noqa: E741
 D = "linli.directory_queries."
 NEW_EVENT_IDS = [uuid.UUID(int=n, version=4) for n in (11, 12, 13)]
@@ -130,6 +131,24 @@ def sightings(seed: Seed) -> Params:
     )
 
 
+def watch_door(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """The camera of 2栋 counts the doorway of 2栋1单元门禁 (devices.door)."""
+    conn.execute("UPDATE devices SET door = 'b02-u1-door'"
+                 " WHERE community = 'juxin' AND id = 'b02-cam-1'")
+
+
+def record_last_events(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """Safety alerts record the last event they covered; a closed one and the open one."""
+    for alert_id, hours in ((3, 25), (4, 19)):
+        conn.execute("UPDATE alerts SET details = details || jsonb_build_object("
+                     "'last_event_at', %(at)s::text) WHERE id = %(id)s",
+                     {"at": seed.at(hours=hours).isoformat(), "id": alert_id})
+
+
+def safety(seed: Seed, **values: Any) -> Params:
+    return {"community": "juxin", "since": seed.at(days=20), "until": seed.anchor, **values}
+
+
 def statuses(seed: Seed) -> Params:
     return jsonb_rows(
         {"community": "juxin", "building": "b01", "device": "b01-u2-door", "kind": "door",
@@ -179,6 +198,24 @@ CASES = [
     Case(R + "MARK_FAILED", "pending one",
          lambda s: {"notification_id": pending_id(s), "error": "gave up"},
          table("notifications")),
+    # safety rules
+    Case(S + "EVENTS_OF_KINDS", "denied and forced in 20 days",
+         lambda s: safety(s, kinds=["access_denied", "door_forced"])),
+    Case(S + "SUBJECT_HISTORY", "closed and open alerts",
+         lambda s: {"community": "juxin", "rule": "silent_resident",
+                    "subjects": ["r-0000", "r-0001", "r-0004"]},
+         prepare=record_last_events),
+    Case(S + "SUBJECT_HISTORY", "open door alarm",
+         lambda s: {"community": "juxin", "rule": "door_forced", "subjects": ["b01-u1-door"]},
+         prepare=record_last_events),
+    Case(S + "FIRST_CLOSE_AFTER", "a passage at b01-u1-door",
+         lambda s: safety(s, building="b01", device="b01-u1-door", since=s.at(days=3))),
+    Case(S + "LAST_EVENT_AT", "last denial at b01-u1-door",
+         lambda s: safety(s, building="b01", device="b01-u1-door", kinds=["access_denied"])),
+    Case(S + "WATCHED_DOORS", "a camera on b02-u1-door", lambda s: {"community": "juxin"},
+         prepare=watch_door),
+    Case(S + "DOORWAY_PASSAGES", "b02-u1-door and its camera",
+         lambda s: safety(s, buildings=["b02", "b02"], devices=["b02-u1-door", "b02-cam-1"])),
     # ingest
     Case(I + "COPY_EVENTS", "new events", lambda s: {"rows": new_event_rows(s)},
          table("events", "attrs @> '{\"seq\": -1}'"), run=run_copy, needs_copy=True),

@@ -164,6 +164,14 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "database_unavailable", "the database is unavailable; retry later")
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # Raised for a value the database cannot hold (a NUL character in text, a number out
+    # of range): the caller's input, so a 422 with the reason, never a 500.
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    log.info("refused input for %s %s: %s", request.method, request.url.path, reason)
+    return error_response(422, "validation_error", f"a value cannot be stored: {reason}")
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error in %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", "internal error; see the server log")
@@ -176,4 +184,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(psycopg.OperationalError, _database_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -9,7 +9,7 @@
 
 Each source type has its own model (``edge/<type>/config.py``), chosen by ``type``: ``log``
 (a generic controller's log file, below), ``camera``, ``hikvision-isapi``, ``zkteco-push``,
-``zkteco-tcp``, ``dahua``.
+``zkteco-tcp``, ``dahua``, ``sensor-mqtt``.
 
 Every section is a small pydantic model that forbids unknown keys, so a typo is an error
 that names its field (``sources.0.format: ...``) rather than a silently ignored option.
@@ -27,6 +27,7 @@ from edge.camera.config import CameraSource
 from edge.config_base import DoorSection, Section, identifier
 from edge.dahua.config import DahuaSource
 from edge.hikvision.config import HikvisionSource
+from edge.sensor.config import SensorMqttSource
 from edge.vendors.config import parse_listen
 from edge.zkteco.config import ZktecoPushSource, ZktecoTcpSource
 from linli.errors import ConfigError
@@ -56,7 +57,7 @@ class LogSource(DoorSection):
 
 SourceConfig = Annotated[
     LogSource | CameraSource | HikvisionSource | ZktecoPushSource | ZktecoTcpSource
-    | DahuaSource,
+    | DahuaSource | SensorMqttSource,
     Field(discriminator="type"),
 ]
 """One entry of the agent's ``sources``, chosen by its ``type``."""
@@ -95,6 +96,9 @@ class AgentConfig(Section):
         # a log may carry several devices' records, but any other source *is* its device
         devices = [source.device for source in self.sources
                    if not isinstance(source, LogSource)]
+        # a gateway's sensors are devices too (one sensor device may carry two signals)
+        devices += [device for source in self.sources if isinstance(source, SensorMqttSource)
+                    for device in sorted({sensor.device for sensor in source.sensors})]
         twice = sorted({d for d in devices if devices.count(d) > 1})
         if twice:
             raise ValueError(f"two sources claim the same device: {twice}")

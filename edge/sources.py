@@ -1,4 +1,5 @@
-"""What every source of the edge agent is: a door log, a camera, a vendor's terminal.
+"""What every source of the edge agent is: a door log, a camera, a vendor's terminal, a home
+gateway's sensors.
 
 A source runs in its own thread (``run(stop)``), turns what it reads into contract events,
 and stores them in the agent's spool (``SourceContext.spool_events``), from where the
@@ -102,6 +103,7 @@ FACTORIES: dict[str, str] = {
     "zkteco-push": "edge.zkteco.source:make_push_source",
     "zkteco-tcp": "edge.zkteco.source:make_tcp_source",
     "dahua": "edge.dahua.source:make_source",
+    "sensor-mqtt": "edge.sensor.source:make_source",
 }
 """Source type → ``module:function`` building it; imported only when a source of that type
 is configured, so an agent without cameras never loads OpenCV."""

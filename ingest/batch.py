@@ -25,6 +25,7 @@ __all__ = [
     "DeviceSighting",
     "PreparedBatch",
     "PresenceUpdate",
+    "SignalUpdate",
     "StatusUpdate",
     "event_row",
     "parse_status",
@@ -73,6 +74,32 @@ class PresenceUpdate(TypedDict):
     event_id: uuid.UUID
 
 
+class SignalUpdate(TypedDict):
+    """A sign of life for whoever it names or whichever home its device belongs to: the
+    latest door use and the latest in-home activity of this batch, per key."""
+
+    community: str
+    building: str
+    device: str
+    person: str | None
+    household: str | None
+    """From ``attrs.household``; the device's own household is looked up in SQL."""
+    door_at: dt.datetime | None
+    door_direction: str | None
+    activity_at: dt.datetime | None
+
+
+_DOOR_SIGNALS = {EventKind.PASSAGE: None, EventKind.EXIT_BUTTON: "out",
+                 EventKind.DOOR_OPENED: None}
+"""Door events that are a sign of life, with the direction they imply (None: as the event
+says). An exit button or a door opening names nobody: it counts only on a home's own door."""
+
+
+URGENT_KINDS = frozenset({EventKind.DURESS, EventKind.DOOR_FORCED})
+"""Alarms the rules evaluate at once rather than after the usual debounce. A redelivered
+copy is urgent again; the alert it raised is refreshed, not repeated."""
+
+
 class DeviceSighting(TypedDict):
     """A device that sent events in this batch, and its latest event time."""
 
@@ -115,6 +142,36 @@ class PreparedBatch:
                            event_id=e.event_id)
             for (community, resident), e in sorted(latest.items())
         ]
+
+    def urgent_communities(self) -> list[str]:
+        """Communities with an alarm in this batch that must not wait (``URGENT_KINDS``)."""
+        return sorted({e.community for e in self.events if e.kind in URGENT_KINDS})
+
+    def signal_updates(self) -> list[SignalUpdate]:
+        """Signs of life per (device, person, household), latest first kept, sorted by key."""
+        latest: dict[tuple[str, str, str, str, str], SignalUpdate] = {}
+        for event in self.events:
+            activity = event.kind is EventKind.ACTIVITY
+            if not activity and event.kind not in _DOOR_SIGNALS:
+                continue
+            household = event.attrs.get("household") if activity else None
+            household = household if isinstance(household, str) else None
+            key = (event.community, event.building, event.device, event.person_id or "",
+                   household or "")
+            row = latest.setdefault(key, SignalUpdate(
+                community=event.community, building=event.building, device=event.device,
+                person=event.person_id, household=household, door_at=None,
+                door_direction=None, activity_at=None))
+            at = event.occurred_at
+            if activity:
+                if row["activity_at"] is None or row["activity_at"] < at:
+                    row["activity_at"] = at
+            elif row["door_at"] is None or row["door_at"] <= at:
+                row["door_at"] = at
+                implied = _DOOR_SIGNALS[event.kind]
+                row["door_direction"] = implied or (
+                    event.direction.value if event.direction else None)
+        return [latest[key] for key in sorted(latest)]
 
     def device_sightings(self) -> list[DeviceSighting]:
         """Every device that sent an event, with its latest event time, sorted by key."""

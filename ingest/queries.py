@@ -58,6 +58,65 @@ ON CONFLICT (community, resident) DO UPDATE
 """Presence only moves forward in time: an older event never overwrites a newer one.
 ``rows`` is a JSON array of objects (one document is far cheaper to send than arrays)."""
 
+UPSERT_RESIDENT_SIGNALS = """
+WITH r AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS r (community text, building text, device text, person text, household text,
+              door_at timestamptz, door_direction text, activity_at timestamptz)
+), named AS (
+    -- whom each row stands for: the person it names, else every resident of the home it
+    -- names or whose own device (apartment door contact, in-home sensor) sent it
+    SELECT res.community, res.id AS resident, r.building, r.device, r.door_at,
+           r.door_direction, r.activity_at
+      FROM r
+      LEFT JOIN devices d
+             ON d.community = r.community AND d.building = r.building AND d.id = r.device
+      JOIN residents res
+        ON res.community = r.community
+       AND CASE WHEN r.person IS NOT NULL THEN res.id = r.person
+                ELSE res.household = COALESCE(r.household, d.household) END
+), merged AS (
+    SELECT community, resident,
+           max(door_at) AS door_at,
+           (array_agg(door_direction ORDER BY door_at DESC NULLS LAST))[1] AS door_direction,
+           (array_agg(building ORDER BY door_at DESC NULLS LAST))[1] AS door_building,
+           (array_agg(device ORDER BY door_at DESC NULLS LAST))[1] AS door_device,
+           max(activity_at) AS activity_at,
+           (array_agg(building ORDER BY activity_at DESC NULLS LAST))[1] AS activity_building,
+           (array_agg(device ORDER BY activity_at DESC NULLS LAST))[1] AS activity_device
+      FROM named GROUP BY community, resident
+)
+INSERT INTO resident_signals AS s (
+    community, resident, last_door_at, last_door_direction, last_door_building,
+    last_door_device, last_activity_at, last_activity_building, last_activity_device,
+    first_signal_at)
+SELECT community, resident, door_at, door_direction,
+       CASE WHEN door_at IS NOT NULL THEN door_building END,
+       CASE WHEN door_at IS NOT NULL THEN door_device END,
+       activity_at,
+       CASE WHEN activity_at IS NOT NULL THEN activity_building END,
+       CASE WHEN activity_at IS NOT NULL THEN activity_device END,
+       LEAST(door_at, activity_at)
+  FROM merged
+ ORDER BY community, resident
+ON CONFLICT (community, resident) DO UPDATE
+   SET (last_door_at, last_door_direction, last_door_building, last_door_device) =
+       (SELECT * FROM (VALUES (s.last_door_at, s.last_door_direction, s.last_door_building,
+                               s.last_door_device),
+                              (EXCLUDED.last_door_at, EXCLUDED.last_door_direction,
+                               EXCLUDED.last_door_building, EXCLUDED.last_door_device)) v
+         ORDER BY 1 DESC NULLS LAST LIMIT 1),
+       (last_activity_at, last_activity_building, last_activity_device) =
+       (SELECT * FROM (VALUES (s.last_activity_at, s.last_activity_building,
+                               s.last_activity_device),
+                              (EXCLUDED.last_activity_at, EXCLUDED.last_activity_building,
+                               EXCLUDED.last_activity_device)) v
+         ORDER BY 1 DESC NULLS LAST LIMIT 1),
+       first_signal_at = LEAST(s.first_signal_at, EXCLUDED.first_signal_at)
+"""
+"""Signs of life per watched-or-not resident; every column only moves forward in time.
+A row naming a person or home that the directory does not know is dropped."""
+
 UPSERT_DEVICE_SIGHTINGS = """
 INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,
                           last_event_at)
@@ -78,14 +137,16 @@ RETURNING d.community, d.building, d.id, (d.xmax = 0) AS inserted
 
 UPSERT_DEVICE_STATUS = """
 INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,
-                          state, status, status_at)
-SELECT community, building, device, kind, false, now(), state, status, now()
+                          state, state_since, status, status_at)
+SELECT community, building, device, kind, false, now(), state, now(), status, now()
   FROM jsonb_to_recordset(%(rows)s::jsonb)
        AS r (community text, building text, device text, kind text, state text,
              status jsonb)
  ORDER BY community, building, device
 ON CONFLICT (community, building, id) DO UPDATE
    SET state = EXCLUDED.state,
+       state_since = CASE WHEN d.state IS DISTINCT FROM EXCLUDED.state THEN EXCLUDED.status_at
+                          ELSE coalesce(d.state_since, d.status_at) END,
        status = EXCLUDED.status,
        status_at = EXCLUDED.status_at,
        kind = CASE WHEN EXCLUDED.kind = 'agent' THEN 'agent' ELSE d.kind END,
@@ -102,3 +163,7 @@ INSERT INTO dead_letters (topic, payload, reason) VALUES (%(topic)s, %(payload)s
 
 NOTIFY_EVENTS = "SELECT pg_notify('linli_events', %(community)s)"
 """Delivered to ``LISTEN linli_events`` when the transaction commits."""
+
+NOTIFY_URGENT = "SELECT pg_notify('linli_urgent', %(community)s)"
+"""An alarm that must reach people within a second (duress, a forced door): the rules
+service evaluates the community at once, without waiting for quiet."""

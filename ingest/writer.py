@@ -97,12 +97,15 @@ class BatchWriter:
                 per_community.values())
             result.events_written = sum(per_community.values())
             self._write_presence(cur, batch)
+            self._write_signals(cur, batch)
             result.new_devices += self._write_devices(cur, batch)
             result.new_devices += self._write_statuses(cur, batch)
             self._write_dead_letters(cur, batch.dead_letters)
             for community in sorted(c for c, n in per_community.items() if n):
                 cur.execute(queries.NOTIFY_EVENTS, {"community": community})
                 result.notified.append(community)
+            for community in batch.urgent_communities():
+                cur.execute(queries.NOTIFY_URGENT, {"community": community})
         for device in result.new_devices:
             log.warning("unknown device %s: stored its data; register it in the directory",
                         device)
@@ -144,6 +147,12 @@ class BatchWriter:
         updates = batch.presence_updates()
         if updates:
             cur.execute(queries.UPSERT_PRESENCE, {"rows": Jsonb(updates)})
+
+    @staticmethod
+    def _write_signals(cur: psycopg.Cursor[Any], batch: PreparedBatch) -> None:
+        updates = batch.signal_updates()
+        if updates:
+            cur.execute(queries.UPSERT_RESIDENT_SIGNALS, {"rows": Jsonb(updates)})
 
     @staticmethod
     def _write_devices(cur: psycopg.Cursor[Any], batch: PreparedBatch) -> list[str]:

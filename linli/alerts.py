@@ -33,15 +33,16 @@ UPDATE alerts
 RETURNING id, community, status
 """
 
+# ``at`` is the moment of the change: now() for people, the simulated clock in a replay.
 RESOLVE = """
 UPDATE alerts
-   SET status = 'resolved', resolved_at = now(), resolved_by = %(actor)s,
-       resolution = %(note)s, escalate_at = NULL, updated_at = now()
+   SET status = 'resolved', resolved_at = coalesce(%(at)s, now()), resolved_by = %(actor)s,
+       resolution = %(note)s, escalate_at = NULL, updated_at = coalesce(%(at)s, now())
  WHERE id = %(alert_id)s AND status IN ('open', 'acknowledged')
 RETURNING id, community, status
 """
 
 ADD_TIMELINE = """
-INSERT INTO alert_timeline (alert_id, actor, action, note, data)
-VALUES (%(alert_id)s, %(actor)s, %(action)s, %(note)s, %(data)s)
+INSERT INTO alert_timeline (alert_id, at, actor, action, note, data)
+VALUES (%(alert_id)s, coalesce(%(at)s, now()), %(actor)s, %(action)s, %(note)s, %(data)s)
 """

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("linli.demo")
 
+HISTORY_DAYS = 15
+"""Door history written at start: more than the rules' ``full_days`` of learning."""
+
 TEXT = Catalog({
     "starting": {"zh-CN": "邻里演示启动中……", "en": "Starting the Linli demo..."},
     "services": {"zh-CN": "服务已启动：数据库 {db}，消息代理 {mqtt}",
@@ -200,7 +203,7 @@ def _vendors(value: str) -> list[Vendor]:
 
 def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str,
               database_url: str, locale: str) -> Simulation:
-    """Generate the community, put the chosen doors on simulated terminals, write two days
+    """Generate the community, put the chosen doors on simulated terminals, write two weeks
     of door records, import its directory."""
     from hardware.simulator.community import CommunitySpec
     from hardware.simulator.run import Simulation
@@ -208,9 +211,10 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
 
     spec = CommunitySpec(buildings=buildings, stay_in=1, notify_base=notify_base)
     sim = Simulation.create(spec, out)
-    # Two days of routine, reaching back far enough to hold the stay-in resident's last return.
+    # Two weeks of routine, so that the rules know each resident's habits (a new resident
+    # is judged by a cautious prior), reaching back to the stay-in resident's last return.
     oldest = min(sim.stay_until.values(), default=sim.now)
-    hours = max(48.0, (sim.now - oldest).total_seconds() / 3600 + 1)
+    hours = max(HISTORY_DAYS * 24.0, (sim.now - oldest).total_seconds() / 3600 + 1)
     if vendors:
         first = sim.community.directory.buildings[0].id
         doors = [device for building, device in sim.community.doors if building != first]

@@ -378,7 +378,8 @@ def _import_devices(
         cur.execute(q.UNREGISTERED_DEVICES, {"community": c})
         unknown = {(row["building"], row["id"]) for row in cur.fetchall()}
     summary.tables["devices"] = _upsert(
-        conn, q.UPSERT_DEVICE, [{"community": c, **x.model_dump()} for x in directory.devices]
+        conn, q.UPSERT_DEVICE,
+        [{"community": c, **x.model_dump(), "keep_links": False} for x in directory.devices]
     )
     summary.registered_devices = [
         f"{x.building}/{x.id}" for x in directory.devices if (x.building, x.id) in unknown

@@ -114,14 +114,19 @@ SELECT building, id FROM devices
  WHERE community = %(community)s AND NOT registered
 """
 
+# ``keep_links``: provisioning registers a device without knowing the directory's links
+# (household, watched door); it keeps them. The import states them and sets them.
 UPSERT_DEVICE = """
 INSERT INTO devices (community, building, id, kind, name, household, door, registered)
 VALUES (%(community)s, %(building)s, %(id)s, %(kind)s, %(name)s, %(household)s, %(door)s, true)
 ON CONFLICT (community, building, id) DO UPDATE
-   SET kind = EXCLUDED.kind, name = EXCLUDED.name, household = EXCLUDED.household,
-       door = EXCLUDED.door, registered = true
- WHERE (devices.kind, devices.name, devices.household, devices.door, devices.registered)
-       IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.household, EXCLUDED.door, true)
+   SET kind = EXCLUDED.kind, name = EXCLUDED.name, registered = true,
+       household = CASE WHEN %(keep_links)s THEN devices.household ELSE EXCLUDED.household END,
+       door = CASE WHEN %(keep_links)s THEN devices.door ELSE EXCLUDED.door END
+ WHERE (devices.kind, devices.name, devices.registered) IS DISTINCT FROM
+       (EXCLUDED.kind, EXCLUDED.name, true)
+    OR (NOT %(keep_links)s AND (devices.household, devices.door) IS DISTINCT FROM
+                               (EXCLUDED.household, EXCLUDED.door))
 RETURNING (xmax = 0) AS inserted
 """
 

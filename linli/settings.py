@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from linli.errors import ConfigError
@@ -51,6 +51,78 @@ class IngestSettings(_Section):
     session_expiry_s: int = Field(7 * 86400, ge=0)
 
 
+class SilenceSettings(_Section):
+    """The silence detector for elderly residents living alone (``rules.care``)."""
+
+    detector: Literal["adaptive", "day", "24h", "48h"] = "adaptive"
+    """``adaptive``: each resident's own usual silences per time of day; the others are the
+    fixed rules Linli is compared with (no passage today by the check time; unseen for
+    24 h; unseen for 48 h)."""
+    window_days: float = Field(28.0, ge=3, le=120)
+    """History a baseline is learned from."""
+    full_days: float = Field(10.0, ge=1)
+    """History after which a resident's own thresholds are used alone."""
+    min_days: float = Field(3.0, ge=0)
+    """Below this much history only the community prior counts."""
+    shift_h: float = Field(2.0, ge=0, le=12)
+    """A silence may run this much longer than any seen in a comparable time of day."""
+    factor: float = Field(1.2, ge=1.0, le=3.0)
+    margin_h: float = Field(1.0, ge=0, le=12)
+    floor_h: float = Field(2.0, gt=0)
+    """No silence at home shorter than this is ever unusual."""
+    out_floor_h: float = Field(10.0, gt=0)
+    """Nobody is reported not back from an outing sooner than this."""
+    backstop_h: float = Field(47.0, gt=0, le=24 * 7)
+    """No sign of life this long always alerts."""
+    refresh_h: float = Field(6.0, gt=0)
+    """How often a resident's baseline is learned again."""
+    device_stale_s: float = Field(300.0, gt=0)
+    """A door terminal, home device or agent whose status is older than this cannot vouch
+    for its residents' silence."""
+    device_backlog: int = Field(100, ge=0)
+    """An agent holding more unsent events than this is still catching up."""
+    absence_grace_h: float = Field(2.0, ge=0)
+    """A registered absence ends; a reminder follows if not back after this."""
+
+
+class SafetySettings(_Section):
+    """The safety rules (``rules.safety``): door alarms, doors held open, repeated denied
+    access and tailgating. Every window is counted back from the evaluation's clock."""
+
+    lookback_min: float = Field(60.0, gt=0)
+    """Events older than this never raise an alert: a backlog of last month replayed at
+    start-up pages nobody, while an alarm that arrives late within this time still does."""
+    denied_count: int = Field(5, ge=2)
+    """Denied attempts at one door that raise the repeated-denied-access alert …"""
+    denied_window_min: float = Field(10.0, gt=0)
+    """… when they fall within this many minutes."""
+    denied_quiet_min: float = Field(30.0, gt=0)
+    """The repeated-denied-access alert resolves itself after this long without a denial
+    at its door; a burst that is already this old when it is first seen raises nothing."""
+    tailgating_window_s: float = Field(5.0, gt=0, le=60)
+    """A person the camera counts going in is covered by a granted passage at the door
+    within this many seconds either side."""
+    tailgating_min_confidence: float = Field(0.8, ge=0, le=1)
+    """Camera counts below this confidence are left out entirely: they neither raise an
+    alert nor use up a granted passage."""
+    tailgating_min_excess: int = Field(1, ge=1)
+    """People counted in beyond the granted passages, in one episode, that make it
+    tailgating."""
+    tailgating_settle_s: float = Field(30.0, ge=0)
+    """Camera counts younger than this are judged later, so that the door's own records
+    of the same moment (sent by another source of the agent) have time to arrive."""
+    tailgating_quiet_min: float = Field(30.0, gt=0)
+    """The tailgating alert resolves itself after this long without a new episode."""
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> SafetySettings:
+        if self.denied_window_min > self.lookback_min:
+            raise ValueError("denied_window_min must not exceed lookback_min")
+        if self.tailgating_settle_s < self.tailgating_window_s:
+            raise ValueError("tailgating_settle_s must be at least tailgating_window_s")
+        return self
+
+
 class RulesSettings(_Section):
     """The rules engine and the alert loop."""
 
@@ -63,6 +135,14 @@ class RulesSettings(_Section):
     """A resident unseen for this long raises an alert whatever the time of day."""
     escalate_after_min: float = Field(30.0, gt=0)
     """An alert not acknowledged within this time goes to the next tier."""
+    max_tier: int = Field(3, ge=2, le=10)
+    """Escalation stops here: tier 1 is the grid's workers, every tier above is the
+    control room being told again."""
+    silence: SilenceSettings = Field(default_factory=SilenceSettings)
+
+
+    safety: SafetySettings = Field(default_factory=SafetySettings)
+    """Thresholds and windows of the safety rules."""
 
 
 class PushSettings(_Section):

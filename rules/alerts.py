@@ -39,10 +39,10 @@ class Raised:
 
 
 def add_timeline(conn: Conn, alert_id: int, action: str, note: str | None,
-                 data: Mapping[str, Any] | None = None) -> None:
-    """One row in the alert's timeline, by the system."""
+                 data: Mapping[str, Any] | None = None, *, at: dt.datetime | None = None) -> None:
+    """One row in the alert's timeline, by the system, at ``at`` (default: now)."""
     conn.execute(ADD_TIMELINE, {"alert_id": alert_id, "actor": SYSTEM_ACTOR, "action": action,
-                                "note": note, "data": Jsonb(dict(data or {}))})
+                                "note": note, "data": Jsonb(dict(data or {})), "at": at})
 
 
 def _active(row: Mapping[str, Any]) -> ActiveAlert:
@@ -57,45 +57,65 @@ def escalate_after(settings: Settings) -> dt.timedelta:
 
 def raise_or_refresh(conn: Conn, *, community: Community, rule: Rule, firing: Firing,
                      settings: Settings, now: dt.datetime) -> Raised:
-    """Insert the alert, or update the active one for the same (community, rule, subject)."""
-    row = conn.execute(queries.UPSERT_ALERT, {
+    """Insert the alert, or update the active one for the same (community, rule, subject).
+
+    The active alert is updated first and a row inserted only when there is none, so the
+    numbers people see have no gaps (an upsert would burn an id on every evaluation).
+    """
+    params = {
         "community": community.id, "rule": rule.name, "subject": firing.subject,
         "severity": firing.severity, "grid": firing.grid, "building": firing.building,
         "title": rule.title(firing, community.locale), "details": Jsonb(firing.details),
         "now": now, "escalate_at": now + escalate_after(settings),
-    }).fetchone()
-    assert row is not None  # INSERT … ON CONFLICT DO UPDATE always returns the row
+    }
+    row = conn.execute(queries.REFRESH_ALERT, params).fetchone()
+    inserted = False
+    if row is None:
+        row = conn.execute(queries.INSERT_ALERT, params).fetchone()
+        inserted = row is not None
+        if row is None:  # another evaluator inserted it between the two statements
+            row = conn.execute(queries.REFRESH_ALERT, params).fetchone()
+    assert row is not None
     alert = _active(row)
-    if row["inserted"]:
+    if inserted:
         add_timeline(conn, alert.id, "raised", rule.title(firing, community.locale),
                      {"rule": rule.name, "subject": firing.subject,
-                      "reason": firing.details.get("reason")})
+                      "reason": firing.details.get("reason"), "severity": firing.severity},
+                     at=now)
         dispatch(conn, community=community, rule=rule, alert=alert, grid=firing.grid,
-                 settings=settings, now=now)
+                 settings=settings, now=now, urgent=firing.severity == "critical")
         log.info("alert %d raised: %s %s in %s", alert.id, rule.name, firing.subject,
                  community.id)
-    return Raised(alert=alert, inserted=bool(row["inserted"]))
+    return Raised(alert=alert, inserted=inserted)
 
 
-def recipients(conn: Conn, *, community: str, tier: int,
-               grid: str | None) -> list[dict[str, Any]]:
-    """Tier 1: the grid's workers. Tier 2 and above: the community's control room."""
-    if tier <= 1:
-        if grid is None:
-            return []
-        return conn.execute(queries.GRID_WORKERS, {"community": community, "grid": grid}).fetchall()
-    return conn.execute(queries.CONTROL_ROOM, {"community": community}).fetchall()
+def recipients(conn: Conn, *, community: str, tier: int, grid: str | None,
+               urgent: bool = False) -> list[dict[str, Any]]:
+    """Tier 1: the grid's workers. Tier 2 and above: the community's control room.
+    An urgent alert goes to both at once."""
+    people: list[dict[str, Any]] = []
+    if tier <= 1 and grid is not None:
+        people += conn.execute(queries.GRID_WORKERS,
+                               {"community": community, "grid": grid}).fetchall()
+    if tier > 1 or urgent:
+        known = {p["id"] for p in people}
+        people += [p for p in conn.execute(queries.CONTROL_ROOM,
+                                           {"community": community}).fetchall()
+                   if p["id"] not in known]
+    return people
 
 
 def dispatch(conn: Conn, *, community: Community, rule: Rule | None, alert: ActiveAlert,
              grid: str | None, settings: Settings, now: dt.datetime,
-             title: str = "") -> list[int]:
+             title: str = "", urgent: bool = False) -> list[int]:
     """Queue the push for every recipient of the alert's tier; returns notification ids.
 
     Nobody to tell at tier 1 (no grid, no worker) starts the escalation timer at once,
-    so the control room hears of it on the escalation job's next run.
+    so the control room hears of it on the escalation job's next run. An ``urgent``
+    (critical) alert is pushed to the grid's workers and the control room together.
     """
-    people = recipients(conn, community=community.id, tier=alert.tier, grid=grid)
+    people = recipients(conn, community=community.id, tier=alert.tier, grid=grid,
+                        urgent=urgent)
     queued: list[int] = []
     for person in people:
         locale = person["locale"] or community.locale or settings.locale
@@ -113,7 +133,7 @@ def dispatch(conn: Conn, *, community: Community, rule: Rule | None, alert: Acti
             if names else t.text("timeline.no_recipients", community.locale, tier=alert.tier))
     add_timeline(conn, alert.id, "dispatched", note,
                  {"tier": alert.tier, "workers": [p["id"] for p in people],
-                  "notifications": queued})
+                  "notifications": queued, "urgent": urgent}, at=now)
     if not people and alert.tier <= 1:
         conn.execute(queries.SET_ESCALATE_AT, {"alert_id": alert.id, "escalate_at": now})
     return queued
@@ -129,13 +149,37 @@ def _message(rule: Rule | None, alert: ActiveAlert, community: Community, locale
                     body=t.text("push.action", locale, alert_id=alert.id))
 
 
-def resolve(conn: Conn, *, alert_id: int, resolution: Resolution) -> bool:
-    """Resolve an active alert by the system; False when someone closed it first."""
+def resolve(conn: Conn, *, alert_id: int, resolution: Resolution,
+            now: dt.datetime | None = None, locale: str | None = None) -> bool:
+    """Resolve an active alert by the system; False when someone closed it first.
+
+    Pushes not yet sent are withdrawn; everyone who was told gets a short "已解除" push,
+    so nobody sets out for a visit that is no longer needed.
+    """
     row = conn.execute(RESOLVE, {"alert_id": alert_id, "actor": SYSTEM_ACTOR,
-                                 "note": resolution.note}).fetchone()
+                                 "note": resolution.note, "at": now}).fetchone()
     if row is None:
         return False
-    add_timeline(conn, alert_id, "resolved", resolution.note, resolution.data)
+    add_timeline(conn, alert_id, "resolved", resolution.note, resolution.data, at=now)
+    withdrawn = conn.execute(queries.WITHDRAW_PENDING, {"alert_id": alert_id}).fetchall()
+    told = conn.execute(queries.TOLD_ABOUT, {"alert_id": alert_id}).fetchall()
+    queued = []
+    for person in told:
+        language = person["locale"] or person["community_locale"] or locale
+        title = t.text("push.resolved_title", language, title=person["alert_title"])
+        body = t.text("push.resolved_body", language, note=resolution.note, alert_id=alert_id)
+        added = conn.execute(queries.INSERT_NOTIFICATION, {
+            "alert_id": alert_id, "community": person["community"], "worker": person["worker"],
+            "url_index": person["url_index"], "channel": person["channel"], "title": title,
+            "body": body, "now": now or dt.datetime.now(dt.UTC)}).fetchone()
+        if added is not None:
+            queued.append(added["id"])
+    if withdrawn or queued:
+        add_timeline(conn, alert_id, "resolved_notice",
+                     t.text("timeline.resolved_notice", locale, sent=len(queued),
+                            withdrawn=len(withdrawn)),
+                     {"notifications": queued, "withdrawn": [w["id"] for w in withdrawn]},
+                     at=now)
     log.info("alert %d resolved by the system", alert_id)
     return True
 
@@ -169,13 +213,14 @@ def _escalate_one(conn: Conn, row: Mapping[str, Any], rules: Mapping[str, Rule],
         return False
     updated = conn.execute(queries.ESCALATE, {
         "alert_id": row["id"], "now": now, "next_escalate_at": now + escalate_after(settings),
+        "max_tier": settings.rules.max_tier,
     }).fetchone()
     if updated is None:
         return False
     alert = _active(updated)
     add_timeline(conn, alert.id, "escalated",
                  t.text("timeline.escalated", community.locale, tier=alert.tier),
-                 {"from_tier": alert.tier - 1, "tier": alert.tier})
+                 {"from_tier": alert.tier - 1, "tier": alert.tier}, at=now)
     dispatch(conn, community=community, rule=rules.get(alert.rule), alert=alert,
              grid=row["grid"], settings=settings, now=now, title=row["title"])
     log.info("alert %d escalated to tier %d", alert.id, alert.tier)

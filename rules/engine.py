@@ -21,15 +21,42 @@ from dataclasses import dataclass, field
 from linli.contract import utc_now
 from linli.settings import Settings
 from rules import alerts, queries
+from rules.care.devices import DeviceOfflineRule
+from rules.care.rules import AbsenceOverdueRule, NotBackRule, SilenceRule
+from rules.care.watch import Watch
 from rules.framework import ActiveAlert, Community, Conn, Rule
+from rules.safety import safety_rules
 from rules.silent import SilentResidentRule
 
 log = logging.getLogger(__name__)
 
 
 def default_rules(settings: Settings) -> list[Rule]:
-    """The rules a ``linli rules`` process runs."""
-    return [SilentResidentRule(settings.rules)]
+    """The rules a ``linli rules`` process runs.
+
+    ``rules.silence.detector`` chooses how silence is judged: ``adaptive`` (each resident's
+    own baseline, with the not-back and absence rules), or one of the fixed rules it is
+    compared with (``day``, ``24h``, ``48h``).
+    """
+    silence = settings.rules.silence
+    care: list[Rule]
+    if silence.detector == "adaptive":
+        watch = Watch(silence)
+        care = [SilenceRule(watch), NotBackRule(watch), AbsenceOverdueRule(silence)]
+    else:
+        care = [SilentResidentRule.fixed(settings.rules, silence.detector)]
+    return [*care, DeviceOfflineRule(silence), *safety_rules(settings.rules.safety)]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One alert that an evaluation raised or resolved (what a replay prints)."""
+
+    alert: int
+    rule: str
+    subject: str
+    change: str
+    reason: str | None
 
 
 @dataclass(slots=True)
@@ -43,6 +70,7 @@ class Evaluation:
     refreshed: list[int] = field(default_factory=list)
     resolved: list[int] = field(default_factory=list)
     failed_rules: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
 
 def evaluate_community(conn: Conn, community: str, settings: Settings,
@@ -82,12 +110,19 @@ def _run_rule(conn: Conn, community: Community, rule: Rule, settings: Settings,
                             status=row["status"], tier=row["tier"], details=row["details"] or {})
         resolution = rule.should_resolve(conn, community, alert, now)
         if resolution is not None and alerts.resolve(conn, alert_id=alert.id,
-                                                     resolution=resolution):
+                                                     resolution=resolution, now=now,
+                                                     locale=community.locale):
             result.resolved.append(alert.id)
+            result.changes.append(Change(alert.id, rule.name, alert.subject, "resolved",
+                                         resolution.note))
     for firing in rule.evaluate(conn, community, now):
         raised = alerts.raise_or_refresh(conn, community=community, rule=rule, firing=firing,
                                          settings=settings, now=now)
         (result.raised if raised.inserted else result.refreshed).append(raised.alert.id)
+        if raised.inserted:
+            reason = firing.details.get("reason")
+            result.changes.append(Change(raised.alert.id, rule.name, firing.subject, "raised",
+                                         str(reason) if reason is not None else None))
 
 
 def community_ids(conn: Conn) -> list[str]:

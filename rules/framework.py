@@ -118,3 +118,30 @@ class Rule(Protocol):
     def message(self, alert: ActiveAlert, community: Community, locale: str) -> PushText:
         """The push text for ``alert`` in ``locale`` (the tier is in ``alert.tier``)."""
         ...
+
+
+class Timed(Protocol):
+    """A rule that can say until when nothing it decides can change without new events.
+
+    A replay evaluates the minutes in between only from then on (``rules.replay``); a rule
+    without ``quiet_until`` is evaluated every simulated minute.
+    """
+
+    def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
+        """Nothing changes before the returned moment unless events arrive (None: unknown)."""
+        ...
+
+
+def next_quarter_hour(now: dt.datetime) -> dt.datetime:
+    """The next quarter-hour boundary after ``now``: an upper bound for any hint, since
+    time-of-day thresholds change on local half hours (every time zone's offset is a
+    multiple of a quarter hour)."""
+    base = now.astimezone(dt.UTC).replace(second=0, microsecond=0)
+    return base + dt.timedelta(minutes=15 - base.minute % 15)
+
+
+def earliest(now: dt.datetime, *moments: dt.datetime | None) -> dt.datetime:
+    """The earliest of ``moments`` still ahead of ``now``, never later than the next
+    quarter hour."""
+    ahead = [m for m in moments if m is not None and m > now]
+    return min([next_quarter_hour(now), *ahead])

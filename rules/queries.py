@@ -31,7 +31,9 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
        (r.is_elderly AND r.lives_alone AND r.active) AS watched,
        h.id AS household, h.building AS home_building, hb.name AS home_building_name,
        hb.grid, h.unit, u.name AS unit_name, h.room,
-       p.last_seen_at, p.building AS seen_building, pb.name AS seen_building_name,
+       -- any sign of life counts: a passage, the home's own door, in-home activity
+       greatest(p.last_seen_at, s.last_door_at, s.last_activity_at) AS last_seen_at,
+       p.building AS seen_building, pb.name AS seen_building_name,
        p.device AS seen_device, d.name AS seen_device_name, p.direction AS seen_direction,
        v.visited_at
   FROM residents r
@@ -39,6 +41,7 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
   LEFT JOIN buildings hb ON hb.community = h.community AND hb.id = h.building
   LEFT JOIN units u ON u.community = h.community AND u.building = h.building AND u.id = h.unit
   LEFT JOIN presence p ON p.community = r.community AND p.resident = r.id
+  LEFT JOIN resident_signals s ON s.community = r.community AND s.resident = r.id
   LEFT JOIN buildings pb ON pb.community = p.community AND pb.id = p.building
   LEFT JOIN devices d
          ON d.community = p.community AND d.building = p.building AND d.id = p.device
@@ -73,20 +76,30 @@ SELECT id, rule, subject, status, tier, details
  ORDER BY id
 """
 
-# The partial unique index alerts_one_open makes this the one place where "one active
-# alert per (community, rule, subject)" is decided, even without the advisory lock.
-# xmax = 0 only on a freshly inserted row: it tells a new alert from a repeat.
-UPSERT_ALERT = """
+# The partial unique index alerts_one_open makes "one active alert per (community, rule,
+# subject)" hold even without the advisory lock: INSERT_ALERT then inserts nothing.
+REFRESH_ALERT = """
+UPDATE alerts
+   SET fired_count = fired_count + 1, updated_at = %(now)s, details = %(details)s,
+       title = %(title)s,
+       severity = CASE WHEN %(severity)s = 'critical' THEN 'critical' ELSE severity END
+ WHERE community = %(community)s AND rule = %(rule)s AND subject = %(subject)s
+   AND status IN ('open', 'acknowledged')
+RETURNING id, rule, subject, status, tier, details
+"""
+
+INSERT_ALERT = """
 INSERT INTO alerts (community, rule, subject, severity, tier, grid, building, title, details,
                     raised_at, updated_at, escalate_at)
 VALUES (%(community)s, %(rule)s, %(subject)s, %(severity)s, 1, %(grid)s, %(building)s,
         %(title)s, %(details)s, %(now)s, %(now)s, %(escalate_at)s)
-ON CONFLICT (community, rule, subject) WHERE status IN ('open', 'acknowledged')
-DO UPDATE SET fired_count = alerts.fired_count + 1,
-              updated_at = EXCLUDED.updated_at,
-              details = EXCLUDED.details,
-              title = EXCLUDED.title
-RETURNING id, rule, subject, status, tier, details, (xmax = 0) AS inserted
+ON CONFLICT (community, rule, subject) WHERE status IN ('open', 'acknowledged') DO NOTHING
+RETURNING id, rule, subject, status, tier, details
+"""
+
+NEXT_ESCALATION = """
+SELECT min(escalate_at) AS at FROM alerts
+ WHERE community = %(community)s AND status = 'open' AND escalate_at IS NOT NULL
 """
 
 SET_ESCALATE_AT = """
@@ -102,9 +115,11 @@ SELECT id, community, rule, subject, status, tier, details, grid, title
    FOR UPDATE SKIP LOCKED
 """
 
+# The timer stops at the top tier: the control room was told twice, more would be noise.
 ESCALATE = """
 UPDATE alerts
-   SET tier = tier + 1, escalate_at = %(next_escalate_at)s, updated_at = %(now)s
+   SET tier = tier + 1, updated_at = %(now)s,
+       escalate_at = CASE WHEN tier + 1 < %(max_tier)s THEN %(next_escalate_at)s END
  WHERE id = %(alert_id)s AND status = 'open'
 RETURNING id, rule, subject, status, tier, details
 """
@@ -134,6 +149,26 @@ VALUES (%(alert_id)s, %(community)s, %(worker)s, %(url_index)s, %(channel)s, %(t
         %(body)s, %(now)s, %(now)s)
 ON CONFLICT (alert_id, worker, url_index, title) DO NOTHING
 RETURNING id
+"""
+
+# Pushes of an alert that resolved itself: withdraw what was not sent yet, and tell those
+# who were told (one notice per worker and channel).
+WITHDRAW_PENDING = """
+UPDATE notifications SET status = 'withdrawn', last_error = NULL
+ WHERE alert_id = %(alert_id)s AND status = 'pending'
+RETURNING id
+"""
+
+TOLD_ABOUT = """
+SELECT DISTINCT ON (n.worker, n.url_index)
+       n.community, n.worker, n.url_index, n.channel, w.locale, c.locale AS community_locale,
+       a.title AS alert_title
+  FROM notifications n
+  JOIN alerts a ON a.id = n.alert_id
+  LEFT JOIN grid_workers w ON w.community = n.community AND w.id = n.worker
+  LEFT JOIN communities c ON c.id = n.community
+ WHERE n.alert_id = %(alert_id)s AND n.status = 'sent'
+ ORDER BY n.worker, n.url_index, n.id
 """
 
 # --- the notifier --------------------------------------------------------------------

@@ -40,11 +40,16 @@ from rules.notifier import Notifier
 log = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "linli_events"
+URGENT_CHANNEL = "linli_urgent"
+"""Ingest NOTIFYs here for alarms (duress, a forced door): evaluated at once, and what they
+raise is pushed at once, not at the notifier's next poll."""
 DEBOUNCE_S = 0.3
 """Quiet time after a community's last NOTIFY before it is evaluated."""
 DEBOUNCE_MAX_S = 2.0
 """A community under steady traffic is still evaluated at least this often."""
 _MAX_LOCK_RETRIES = 20
+_URGENT_TRIES = 20
+_URGENT_RETRY_S = 0.02
 
 
 class Debouncer:
@@ -89,10 +94,12 @@ class EventListener:
 
     def __init__(self, url: str, evaluate: Callable[[str], bool],
                  on_connect: Callable[[], object], *, tick_s: float = 0.1,
-                 debouncer: Debouncer | None = None) -> None:
+                 debouncer: Debouncer | None = None,
+                 on_urgent: Callable[[], object] | None = None) -> None:
         self._url = url
         self._evaluate = evaluate  # returns False when the community lock was busy
         self._on_connect = on_connect
+        self._on_urgent = on_urgent
         self._tick = tick_s
         self._debouncer = debouncer or Debouncer()
         self._retries: dict[str, int] = {}
@@ -106,6 +113,7 @@ class EventListener:
             try:
                 with psycopg.connect(self._url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    conn.execute(f"LISTEN {URGENT_CHANNEL}")
                     self.ready.set()
                     backoff = 0.5
                     # Notifications sent while we were away are gone: catch up once.
@@ -121,7 +129,10 @@ class EventListener:
     def _loop(self, conn: psycopg.Connection[Any], stop: threading.Event) -> None:
         while not stop.is_set():
             for note in conn.notifies(timeout=self._tick):
-                self._accept(note.payload)
+                if note.channel == URGENT_CHANNEL:
+                    self._urgent(note.payload)
+                else:
+                    self._accept(note.payload)
             for community in self._debouncer.due(time.monotonic()):
                 self._run(community)
 
@@ -131,6 +142,27 @@ class EventListener:
                                   time.monotonic())
         except ContractError as exc:
             log.warning("rules listener: ignored NOTIFY payload %r: %s", payload[:80], exc)
+
+    def _urgent(self, payload: str) -> None:
+        """Evaluate now (retrying briefly while another evaluator holds the lock), then
+        push what is due."""
+        try:
+            community = check_identifier(payload.strip(), "community")
+        except ContractError as exc:
+            log.warning("rules listener: ignored urgent payload %r: %s", payload[:80], exc)
+            return
+        for _ in range(_URGENT_TRIES):
+            try:
+                if self._evaluate(community):
+                    break
+            except Exception:
+                log.exception("urgent evaluation of community %s failed; going on", community)
+                break
+            time.sleep(_URGENT_RETRY_S)
+        else:
+            self._debouncer.touch(community, time.monotonic())
+        if self._on_urgent is not None:
+            guarded("urgent push", self._on_urgent)()
 
     def _run(self, community: str) -> None:
         try:
@@ -213,7 +245,7 @@ def run_rules(settings: Settings, stop: threading.Event, *,
     scheduler.add_job(guarded("notify", service.notify), "interval",
                       seconds=settings.push.poll_interval_s, next_run_time=first, id="notify")
     listener = EventListener(settings.require_database_url(), service.evaluate_one,
-                             lambda: service.evaluate_all())
+                             lambda: service.evaluate_all(), on_urgent=service.notify)
     thread = threading.Thread(target=listener.run, args=(stop,), name="rules-listener",
                               daemon=True)
     try:

@@ -1,4 +1,9 @@
-"""The silent-resident rule: an elderly resident living alone who has not been seen.
+"""The fixed silence rules Linli's adaptive detector (``rules.care``) is compared with.
+
+``day`` is the rule Chinese deployments use ("no entry or exit today", checked in the
+evening), ``24h`` and ``48h`` fire after that long without a sign of life; the default
+settings of this class combine the first two. Choose one with
+``LINLI_RULES__SILENCE__DETECTOR``; the evaluation in ``bench/`` replays all of them.
 
 It fires for a watched resident (``is_elderly AND lives_alone AND active``) when either
 (a) the community's local time is past its check time and the resident has not passed
@@ -21,7 +26,15 @@ from typing import Any
 from linli.settings import RulesSettings
 from rules import queries
 from rules import texts as t
-from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution
+from rules.framework import (
+    ActiveAlert,
+    Community,
+    Conn,
+    Firing,
+    PushText,
+    Resolution,
+    earliest,
+)
 
 RULE_NAME = "silent_resident"
 
@@ -36,7 +49,8 @@ class Clock:
     """The settings one community's silence is judged by."""
 
     tz: dt.tzinfo
-    check_at: dt.time
+    check_at: dt.time | None
+    """None: no daily check, only ``max_hours``."""
     max_hours: float
 
 
@@ -50,7 +64,9 @@ def local_midnight(now: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 
 
 def check_time_passed(now: dt.datetime, clock: Clock) -> bool:
-    """Whether the local time of day has reached the check time."""
+    """Whether the local time of day has reached the check time (never without one)."""
+    if clock.check_at is None:
+        return False
     return now.astimezone(clock.tz).time() >= clock.check_at
 
 
@@ -137,7 +153,7 @@ class ResidentState:
                      "unit_name": row["unit_name"], "room": row["room"]},
             "care_level": row["care_level"],
             "emergency_contacts": row["emergency_contacts"] or [],
-            "check_at": clock.check_at.strftime("%H:%M"),
+            "check_at": clock.check_at.strftime("%H:%M") if clock.check_at else None,
             "max_hours": clock.max_hours,
             "timezone": str(clock.tz),
         }
@@ -164,11 +180,46 @@ class SilentResidentRule:
     name = RULE_NAME
 
     def __init__(self, settings: RulesSettings) -> None:
-        self._default_check_at = settings.silent_check_at
+        self._default_check_at: dt.time | None = settings.silent_check_at
         self._default_max_hours = settings.silent_max_hours
+        self._fixed = False
+        self._seen: tuple[str, dt.datetime, Clock, list[dict[str, Any]]] | None = None
+
+    def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
+        """The next moment a resident's silence reaches ``max_hours``, the check time or
+        midnight comes (None when this rule did not just evaluate ``community``)."""
+        if self._seen is None or self._seen[:2] != (community, now):
+            return None
+        _, _, clock, rows = self._seen
+        midnight = local_midnight(now, clock.tz)
+        moments = [midnight + dt.timedelta(days=1)]
+        if clock.check_at is not None:
+            check = dt.datetime.combine(midnight.date(), clock.check_at, tzinfo=clock.tz)
+            moments += [check, check + dt.timedelta(days=1)]
+        limit = dt.timedelta(hours=min(clock.max_hours, 24.0 * 365))
+        for row in rows:
+            alive = last_sign_of_life(row["last_seen_at"], row["visited_at"])
+            moments.append((alive or row["created_at"]) + limit)
+        return earliest(now, *moments)
+
+    @classmethod
+    def fixed(cls, settings: RulesSettings, detector: str) -> SilentResidentRule:
+        """One of the fixed rules alone: ``day`` (check time, no hour limit), ``24h``, ``48h``
+        (hour limit, no daily check); community overrides do not apply."""
+        rule = cls(settings)
+        rule._fixed = True
+        if detector == "day":
+            rule._default_max_hours = 24.0 * 365
+        else:
+            rule._default_check_at = None
+            rule._default_max_hours = float(detector.removesuffix("h"))
+        return rule
 
     def clock(self, community: Community) -> Clock:
         """The community's check time and limit, else the service defaults."""
+        if self._fixed:
+            return Clock(tz=community.tz, check_at=self._default_check_at,
+                         max_hours=self._default_max_hours)
         return Clock(tz=community.tz,
                      check_at=community.silent_check_at or self._default_check_at,
                      max_hours=community.silent_max_hours or self._default_max_hours)
@@ -176,15 +227,17 @@ class SilentResidentRule:
     def _params(self, community: Community, now: dt.datetime, clock: Clock) -> dict[str, Any]:
         # Visits older than both windows cannot change a decision; bound the scan.
         visits_since = min(local_midnight(now, clock.tz),
-                           now - dt.timedelta(hours=clock.max_hours))
+                           now - dt.timedelta(hours=min(clock.max_hours, 24.0 * 365)))
         return {"community": community.id, "rule": self.name, "visits_since": visits_since}
 
     def evaluate(self, conn: Conn, community: Community, now: dt.datetime) -> list[Firing]:
         """One query over the watched residents and their presence rows."""
         clock = self.clock(community)
-        rows = conn.execute(queries.WATCHED_RESIDENTS, self._params(community, now, clock))
+        rows = conn.execute(queries.WATCHED_RESIDENTS,
+                            self._params(community, now, clock)).fetchall()
+        self._seen = (community.id, now, clock, rows)
         firings = []
-        for row in rows.fetchall():
+        for row in rows:
             state = ResidentState(row)
             reason = state.reason(now, clock)
             if reason is not None:

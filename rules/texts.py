@@ -78,6 +78,15 @@ TEXTS = Catalog({
         "zh-CN": "推送给{worker}（{channel}）失败{attempts}次，已停止重试：{error}",
         "en": "Push to {worker} ({channel}) failed {attempts} times; gave up: {error}",
     },
+    "push.resolved_title": {"zh-CN": "【邻里·已解除】{title}", "en": "[Linli · resolved] {title}"},
+    "push.resolved_body": {
+        "zh-CN": "{note}\n告警编号：#{alert_id}，无需再上门。",
+        "en": "{note}\nAlert #{alert_id}: no visit needed any more.",
+    },
+    "timeline.resolved_notice": {
+        "zh-CN": "已通知{sent}人告警解除；撤回未发送推送{withdrawn}条",
+        "en": "Resolution notice to {sent}; {withdrawn} unsent pushes withdrawn",
+    },
     "home.unknown": {"zh-CN": "住址未登记", "en": "address unknown"},
     "home.room": {"zh-CN": "{room}室", "en": "room {room}"},
     "where.unknown": {"zh-CN": "地点不明", "en": "place unknown"},

@@ -112,7 +112,8 @@ async def resolve(*, conn: Conn, alert_id: int, request: AlertResolve) -> AlertD
     """Someone closes an open or acknowledged alert with what they found."""
     async with conn.transaction():
         cur = await conn.execute(
-            shared.RESOLVE, {"alert_id": alert_id, "actor": request.actor, "note": request.note}
+            shared.RESOLVE, {"alert_id": alert_id, "actor": request.actor, "note": request.note,
+                             "at": None}
         )
         if await cur.fetchone() is None:
             await _refuse(conn, alert_id, "resolved", allowed=shared.ACTIVE_STATUSES)
@@ -125,7 +126,7 @@ async def _add_timeline(
     conn: Conn, alert_id: int, actor: str, action: str, note: str | None, data: dict[str, Any]
 ) -> None:
     await conn.execute(shared.ADD_TIMELINE, {
-        "alert_id": alert_id, "actor": actor, "action": action, "note": note,
+        "alert_id": alert_id, "actor": actor, "action": action, "note": note, "at": None,
         "data": Jsonb({**data, "via": "api"}),
     })
 

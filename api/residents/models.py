@@ -7,10 +7,11 @@ yet, and the control room does not need them to follow an alert.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from api.alerts.models import AlertRead
+from api.alerts.models import Actor, AlertRead
 from api.events.models import EventRead
 from api.pagination import Page, PageQuery
 
@@ -54,3 +55,41 @@ class ResidentTimeline(BaseModel):
 
 class TimelineQuery(PageQuery):
     """Pagination of the timeline's events (``limit``, ``cursor``)."""
+
+
+MAX_ABSENCE_DAYS = 90
+
+
+class AbsenceCreate(BaseModel):
+    """``POST …/absences`` (外出报备): the resident is away until ``until``; no silence alert
+    meanwhile, and a reminder if they have given no sign of life by then."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor = Field(description="who registers it (grid worker, control room)")
+    until: AwareDatetime
+    starts_at: AwareDatetime | None = Field(None, description="default: now")
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                             max_length=200)]
+
+
+class AbsenceCancel(BaseModel):
+    """``POST …/absences/{id}/cancel``: back early, or registered by mistake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Actor
+
+
+class AbsenceRead(BaseModel):
+    """A registered absence."""
+
+    id: int
+    resident: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    reason: str | None
+    created_by: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None = None
+    cancelled_by: str | None = None

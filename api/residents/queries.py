@@ -21,3 +21,26 @@ SELECT p.last_seen_at, p.building, p.device, d.name AS device_name, p.direction
          ON d.community = p.community AND d.building = p.building AND d.id = p.device
  WHERE p.community = %(community)s AND p.resident = %(resident)s
 """
+
+_ABSENCE = ("id, resident, starts_at, ends_at, reason, created_by, created_at, cancelled_at,"
+            " cancelled_by")
+
+LIST_ABSENCES = f"""
+SELECT {_ABSENCE} FROM absences
+ WHERE community = %(community)s AND resident = %(resident)s
+ ORDER BY starts_at DESC, id DESC
+ LIMIT 50
+"""
+
+INSERT_ABSENCE = f"""
+INSERT INTO absences (community, resident, starts_at, ends_at, reason, created_by)
+VALUES (%(community)s, %(resident)s, %(starts_at)s, %(ends_at)s, %(reason)s, %(actor)s)
+RETURNING {_ABSENCE}
+"""
+
+CANCEL_ABSENCE = f"""
+UPDATE absences SET cancelled_at = now(), cancelled_by = %(actor)s
+ WHERE community = %(community)s AND resident = %(resident)s AND id = %(absence)s
+   AND cancelled_at IS NULL
+RETURNING {_ABSENCE}
+"""

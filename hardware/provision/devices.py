@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from edge.config import AgentConfig, parse_agent_config
 from edge.config_base import identifier
+from edge.sensor.config import SensorMqttSource
 from hardware.profiles import PER_DEVICE_KEYS, ProfileCatalog, source_model
 from linli.errors import ConfigError
 
@@ -43,7 +44,8 @@ class DeviceEntry(BaseModel):
     profile: str
     name: str | None = None
     kind: Literal["door", "camera", "sensor"] | None = None
-    """Registered kind; by default ``camera`` for camera profiles, else ``door``."""
+    """Registered kind; by default ``camera`` for camera profiles, ``sensor`` for a home
+    gateway's (``sensor-mqtt``), else ``door``."""
 
     @field_validator("id")
     @classmethod
@@ -159,7 +161,18 @@ def plan_building(devices: DevicesFile, catalog: ProfileCatalog, *,
     agent_values = {"community": community, "building": building,
                     "agent_id": devices.agent_id, "sources": sources}
     agent = parse_agent_config(agent_values, f"{origin} (agent configuration)")
-    return BuildingPlan(agent, agent_values, rows)
+    return BuildingPlan(agent, agent_values, rows + _gateway_sensors(agent))
+
+
+def _gateway_sensors(agent: AgentConfig) -> list[DeviceRow]:
+    """A home gateway's sensors are devices of their own: their events name them."""
+    rows: dict[str, DeviceRow] = {}
+    for source in agent.sources:
+        if isinstance(source, SensorMqttSource):
+            for sensor in source.sensors:
+                rows.setdefault(sensor.device, DeviceRow(agent.community, agent.building,
+                                                         sensor.device, "sensor", sensor.name))
+    return list(rows.values())
 
 
 def _check_source(values: dict[str, Any], where: str) -> list[str]:

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from edge.config import AgentConfig, SourceConfig
 from edge.rejects import RejectsFile
+from edge.sensor.config import SensorMqttSource
 from edge.sources import EdgeSource, SourceContext, build_source
 from edge.spool import Spool
 from hardware.provision import queries
@@ -58,13 +59,28 @@ class DeviceTestOptions:
 
 
 def find_source(config: AgentConfig, device: str) -> SourceConfig:
-    """The agent's source for ``device``; ConfigError names the devices it has."""
+    """The agent's source for ``device`` (a home gateway's for one of its sensors);
+    ConfigError names the devices it has."""
     for source in config.sources:
-        if source.device == device:
+        if source.device == device or device in sensor_devices(source):
             return source
     known = ", ".join(source.device for source in config.sources)
     raise ConfigError(f"the agent of {config.community}/{config.building} has no source for "
                       f"device {device!r} (it has: {known})")
+
+
+def sensor_devices(source: SourceConfig) -> list[str]:
+    """The devices of a home gateway's sensors (none for other sources)."""
+    if not isinstance(source, SensorMqttSource):
+        return []
+    return sorted({sensor.device for sensor in source.sensors})
+
+
+def event_devices(source: SourceConfig, device: str) -> list[str]:
+    """The devices whose events stand for ``device`` in the database: a gateway's events
+    name its sensors; anything else names itself."""
+    return sensor_devices(source) if device == source.device and sensor_devices(source) \
+        else [device]
 
 
 def describe(event: Event) -> str:
@@ -131,11 +147,11 @@ class SourceWatch:
         return health
 
 
-def newest_in_db(conn: psycopg.Connection[Any], config: AgentConfig, device: str,
+def newest_in_db(conn: psycopg.Connection[Any], config: AgentConfig, devices: list[str],
                  since: dt.datetime) -> dict[str, Any] | None:
-    """The device's newest event stored since ``since``, or None."""
+    """The newest event of ``devices`` stored since ``since``, or None."""
     row = conn.execute(queries.NEWEST_EVENT_SINCE, {
-        "community": config.community, "building": config.building, "device": device,
+        "community": config.community, "building": config.building, "devices": devices,
         "since": since}).fetchone()
     return dict(row) if row else None
 
@@ -157,7 +173,8 @@ def run_device_test(config: AgentConfig, device: str, settings: Settings,
             if conn is not None:
                 _say(out, f"database: waiting for an event of {device} stored after "
                           f"{started.isoformat(timespec='seconds')}")
-            seen, stored = _loop(watch, conn, config, device, started, options, out, stop)
+            seen, stored = _loop(watch, conn, config, source, device, started, options, out,
+                                 stop)
         finally:
             health = watch.stop() if watch is not None else None
             if conn is not None:
@@ -166,8 +183,9 @@ def run_device_test(config: AgentConfig, device: str, settings: Settings,
 
 
 def _loop(watch: SourceWatch | None, conn: psycopg.Connection[Any] | None,
-          config: AgentConfig, device: str, started: dt.datetime, options: DeviceTestOptions,
-          out: TextIO, stop: threading.Event) -> tuple[int, dict[str, Any] | None]:
+          config: AgentConfig, source: SourceConfig, device: str, started: dt.datetime,
+          options: DeviceTestOptions, out: TextIO,
+          stop: threading.Event) -> tuple[int, dict[str, Any] | None]:
     deadline = time.monotonic() + options.seconds
     next_db = 0.0
     seen, stored = 0, None
@@ -178,7 +196,7 @@ def _loop(watch: SourceWatch | None, conn: psycopg.Connection[Any] | None,
                 _say(out, f"  rejected {reject}")
         if conn is not None and stored is None and time.monotonic() >= next_db:
             next_db = time.monotonic() + DB_POLL_S
-            stored = newest_in_db(conn, config, device, started)
+            stored = newest_in_db(conn, config, event_devices(source, device), started)
             if stored is not None:
                 _say(out, f"database: event {stored['event_id']} ({stored['kind']} at "
                           f"{stored['occurred_at'].isoformat(timespec='seconds')}) stored at "

@@ -94,7 +94,9 @@ def register_devices(conn: psycopg.Connection[Any], plan: BuildingPlan) -> Devic
         for row in plan.devices:
             cur.execute(queries.UPSERT_DEVICE, {"community": row.community,
                                                 "building": row.building, "id": row.id,
-                                                "kind": row.kind, "name": row.name})
+                                                "kind": row.kind, "name": row.name,
+                                                "household": None, "door": None,
+                                                "keep_links": True})
             for result in cur.fetchall():
                 inserted += bool(result["inserted"])
                 updated += not result["inserted"]

@@ -16,13 +16,14 @@ SELECT EXISTS (SELECT 1 FROM buildings
                 WHERE community = %(community)s AND id = %(building)s) AS found
 """
 
-# The device's newest event stored since the test began. The bound on occurred_at lets the
-# (community, occurred_at) index and the hypertable's chunks narrow the scan; a device
-# whose clock is off by more than that will not be confirmed (its times are shown anyway).
+# The newest event of the device (or of a home gateway's sensors) stored since the test
+# began. The bound on occurred_at lets the (community, occurred_at) index and the
+# hypertable's chunks narrow the scan; a device whose clock is off by more than that will
+# not be confirmed (its times are shown anyway).
 NEWEST_EVENT_SINCE = """
 SELECT event_id, occurred_at, received_at, kind, direction, person_id
   FROM events
- WHERE community = %(community)s AND building = %(building)s AND device = %(device)s
+ WHERE community = %(community)s AND building = %(building)s AND device = ANY(%(devices)s)
    AND received_at >= %(since)s
    AND occurred_at >= %(since)s - interval '7 days'
  ORDER BY received_at DESC

@@ -35,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--elderly-alone", type=int, default=4,
                         help="households of one elderly resident living alone")
     parser.add_argument("--stay-in", type=int, default=1,
-                        help="how many of them stop going out (silent for over 26 h)")
+                        help="how many of them stop going out (silent for over 32 h)")
     parser.add_argument("--notify-base", metavar="URL",
                         help="grid workers get URL/{worker_id} as their notify URL")
     parser.add_argument("--timezone", help="community time zone (default: settings timezone)")

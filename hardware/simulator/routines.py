@@ -22,7 +22,7 @@ from hardware.simulator.community import Community, Role, SimPerson
 Outing = tuple[dt.datetime, dt.datetime]
 """(out, back) as aware local times."""
 
-STAY_IN_SILENCE = dt.timedelta(hours=26, minutes=1)
+STAY_IN_SILENCE = dt.timedelta(hours=32, minutes=1)
 """A resident who stays in has passed their door last at least this long before 'now'."""
 
 
@@ -134,7 +134,7 @@ def passages(person: SimPerson, trips: list[Outing]) -> list[DoorRecord]:
 
 def stay_in_until(community: Community, anchor: dt.datetime) -> dict[str, dt.datetime]:
     """For each stay-in resident, their last return home: the latest routine return that
-    lies more than 26 hours before ``anchor``. Nothing of theirs follows it."""
+    lies more than 32 hours before ``anchor``. Nothing of theirs follows it."""
     limit = anchor - STAY_IN_SILENCE
     zone = community.zone
     found: dict[str, dt.datetime] = {}

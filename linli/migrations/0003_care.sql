@@ -6,6 +6,8 @@
 -- that counts people through a doorway names the door device it watches (tailgating).
 ALTER TABLE devices ADD COLUMN household text;
 ALTER TABLE devices ADD COLUMN door text;
+-- When ``state`` last changed (status_at moves with every heartbeat): "offline for 5 min".
+ALTER TABLE devices ADD COLUMN state_since timestamptz;
 
 -- "Away until …": no silence alert meanwhile; the watch resumes at ends_at.
 CREATE TABLE absences (
@@ -18,7 +20,7 @@ CREATE TABLE absences (
     created_by    text NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     cancelled_at  timestamptz,
-    reminded_at   timestamptz,           -- the "not back yet" reminder was raised
+    cancelled_by  text,
     CHECK (ends_at > starts_at),
     FOREIGN KEY (community, resident) REFERENCES residents (community, id)
 );
@@ -32,7 +34,11 @@ CREATE TABLE resident_signals (
     resident             text NOT NULL,
     last_door_at         timestamptz,
     last_door_direction  text,
+    last_door_building   text,
+    last_door_device     text,
     last_activity_at     timestamptz,
+    last_activity_building text,
+    last_activity_device text,
     first_signal_at      timestamptz NOT NULL,
     PRIMARY KEY (community, resident)
 );
@@ -46,3 +52,8 @@ CREATE TABLE resident_baselines (
     model         jsonb NOT NULL,
     PRIMARY KEY (community, resident)
 );
+
+-- A push withdrawn before it was sent: its alert resolved itself in the meantime.
+ALTER TABLE notifications DROP CONSTRAINT notifications_status_check;
+ALTER TABLE notifications ADD CONSTRAINT notifications_status_check
+    CHECK (status IN ('pending', 'sent', 'failed', 'withdrawn'));

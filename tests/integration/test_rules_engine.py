@@ -18,11 +18,14 @@ from psycopg.types.json import Jsonb
 from linli.alerts import ACKNOWLEDGE, RESOLVE
 from linli.settings import Settings
 from rules.alerts import escalate_due
-from rules.engine import Evaluation, default_rules, evaluate_community
+from rules.engine import Evaluation, evaluate_community
 from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution
 from rules.silent import SilentResidentRule
 
 Db = psycopg.Connection[dict[str, Any]]
+FIXED = [SilentResidentRule(Settings().rules)]
+"""The engine's mechanics are tested with the fixed rule (no passage today by the check
+time, or unseen for 24 h): its decisions are simple to set up. ``rules.care`` has its own."""
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -93,7 +96,7 @@ def test_repeated_evaluations_keep_one_alert_with_a_growing_count(
 ) -> None:
     seed(db, worker_urls=["json://127.0.0.1:9/a", "form://127.0.0.1:9/b"])
     settings = make_settings()
-    results = [evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=m))
+    results = [evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=m), rules=FIXED)
                for m in range(3)]
     assert [len(r.raised) for r in results] == [1, 0, 0]
     assert [len(r.refreshed) for r in results] == [0, 1, 1]
@@ -127,7 +130,7 @@ def test_nothing_fires_before_the_check_time(
     db: Db, make_settings: Callable[..., Settings]
 ) -> None:
     seed(db)
-    result = evaluate_community(db, "juxin", make_settings(), sh(2026, 11, 22, 19, 59))
+    result = evaluate_community(db, "juxin", make_settings(), sh(2026, 11, 22, 19, 59), rules=FIXED)
     assert result.locked and result.raised == [] and alerts(db) == []
 
 
@@ -143,7 +146,7 @@ def test_two_evaluators_racing_raise_one_alert(
         with psycopg.connect(db_url, autocommit=True, row_factory=dict_row) as conn:
             start.wait()
             for _ in range(5):
-                results.append(evaluate_community(conn, "juxin", settings, NOW))
+                results.append(evaluate_community(conn, "juxin", settings, NOW, rules=FIXED))
 
     threads = [threading.Thread(target=evaluator) for _ in range(4)]
     for thread in threads:
@@ -163,18 +166,25 @@ def test_seen_again_resolves_with_a_timeline_entry(
 ) -> None:
     seed(db)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, NOW)
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     set_presence(db, "r-0001", NOW + dt.timedelta(minutes=5))
-    result = evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=6))
+    result = evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=6), rules=FIXED)
     [alert] = alerts(db)
     assert result.resolved == [alert["id"]]
     assert (alert["status"], alert["resolved_by"], alert["escalate_at"]) == (
         "resolved", "system", None)
-    last = timeline(db, alert["id"])[-1]
+    *_, last, notice = timeline(db, alert["id"])
     assert (last["actor"], last["action"]) == ("system", "resolved")
     assert "11月22日 21:05" in last["note"] and "1栋1单元门禁" in last["note"]
+    # The push queued at the raise was never sent: it is withdrawn, and nobody who was not
+    # told is told of the resolution.
+    assert notice["action"] == "resolved_notice"
+    assert len(notice["data"]["withdrawn"]) == 1 and notice["data"]["notifications"] == []
+    statuses = db.execute("SELECT status FROM notifications WHERE alert_id = %s",
+                          (alert["id"],)).fetchall()
+    assert [r["status"] for r in statuses] == ["withdrawn"]
     # Seen today: nothing fires again, later the same evening.
-    evaluate_community(db, "juxin", settings, NOW + dt.timedelta(hours=2))
+    evaluate_community(db, "juxin", settings, NOW + dt.timedelta(hours=2), rules=FIXED)
     assert len(alerts(db)) == 1
 
 
@@ -183,8 +193,8 @@ def test_a_new_day_before_the_check_time_does_not_resolve(
 ) -> None:
     seed(db, max_hours=48)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, NOW)
-    result = evaluate_community(db, "juxin", settings, sh(2026, 11, 23, 7, 0))
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
+    result = evaluate_community(db, "juxin", settings, sh(2026, 11, 23, 7, 0), rules=FIXED)
     assert result.resolved == [] and result.refreshed == []
     [alert] = alerts(db)
     assert alert["status"] == "open" and alert["fired_count"] == 1
@@ -195,10 +205,10 @@ def test_a_late_record_from_yesterday_keeps_the_alert_and_refreshes_it(
 ) -> None:
     seed(db, max_hours=48)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, NOW)
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     late = sh(2026, 11, 21, 23, 50)  # spooled at the edge, arrives tonight
     set_presence(db, "r-0001", late)
-    result = evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=1))
+    result = evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=1), rules=FIXED)
     assert result.resolved == []
     [alert] = alerts(db)
     assert alert["status"] == "open" and alert["fired_count"] == 2
@@ -210,13 +220,13 @@ def test_a_resident_never_seen_alerts_and_resolves_on_first_passage(
 ) -> None:
     seed(db, last_seen=None)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, sh(2026, 11, 22, 10, 0))  # morning: 24 h rule
+    evaluate_community(db, "juxin", settings, sh(2026, 11, 22, 10, 0), rules=FIXED)  # morning: 24 h rule
     [alert] = alerts(db)
     assert alert["details"]["last_seen_at"] is None
     assert alert["details"]["reason"] == "not_seen_hours"
     assert alert["title"] == "独居老人超过24小时未出现：张桂英"
     set_presence(db, "r-0001", sh(2026, 11, 22, 10, 30))
-    result = evaluate_community(db, "juxin", settings, sh(2026, 11, 22, 10, 31))
+    result = evaluate_community(db, "juxin", settings, sh(2026, 11, 22, 10, 31), rules=FIXED)
     assert result.resolved == [alert["id"]]
 
 
@@ -225,15 +235,16 @@ def test_a_person_resolving_the_alert_counts_as_a_visit(
 ) -> None:
     seed(db)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, NOW)
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     [alert] = alerts(db)
-    db.execute(RESOLVE, {"alert_id": alert["id"], "actor": "w-01", "note": "上门查看，老人安好"})
+    db.execute(RESOLVE, {"alert_id": alert["id"], "actor": "w-01", "note": "上门查看，老人安好",
+                         "at": None})
     # RESOLVE stamps the server's clock; put the visit on this test's clock.
     db.execute("UPDATE alerts SET resolved_at = %s WHERE id = %s",
                (NOW + dt.timedelta(minutes=20), alert["id"]))
-    assert evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=30)).raised == []
+    assert evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=30), rules=FIXED).raised == []
     # The next evening, still no passage: a new alert, which remembers the visit.
-    nxt = evaluate_community(db, "juxin", settings, sh(2026, 11, 23, 20, 30))
+    nxt = evaluate_community(db, "juxin", settings, sh(2026, 11, 23, 20, 30), rules=FIXED)
     assert len(nxt.raised) == 1
     assert alerts(db)[-1]["details"]["visited_at"] is not None
 
@@ -243,8 +254,8 @@ def test_escalation_after_the_timer_goes_to_the_control_room(
 ) -> None:
     seed(db)
     settings = make_settings(rules={"escalate_after_min": 30})
-    rules = {rule.name: rule for rule in default_rules(settings)}
-    evaluate_community(db, "juxin", settings, NOW)
+    rules = {rule.name: rule for rule in FIXED}
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     assert escalate_due(db, rules=rules, settings=settings,
                         now=NOW + dt.timedelta(minutes=29)) == []
     later = NOW + dt.timedelta(minutes=31)
@@ -266,7 +277,7 @@ def test_nobody_at_tier_one_escalates_at_once(
 ) -> None:
     seed(db, grid_workers=False)
     settings = make_settings()
-    evaluate_community(db, "juxin", settings, NOW)
+    evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     [alert] = alerts(db)
     assert alert["escalate_at"] == NOW
     escalated = escalate_due(db, rules={}, settings=settings, now=NOW)
@@ -310,7 +321,7 @@ def test_a_failing_rule_does_not_stop_the_others(
 def test_an_unknown_community_evaluates_to_nothing(
     db: Db, make_settings: Callable[..., Settings]
 ) -> None:
-    result = evaluate_community(db, "nowhere", make_settings(), NOW)
+    result = evaluate_community(db, "nowhere", make_settings(), NOW, rules=FIXED)
     assert result.locked and result.raised == [] and alerts(db) == []
 
 
@@ -323,8 +334,8 @@ def test_a_community_locked_elsewhere_is_skipped(
         held = other.execute("SELECT pg_try_advisory_xact_lock(hashtext('linli:rules:juxin'))"
                              " AS locked").fetchone()
         assert held == {"locked": True}
-        skipped = evaluate_community(db, "juxin", settings, NOW)
+        skipped = evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
         assert not skipped.locked and alerts(db) == []
         other.rollback()  # the other process's evaluation ends: its lock goes with it
-    assert evaluate_community(db, "juxin", settings, NOW).locked
+    assert evaluate_community(db, "juxin", settings, NOW, rules=FIXED).locked
     assert len(alerts(db)) == 1

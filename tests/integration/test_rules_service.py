@@ -38,7 +38,8 @@ def test_two_running_copies_alert_once_and_resolve_within_seconds_of_an_event(
              last_seen=real_now - dt.timedelta(hours=30),
              registered=real_now - dt.timedelta(days=30))
         # The schedule is hourly: only the start-up run and the NOTIFY path can act here.
-        settings = make_settings(database_url=db_url, rules={"interval_s": 3600},
+        settings = make_settings(database_url=db_url,
+                                 rules={"interval_s": 3600, "silence": {"detector": "24h"}},
                                  push={"poll_interval_s": 0.2})
         stop = threading.Event()
         copies = []
@@ -82,7 +83,8 @@ def test_cli_once_evaluates_and_pushes(
         seed(db, worker_urls=[receiver.url()], last_seen=real_now - dt.timedelta(hours=25),
              registered=real_now - dt.timedelta(days=30))
         args = build_parser().parse_args(["rules", "--once"])
-        assert args.run(args, make_settings(database_url=db_url)) == 0
+        assert args.run(args, make_settings(database_url=db_url,
+                                                rules={"silence": {"detector": "24h"}})) == 0
         [alert] = alerts(db)
         assert alert["details"]["reason"] == "not_seen_hours"
         assert [r["json"]["title"] for r in receiver.received] == [
@@ -95,7 +97,7 @@ def test_evaluation_survives_a_lost_listener_connection(
     real_now = dt.datetime.now(dt.UTC)
     seed(db, check_at="00:00", last_seen=real_now - dt.timedelta(hours=30),
          registered=real_now - dt.timedelta(days=30))
-    settings = make_settings(database_url=db_url, rules={"interval_s": 3600},
+    settings = make_settings(database_url=db_url, rules={"interval_s": 3600, "silence": {"detector": "24h"}},
                              push={"poll_interval_s": 60})
     stop, started = threading.Event(), threading.Event()
     thread = threading.Thread(target=run_rules, args=(settings, stop),

@@ -20,6 +20,7 @@ from tests.timescale.database import Conn
 from tests.timescale.seed import Seed
 
 R = "rules.queries."
+S = "rules.safety.queries."
 I = "ingest.queries."  # noqa: E741
 D = "linli.directory_queries."
 NEW_EVENT_IDS = [uuid.UUID(int=n, version=4) for n in (11, 12, 13)]
@@ -130,6 +131,24 @@ def sightings(seed: Seed) -> Params:
     )
 
 
+def watch_door(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """The camera of 2栋 counts the doorway of 2栋1单元门禁 (devices.door)."""
+    conn.execute("UPDATE devices SET door = 'b02-u1-door'"
+                 " WHERE community = 'juxin' AND id = 'b02-cam-1'")
+
+
+def record_last_events(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """Safety alerts record the last event they covered; a closed one and the open one."""
+    for alert_id, hours in ((3, 25), (4, 19)):
+        conn.execute("UPDATE alerts SET details = details || jsonb_build_object("
+                     "'last_event_at', %(at)s::text) WHERE id = %(id)s",
+                     {"at": seed.at(hours=hours).isoformat(), "id": alert_id})
+
+
+def safety(seed: Seed, **values: Any) -> Params:
+    return {"community": "juxin", "since": seed.at(days=20), "until": seed.anchor, **values}
+
+
 def statuses(seed: Seed) -> Params:
     return jsonb_rows(
         {"community": "juxin", "building": "b01", "device": "b01-u2-door", "kind": "door",
@@ -153,7 +172,8 @@ CASES = [
          lambda s: {"alert_id": 1, "escalate_at": s.at(hours=-1)}, table("alerts", "id = 1")),
     Case(R + "DUE_ESCALATIONS", "due now", lambda s: {"now": s.anchor, "limit": 10}),
     Case(R + "ESCALATE", "alert 1",
-         lambda s: {"alert_id": 1, "next_escalate_at": s.at(hours=-2), "now": s.anchor},
+         lambda s: {"alert_id": 1, "next_escalate_at": s.at(hours=-2), "now": s.anchor,
+                    "max_tier": 3},
          table("alerts", "id = 1")),
     Case(R + "GRID_WORKERS", "juxin g1", lambda s: {"community": "juxin", "grid": "g1"}),
     Case(R + "CONTROL_ROOM", "juxin", lambda s: {"community": "juxin"}),
@@ -178,6 +198,24 @@ CASES = [
     Case(R + "MARK_FAILED", "pending one",
          lambda s: {"notification_id": pending_id(s), "error": "gave up"},
          table("notifications")),
+    # safety rules
+    Case(S + "EVENTS_OF_KINDS", "denied and forced in 20 days",
+         lambda s: safety(s, kinds=["access_denied", "door_forced"])),
+    Case(S + "SUBJECT_HISTORY", "closed and open alerts",
+         lambda s: {"community": "juxin", "rule": "silent_resident",
+                    "subjects": ["r-0000", "r-0001", "r-0004"]},
+         prepare=record_last_events),
+    Case(S + "SUBJECT_HISTORY", "open door alarm",
+         lambda s: {"community": "juxin", "rule": "door_forced", "subjects": ["b01-u1-door"]},
+         prepare=record_last_events),
+    Case(S + "FIRST_CLOSE_AFTER", "a passage at b01-u1-door",
+         lambda s: safety(s, building="b01", device="b01-u1-door", since=s.at(days=3))),
+    Case(S + "LAST_EVENT_AT", "last denial at b01-u1-door",
+         lambda s: safety(s, building="b01", device="b01-u1-door", kinds=["access_denied"])),
+    Case(S + "WATCHED_DOORS", "a camera on b02-u1-door", lambda s: {"community": "juxin"},
+         prepare=watch_door),
+    Case(S + "DOORWAY_PASSAGES", "b02-u1-door and its camera",
+         lambda s: safety(s, buildings=["b02", "b02"], devices=["b02-u1-door", "b02-cam-1"])),
     # ingest
     Case(I + "COPY_EVENTS", "new events", lambda s: {"rows": new_event_rows(s)},
          table("events", "attrs @> '{\"seq\": -1}'"), run=run_copy, needs_copy=True),
@@ -202,11 +240,12 @@ CASES = [
          lambda s: {"alert_id": 2, "actor": "w-01"}, table("alerts", "id = 2"),
          expect_empty=True),
     Case("linli.alerts.RESOLVE", "acknowledged alert",
-         lambda s: {"alert_id": 2, "actor": "w-02", "note": "visited"},
+         lambda s: {"alert_id": 2, "actor": "w-02", "note": "visited", "at": None},
          table("alerts", "id = 2")),
     Case("linli.alerts.ADD_TIMELINE", "note",
          lambda s: {"alert_id": 1, "actor": "w-01", "action": "note", "note": "called",
-                    "data": Jsonb({"via": "api"})}, table("alert_timeline", "alert_id = 1")),
+                    "data": Jsonb({"via": "api"}), "at": None},
+         table("alert_timeline", "alert_id = 1")),
     # directory import
     Case(D + "UPSERT_COMMUNITY", "new",
          lambda s: community(s, "juxin", id="xinyuan", name="新苑"), table("communities")),
@@ -245,7 +284,8 @@ CASES = [
     Case(D + "UNREGISTERED_DEVICES", "juxin", lambda s: {"community": "juxin"}),
     Case(D + "UPSERT_DEVICE", "register a device seen on the wire",
          lambda s: {"community": "juxin", "building": "b02", "id": "b02-cam-1",
-                    "kind": "camera", "name": "2栋摄像头"}, table("devices")),
+                    "kind": "camera", "name": "2栋摄像头", "household": None,
+                    "door": "b02-u1-door", "keep_links": False}, table("devices")),
     Case(D + "DEACTIVATE_MISSING_RESIDENTS", "two left the file",
          lambda s: {"community": "juxin",
                     "keep": [r["id"] for r in s.rows("residents")][2:]}, table("residents")),

@@ -52,8 +52,8 @@ def query_modules() -> list[str]:
     for info in pkgutil.iter_modules(api.__path__):
         if info.ispkg and importlib.util.find_spec(f"api.{info.name}.queries") is not None:
             names.append(f"api.{info.name}.queries")
-    return [*sorted(names), "rules.queries", "ingest.queries", "linli.alerts",
-            "linli.directory_queries"]
+    return [*sorted(names), "rules.queries", "rules.safety.queries", "ingest.queries",
+            "linli.alerts", "linli.directory_queries"]
 
 
 def named_statements() -> dict[str, str]:

@@ -161,3 +161,15 @@ def test_profiles_command_shows_one_profile_as_written(
     args = parser.parse_args(["hardware", "profiles", "acme-lift"])
     with pytest.raises(ConfigError, match="unknown profile 'acme-lift'"):
         args.run(args, load_settings())
+
+
+def test_zigbee2mqtt_profile_makes_a_sensor_gateway() -> None:
+    profile = load_profiles().get("zigbee2mqtt")
+    assert (profile.protocol, profile.kind) == ("sensor-mqtt", "sensor")
+    values = profile.source_values("h301-gateway", {
+        "url": "mqtt://linli:pw@192.168.10.31:1883",
+        "sensors": [{"name": "301 motion", "device": "h301-motion", "household": "h-301",
+                     "signal": "motion"}]}, community="juxin", building="b03")
+    source = source_model("sensor-mqtt").model_validate(values)
+    assert source.model_dump(include={"base_topic", "time_field", "min_interval_s"}) == {
+        "base_topic": "zigbee2mqtt", "time_field": "last_seen", "min_interval_s": 60.0}

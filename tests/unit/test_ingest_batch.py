@@ -90,6 +90,28 @@ def test_presence_takes_the_latest_passage_of_each_resident() -> None:
     assert updates[1]["last_seen_at"] == late.occurred_at
 
 
+def test_signs_of_life_keep_the_latest_door_use_and_activity_per_source() -> None:
+    passage = event(occurred_at=T0 + dt.timedelta(hours=1), direction="in")
+    earlier = event(occurred_at=T0, direction="out")
+    button = event(person_id=None, kind="exit_button", device="h101-door", direction=None,
+                   credential="exit_button", occurred_at=T0 + dt.timedelta(hours=2))
+    meter = event(kind="activity", source="sensor", person_id=None, device="h101-water",
+                  direction=None, credential=None, attrs={"household": "h101"},
+                  occurred_at=T0 + dt.timedelta(hours=3))
+    denied = event(kind="access_denied", occurred_at=T0 + dt.timedelta(hours=4))
+    updates = prepare_batch([of(e) for e in (passage, earlier, button, meter, denied)]
+                            ).signal_updates()
+    rows = {(u["device"], u["person"], u["household"]): u for u in updates}
+    assert set(rows) == {("b01-u1-door", "r-0001", None), ("h101-door", None, None),
+                         ("h101-water", None, "h101")}
+    face = rows["b01-u1-door", "r-0001", None]
+    assert (face["door_at"], face["door_direction"]) == (passage.occurred_at, "in")
+    # An exit button names nobody; on a home's own door it means someone went out.
+    assert rows["h101-door", None, None]["door_direction"] == "out"
+    water = rows["h101-water", None, "h101"]
+    assert (water["activity_at"], water["door_at"]) == (meter.occurred_at, None)
+
+
 def test_device_sightings_carry_the_latest_event_time_and_source() -> None:
     times = [T0 + dt.timedelta(minutes=m) for m in (3, 9, 1)]
     cam = event(device="b02-cam-1", building="b02", source="camera", confidence=0.7)

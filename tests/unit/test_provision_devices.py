@@ -108,3 +108,24 @@ def test_file_level_mistakes_are_refused(tmp_path: Path) -> None:
         same["devices"][1]["path"] = "/var/lib/linli/logs/b01-u1-door.jsonl"
         same["devices"][1]["format"] = "jsonl"
         plan_building(parse_devices_file(same), catalog(tmp_path))
+
+
+def test_a_home_gateways_sensors_are_registered_as_devices(tmp_path: Path) -> None:
+    sensors = [
+        {"name": "301 bathroom motion", "device": "h301-motion", "household": "h-301",
+         "signal": "motion"},
+        {"name": "301 hall door", "device": "h301-hall", "household": "h-301",
+         "signal": "contact"},
+        {"name": "301 hall motion", "device": "h301-hall", "household": "h-301",
+         "signal": "motion"},  # one multi-sensor device, two signals
+    ]
+    raw = devices(devices=[{"id": "h301-gateway", "profile": "zigbee2mqtt",
+                            "name": "301室家庭网关", "url": "mqtt://linli:pw@10.0.3.1",
+                            "sensors": sensors}])
+    plan = plan_building(parse_devices_file(raw), catalog(tmp_path))
+    assert plan.devices == [
+        DeviceRow("juxin", "b01", "agent", "agent", "b01 edge agent"),
+        DeviceRow("juxin", "b01", "h301-gateway", "sensor", "301室家庭网关"),
+        DeviceRow("juxin", "b01", "h301-motion", "sensor", "301 bathroom motion"),
+        DeviceRow("juxin", "b01", "h301-hall", "sensor", "301 hall door"),
+    ]

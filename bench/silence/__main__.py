@@ -29,7 +29,7 @@ from bench.silence.report import Row, render_markdown, render_text
 from bench.silence.results import score_rows, write_results
 
 DETECTORS = ("day", "24h", "48h", "adaptive")
-QUICK = {"residents": 12, "days": 30, "rounds": 1, "real_incidents": 8}
+QUICK = {"residents": 12, "days": 14, "rounds": 1, "real_incidents": 8}
 FULL = {"residents": 40, "days": 90, "rounds": 2, "real_incidents": 40}
 
 
@@ -47,7 +47,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                    f"residents an incident, the others none ({QUICK['rounds']})")
     p.add_argument("--real-incidents", type=int,
                    help=f"incidents per real home ({QUICK['real_incidents']})")
-    p.add_argument("--detectors", default=",".join(DETECTORS))
+    p.add_argument("--detectors", default=",".join(DETECTORS),
+                   help="values of LINLI_RULES__SILENT_DETECTOR; 'default' leaves it unset")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2, help="replays at once (2)")

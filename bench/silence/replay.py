@@ -8,7 +8,8 @@ next to the replay's inputs; its tail is shown when the command fails.
 
 The command defaults to this interpreter's ``python -m linli.cli rules replay``;
 ``--replay-command`` replaces it (a stand-in with the same arguments, or a ``linli`` of
-another checkout).
+another checkout). The detector ``default`` leaves ``LINLI_RULES__SILENT_DETECTOR`` unset:
+the replay's own default.
 """
 
 from __future__ import annotations
@@ -29,9 +30,11 @@ from bench.silence.metrics import AlertLine, parse_alert_lines
 from linli.embedded import EmbeddedPostgres
 from linli.errors import ServiceError
 
-__all__ = ["DEFAULT_COMMAND", "ReplayError", "Replayer", "replay_available"]
+__all__ = ["DEFAULT_COMMAND", "DEFAULT_DETECTOR", "ReplayError", "Replayer", "replay_available"]
 
 DEFAULT_COMMAND = (sys.executable, "-m", "linli.cli", "rules", "replay")
+DEFAULT_DETECTOR = "default"
+"""Not a detector: run the replay without choosing one."""
 
 
 class ReplayError(RuntimeError):
@@ -100,6 +103,8 @@ class Replayer:
         args += ["--until", until.isoformat()]
         env = {**os.environ, "LINLI_DATABASE_URL": self._server.url(name),
                "LINLI_RULES__SILENT_DETECTOR": detector}
+        if detector == DEFAULT_DETECTOR:
+            del env["LINLI_RULES__SILENT_DETECTOR"]
         stderr_path = workdir / f"replay-{detector}.stderr"
         with stderr_path.open("w", encoding="utf-8") as stderr:
             try:
@@ -110,7 +115,10 @@ class Replayer:
                                   f"{shlex.join(args)}") from exc
         if done.returncode != 0:
             tail = stderr_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            raise ReplayError(f"replay exited with {done.returncode}: {shlex.join(args)}\n{tail}")
+            hint = ("\n(this replay cannot choose its silence detector yet: try --detectors "
+                    f"{DEFAULT_DETECTOR})" if "silent_detector" in tail else "")
+            raise ReplayError(f"replay exited with {done.returncode}: {shlex.join(args)}\n"
+                              f"{tail}{hint}")
         lines, rejected = parse_alert_lines(done.stdout)
         if rejected:
             raise ReplayError(f"replay printed {len(rejected)} lines that are not alert lines, "

@@ -71,7 +71,9 @@ class SilenceSettings(_Section):
     floor_h: float = Field(2.0, gt=0)
     """No silence at home shorter than this is ever unusual."""
     out_floor_h: float = Field(10.0, gt=0)
-    """Nobody is reported not back from an outing sooner than this."""
+    """Nobody seen going out is reported not back sooner than this."""
+    inferred_out_floor_h: float = Field(24.0, gt=0)
+    """Nor anybody only believed out (a door with no direction, then no activity at home)."""
     backstop_h: float = Field(47.0, gt=0, le=24 * 7)
     """No sign of life this long always alerts."""
     refresh_h: float = Field(6.0, gt=0)

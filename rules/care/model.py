@@ -51,15 +51,15 @@ class SignalKind(StrEnum):
 GAP_KINDS = (SignalKind.ACTIVITY, SignalKind.DOOR_IN, SignalKind.DOOR_OUT, SignalKind.DOOR)
 
 
-def judged_kind(kind: SignalKind, *, has_activity: bool) -> SignalKind:
-    """The gap kind a signal opens. A visit is judged like activity (someone saw the
-    resident at home); in a home with sensors, a direction-less door event followed by
-    quiet means nobody is in, so it is judged as going out."""
-    if kind is SignalKind.VISIT:
-        return SignalKind.ACTIVITY
-    if kind is SignalKind.DOOR and has_activity:
-        return SignalKind.DOOR_OUT
-    return kind
+def judged_kind(kind: SignalKind) -> SignalKind:
+    """The gap kind a signal opens: a visit is judged like activity (someone saw the
+    resident at home)."""
+    return SignalKind.ACTIVITY if kind is SignalKind.VISIT else kind
+
+
+def inferred_out(kind: SignalKind, *, has_activity: bool) -> bool:
+    """In a home with sensors, quiet after a direction-less door means nobody is in."""
+    return kind is SignalKind.DOOR and has_activity
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,11 @@ class Params:
     floor_h: float = 2.0
     """No threshold at home is shorter than this (a very regular day still has rests)."""
     out_floor_h: float = 10.0
-    """Nobody is reported "not back" sooner than this: outings vary far more than rests."""
+    """Nobody seen going out is reported "not back" sooner than this: outings vary far more
+    than rests."""
+    inferred_out_floor_h: float = 24.0
+    """Nor anybody only believed out (a direction-less door, then no activity at home) sooner
+    than this: an unannounced night away is common, a fall right after coming in rare."""
     backstop_h: float = 47.0
     """Silence this long always alerts (and is never learned as usual)."""
     min_samples: int = 3
@@ -146,7 +150,7 @@ def learn(signals: Iterable[Signal], *, now: dt.datetime, tz: dt.tzinfo, params:
     for (opened, kind), (closed, _) in itertools.pairwise(ordered):
         if closed - opened >= backstop or _overlaps(opened, closed, excluded):
             continue
-        key = judged_kind(kind, has_activity=has_activity).value
+        key = judged_kind(kind).value
         # Sample the gap at every slot boundary it spans: how long the silence had lasted.
         local = opened.astimezone(tz)
         first = local.replace(second=0, microsecond=0,
@@ -230,10 +234,13 @@ class Threshold:
 
 
 def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
-              prior: Baseline | None = None) -> Threshold:
-    """The threshold for a silence opened by ``kind`` (as judged) at ``slot``."""
+              prior: Baseline | None = None, *, floor_h: float | None = None,
+              prior_as: SignalKind | None = None) -> Threshold:
+    """The threshold for a silence opened by ``kind`` (as judged) at ``slot``; ``floor_h``
+    defaults to the one for the kind (``out_floor_h`` for going out, else ``floor_h``), and
+    the prior is the kind's own unless ``prior_as`` names another."""
     key = kind.value
-    prior_longest_h, source = _prior(key, slot, params, prior)
+    prior_longest_h, source = _prior((prior_as or kind).value, slot, params, prior)
     fallback = prior_longest_h * params.factor + params.margin_h
     own = None
     if baseline.history_days >= params.min_days and key in baseline.longest:
@@ -248,8 +255,9 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
         value = weight * own_threshold + (1 - weight) * max(fallback, own_threshold)
         longest = weight * own + (1 - weight) * max(prior_longest_h, own)
         source = "own" if weight >= 1.0 else "blend"
-    floor = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
-    return Threshold(min(max(value, floor), params.backstop_h), longest, source)
+    if floor_h is None:
+        floor_h = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
+    return Threshold(min(max(value, floor_h), params.backstop_h), longest, source)
 
 
 def _prior(key: str, slot: int, params: Params, prior: Baseline | None) -> tuple[float, str]:
@@ -323,12 +331,12 @@ def place_of(last: Signal | None, *, has_activity: bool, silent_h: float,
     """Where the resident probably is, from the kind of their last signal."""
     if last is None:
         return Place.UNKNOWN
-    kind = judged_kind(last.kind, has_activity=has_activity)
+    kind = judged_kind(last.kind)
     if kind is SignalKind.ACTIVITY or kind is SignalKind.DOOR_IN:
         return Place.HOME
-    if kind is not SignalKind.DOOR_OUT:
-        return Place.UNKNOWN
-    return Place.AWAY if silent_h > usual_out_h else Place.OUT
+    if kind is SignalKind.DOOR_OUT or inferred_out(kind, has_activity=has_activity):
+        return Place.AWAY if silent_h > usual_out_h else Place.OUT
+    return Place.UNKNOWN
 
 
 def assess(last: Signal | None, *, now: dt.datetime, tz: dt.tzinfo, baseline: Baseline,
@@ -345,16 +353,19 @@ def assess(last: Signal | None, *, now: dt.datetime, tz: dt.tzinfo, baseline: Ba
         backstop = Threshold(params.backstop_h, params.backstop_h, "backstop")
         return Assessment(Place.UNKNOWN, None, silent, backstop, finding)
     silent = _hours(now - last.at)
-    kind = judged_kind(last.kind, has_activity=activity_home)
-    usual = threshold(baseline, kind, slot, params, prior)
-    usual_out = threshold(baseline, SignalKind.DOOR_OUT, slot, params, prior)
+    kind = judged_kind(last.kind)
+    believed_out = inferred_out(kind, has_activity=activity_home)
+    usual = (threshold(baseline, kind, slot, params, prior,
+                       floor_h=params.inferred_out_floor_h, prior_as=SignalKind.DOOR_OUT)
+             if believed_out else threshold(baseline, kind, slot, params, prior))
+    out = kind is SignalKind.DOOR_OUT or believed_out
     place = place_of(last, has_activity=activity_home, silent_h=silent,
-                     usual_out_h=usual_out.hours)
+                     usual_out_h=usual.hours if out else params.backstop_h)
     finding = None
     if silent >= params.backstop_h:
         finding = Finding.BACKSTOP
     elif silent > usual.hours and not math.isclose(silent, usual.hours):
-        finding = Finding.NOT_BACK if kind is SignalKind.DOOR_OUT else Finding.SILENT_AT_HOME
+        finding = Finding.NOT_BACK if out else Finding.SILENT_AT_HOME
     return Assessment(place, last, silent, usual, finding)
 
 

@@ -35,6 +35,7 @@ def params_of(settings: SilenceSettings) -> Params:
                   min_days=settings.min_days, shift_h=settings.shift_h,
                   factor=settings.factor, margin_h=settings.margin_h,
                   floor_h=settings.floor_h, out_floor_h=settings.out_floor_h,
+                  inferred_out_floor_h=settings.inferred_out_floor_h,
                   backstop_h=settings.backstop_h)
 
 

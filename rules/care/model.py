@@ -80,6 +80,10 @@ class Params:
     shift_h: float = 2.0
     factor: float = 1.2
     margin_h: float = 1.0
+    door_factor: float = 1.5
+    door_margin_h: float = 4.0
+    """Silence at (or possibly at) home seen only at the door: a day without going out is
+    common, so this may want more room than a silence inside the home."""
     floor_h: float = 2.0
     """No threshold at home is shorter than this (a very regular day still has rests)."""
     out_floor_h: float = 10.0
@@ -90,6 +94,10 @@ class Params:
     than this: an unannounced night away is common, a fall right after coming in rare."""
     backstop_h: float = 47.0
     """Silence this long always alerts (and is never learned as usual)."""
+    night_floor_h: float = 8.0
+    """At night (``night_hours``) no silence at home shorter than this is unusual: a night
+    without the usual trip to the toilet is no emergency."""
+    night_hours: tuple[int, int] = (22, 8)
     min_samples: int = 3
     """Days a slot must have been seen in a gap kind before its own figure is trusted."""
 
@@ -178,6 +186,7 @@ def _overlaps(start: dt.datetime, end: dt.datetime,
 # --- thresholds --------------------------------------------------------------------
 
 
+PRIOR_BEDTIME = 19
 PRIOR_HOURS: dict[str, tuple[float, ...]] = {}
 """Built-in prior, per gap kind, per hour of the local day: the longest silence that is
 usual for an older person living alone (a cautious guess, filled below)."""
@@ -194,7 +203,7 @@ def _night_aware(day_h: float, bed: int = 21, rise: int = 11) -> tuple[float, ..
 
 
 PRIOR_HOURS.update({
-    SignalKind.ACTIVITY.value: _night_aware(6.0),
+    SignalKind.ACTIVITY.value: _night_aware(6.0, bed=PRIOR_BEDTIME),
     SignalKind.DOOR_IN.value: (36.0,) * 24,
     SignalKind.DOOR.value: (36.0,) * 24,
     SignalKind.DOOR_OUT.value: (14.0,) * 24,
@@ -241,7 +250,10 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
     the prior is the kind's own unless ``prior_as`` names another."""
     key = kind.value
     prior_longest_h, source = _prior((prior_as or kind).value, slot, params, prior)
-    fallback = prior_longest_h * params.factor + params.margin_h
+    factor, margin = ((params.door_factor, params.door_margin_h)
+                      if (prior_as or kind) in (SignalKind.DOOR_IN, SignalKind.DOOR)
+                      else (params.factor, params.margin_h))
+    fallback = prior_longest_h * factor + margin
     own = None
     if baseline.history_days >= params.min_days and key in baseline.longest:
         own = widened(baseline.longest[key], baseline.samples[key], slot, params)
@@ -249,7 +261,7 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
     if own is None:
         value = fallback
     else:
-        own_threshold = own * params.factor + params.margin_h
+        own_threshold = own * factor + margin
         weight = min(1.0, (baseline.history_days - params.min_days)
                      / max(params.full_days - params.min_days, 1e-9))
         value = weight * own_threshold + (1 - weight) * max(fallback, own_threshold)
@@ -257,7 +269,15 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
         source = "own" if weight >= 1.0 else "blend"
     if floor_h is None:
         floor_h = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
+        if kind is SignalKind.ACTIVITY and _at_night(slot, params.night_hours):
+            floor_h = max(floor_h, params.night_floor_h)
     return Threshold(min(max(value, floor_h), params.backstop_h), longest, source)
+
+
+def _at_night(slot: int, hours: tuple[int, int]) -> bool:
+    start, end = hours
+    hour = slot * SLOT_MINUTES // 60
+    return hour >= start or hour < end if start > end else start <= hour < end
 
 
 def _prior(key: str, slot: int, params: Params, prior: Baseline | None) -> tuple[float, str]:

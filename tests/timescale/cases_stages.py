@@ -124,8 +124,10 @@ def presence_rows(seed: Seed) -> Params:
 
 
 def sightings(seed: Seed) -> Params:
+    """A known device with a newer event (its seeded one is 2 h old: it moves), a known
+    device with an older one (unchanged) and a device seen for the first time."""
     return jsonb_rows(
-        {"community": "juxin", "building": "b01", "device": "b01-u1-door", "kind": "door",
+        {"community": "juxin", "building": "b02", "device": "b02-u1-door", "kind": "door",
          "last_event_at": seed.at(minutes=1)},
         {"community": "juxin", "building": "b01", "device": "b01-u2-door", "kind": "door",
          "last_event_at": seed.at(days=40)},

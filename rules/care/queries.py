@@ -102,6 +102,7 @@ SELECT resident, starts_at, least(ends_at, coalesce(cancelled_at, ends_at)) AS e
   FROM absences
  WHERE community = %(community)s AND resident = ANY(%(residents)s::text[])
    AND ends_at > %(since)s AND starts_at <= %(now)s
+   AND (cancelled_at IS NULL OR cancelled_at > starts_at)
 """
 
 VISITS = """

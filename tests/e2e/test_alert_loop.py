@@ -105,7 +105,7 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     assert importer.proc is not None and importer.proc.wait(60) == 0, importer.log()
     services("ingest", ["ingest"], env)
     services("edge", ["edge", "--config", str(agent)], env)
-    services("rules", ["rules"], env)
+    rules = services("rules", ["rules"], env)
     services("api", ["api"], env)
 
     # One alert, pushed once to the grid worker, in Chinese, naming the resident.
@@ -114,6 +114,12 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     assert push.path == "/w-01"
     assert "张桂英" in push.body["message"] + push.body["title"]
     assert wait_until(lambda: _open_alerts(db) and _open_alerts(db)[0]["fired_count"] >= 3, 30)
+    # The rules service dies with the alert open and comes back: the same alert goes on,
+    # nobody is pushed twice.
+    rules.kill()
+    rules.start()
+    counted = _open_alerts(db)[0]["fired_count"]
+    assert wait_until(lambda: _open_alerts(db)[0]["fired_count"] >= counted + 2, 30)
     alerts = db.execute("SELECT * FROM alerts").fetchall()
     assert len(alerts) == 1 and alerts[0]["subject"] == "r-0001"
     assert len(receiver.deliveries) == 1

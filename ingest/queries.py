@@ -78,12 +78,18 @@ WITH r AS (
 ), merged AS (
     SELECT community, resident,
            max(door_at) AS door_at,
-           (array_agg(door_direction ORDER BY door_at DESC NULLS LAST))[1] AS door_direction,
-           (array_agg(building ORDER BY door_at DESC NULLS LAST))[1] AS door_building,
-           (array_agg(device ORDER BY door_at DESC NULLS LAST))[1] AS door_device,
+           -- one row's fields, the latest (ties broken by place, so every replica agrees)
+           (array_agg(door_direction ORDER BY door_at DESC NULLS LAST, building, device))[1]
+               AS door_direction,
+           (array_agg(building ORDER BY door_at DESC NULLS LAST, building, device))[1]
+               AS door_building,
+           (array_agg(device ORDER BY door_at DESC NULLS LAST, building, device))[1]
+               AS door_device,
            max(activity_at) AS activity_at,
-           (array_agg(building ORDER BY activity_at DESC NULLS LAST))[1] AS activity_building,
-           (array_agg(device ORDER BY activity_at DESC NULLS LAST))[1] AS activity_device
+           (array_agg(building ORDER BY activity_at DESC NULLS LAST, building, device))[1]
+               AS activity_building,
+           (array_agg(device ORDER BY activity_at DESC NULLS LAST, building, device))[1]
+               AS activity_device
       FROM named GROUP BY community, resident
 )
 INSERT INTO resident_signals AS s (
@@ -105,14 +111,19 @@ ON CONFLICT (community, resident) DO UPDATE
                                s.last_door_device),
                               (EXCLUDED.last_door_at, EXCLUDED.last_door_direction,
                                EXCLUDED.last_door_building, EXCLUDED.last_door_device)) v
-         ORDER BY 1 DESC NULLS LAST LIMIT 1),
+         ORDER BY 1 DESC NULLS LAST, 3, 4 LIMIT 1),
        (last_activity_at, last_activity_building, last_activity_device) =
        (SELECT * FROM (VALUES (s.last_activity_at, s.last_activity_building,
                                s.last_activity_device),
                               (EXCLUDED.last_activity_at, EXCLUDED.last_activity_building,
                                EXCLUDED.last_activity_device)) v
-         ORDER BY 1 DESC NULLS LAST LIMIT 1),
+         ORDER BY 1 DESC NULLS LAST, 2, 3 LIMIT 1),
        first_signal_at = LEAST(s.first_signal_at, EXCLUDED.first_signal_at)
+ WHERE EXCLUDED.last_door_at > s.last_door_at
+    OR (s.last_door_at IS NULL AND EXCLUDED.last_door_at IS NOT NULL)
+    OR EXCLUDED.last_activity_at > s.last_activity_at
+    OR (s.last_activity_at IS NULL AND EXCLUDED.last_activity_at IS NOT NULL)
+    OR EXCLUDED.first_signal_at < s.first_signal_at
 """
 """Signs of life per watched-or-not resident; every column only moves forward in time.
 A row naming a person or home that the directory does not know is dropped."""

@@ -12,6 +12,7 @@ visible in the API and the dashboard.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -62,6 +64,13 @@ TEXT = Catalog({
     "stays_in": {"zh-CN": "独居老人 {name}（{id}）自 {last} 起未出门",
                  "en": "{name} ({id}), living alone, has stayed in since {last}"},
     "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
+    "why": {"zh-CN": "原因：{text}", "en": "Why: {text}"},
+    "duress": {"zh-CN": "模拟门禁胁迫报警：{device}（{time}）",
+               "en": "Simulating a duress alarm at {device} ({time})"},
+    "duress_pushed": {"zh-CN": "胁迫报警 → 推送：{ms} 毫秒（告警 #{id}，{severity}）",
+                      "en": "Duress alarm → push: {ms} ms (alert #{id}, {severity})"},
+    "duress_missing": {"zh-CN": "胁迫报警未在 {seconds} 秒内推送",
+                       "en": "the duress alarm was not pushed within {seconds} s"},
     "timeout": {"zh-CN": "{seconds} 秒内未出现预警", "en": "no alert within {seconds} s"},
 })
 
@@ -169,12 +178,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 return 0
             raise ServiceError(TEXT("timeout", locale, seconds=int(args.timeout)))
         print(TEXT("alert", locale, id=alert["id"], title=alert["title"]), flush=True)
+        explained = _explanation(alert, sim.community.zone, locale)
+        if explained:
+            print(TEXT("why", locale, text=explained), flush=True)
+        pushed = _duress(sim, receiver, port, locale, stop)
         if args.until_alert:
-            # The check ends when the grid worker's push has arrived too.
+            # The check ends when the grid worker's push about the resident has arrived too.
+            name = str((alert.get("details") or {}).get("name", alert.get("subject")))
             deadline = time.monotonic() + 30
-            while not receiver.deliveries and time.monotonic() < deadline and not stop.is_set():
+            while not _pushed_about(receiver, name) and time.monotonic() < deadline \
+                    and not stop.is_set():
                 stop.wait(0.5)
-            return 0 if receiver.deliveries else 1
+            return 0 if _pushed_about(receiver, name) and pushed else 1
         print(TEXT("stop", locale), flush=True)
         while not stop.wait(1.0):
             children.check()
@@ -266,6 +281,60 @@ def _wait_for_alert(port: int, timeout: float, stop: threading.Event,
             pass  # the API is still starting
         stop.wait(1.0)
     return None
+
+
+def _explanation(alert: dict[str, Any], zone: ZoneInfo, locale: str) -> str:
+    """The alert's one-line explanation, as the push carries it."""
+    from rules.care.texts import explanation
+
+    details = alert.get("details") or {}
+    judged = details.get("judged_at")
+    if not judged:
+        return ""
+    return explanation(details, dt.datetime.fromisoformat(judged), zone, locale)
+
+
+def _pushed_about(receiver: WebhookReceiver, name: str) -> bool:
+    return any(name in str(d.body.get("message", "")) for d in receiver.deliveries)
+
+
+def _duress(sim: Simulation, receiver: WebhookReceiver, port: int, locale: str,
+            stop: threading.Event) -> bool:
+    """Someone opens the first building's door under threat: time the alarm to its push."""
+    from hardware.simulator.routines import DoorRecord
+
+    first = sim.community.directory.buildings[0].id
+    device = next(d for b, d in sim.community.doors if b == first and d not in sim.terminals)
+    now = dt.datetime.now(sim.community.zone)
+    before = len(receiver.deliveries)
+    print(TEXT("duress", locale, device=device, time=now.strftime("%H:%M:%S")), flush=True)
+    started = time.monotonic()
+    with sim.logs() as logs:
+        logs.write(DoorRecord(now, device, "duress", reader=1, credential="fingerprint"))
+    deadline = started + 30
+    while time.monotonic() < deadline and not stop.is_set():
+        for delivery in receiver.deliveries[before:]:
+            title = str(delivery.body.get("title", ""))
+            if "胁迫" in title or "Duress" in title:
+                elapsed = (time.monotonic() - started) * 1000
+                alert = _alert(port, "duress")
+                print(TEXT("duress_pushed", locale, ms=round(elapsed),
+                           id=alert.get("id", "?"), severity=alert.get("severity", "?")),
+                      flush=True)
+                return True
+        stop.wait(0.05)
+    print(TEXT("duress_missing", locale, seconds=30), flush=True)
+    return False
+
+
+def _alert(port: int, rule: str) -> dict[str, Any]:
+    url = f"http://127.0.0.1:{port}/api/v1/alerts?rule={rule}&status=open"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            items = json.load(response).get("items", [])
+    except OSError:
+        return {}
+    return dict(items[0]) if items else {}
 
 
 def _print_push(delivery: Delivery, locale: str) -> None:

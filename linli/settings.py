@@ -68,10 +68,19 @@ class SilenceSettings(_Section):
     """A silence may run this much longer than any seen in a comparable time of day."""
     factor: float = Field(1.2, ge=1.0, le=3.0)
     margin_h: float = Field(1.0, ge=0, le=12)
+    door_factor: float = Field(1.5, ge=1.0, le=3.0)
+    door_margin_h: float = Field(4.0, ge=0, le=24)
+    """For silence seen only at the door (no in-home sensor): a day without going out is
+    common, so it gets more room than a silence inside the home."""
+    night_floor_h: float = Field(8.0, ge=0, le=24)
+    """At night (22:00–08:00 local) no silence at home shorter than this is unusual: a night
+    without the usual trip to the toilet is no emergency."""
     floor_h: float = Field(2.0, gt=0)
     """No silence at home shorter than this is ever unusual."""
     out_floor_h: float = Field(10.0, gt=0)
-    """Nobody is reported not back from an outing sooner than this."""
+    """Nobody seen going out is reported not back sooner than this."""
+    inferred_out_floor_h: float = Field(24.0, gt=0)
+    """Nor anybody only believed out (a door with no direction, then no activity at home)."""
     backstop_h: float = Field(47.0, gt=0, le=24 * 7)
     """No sign of life this long always alerts."""
     refresh_h: float = Field(6.0, gt=0)

@@ -51,15 +51,15 @@ class SignalKind(StrEnum):
 GAP_KINDS = (SignalKind.ACTIVITY, SignalKind.DOOR_IN, SignalKind.DOOR_OUT, SignalKind.DOOR)
 
 
-def judged_kind(kind: SignalKind, *, has_activity: bool) -> SignalKind:
-    """The gap kind a signal opens. A visit is judged like activity (someone saw the
-    resident at home); in a home with sensors, a direction-less door event followed by
-    quiet means nobody is in, so it is judged as going out."""
-    if kind is SignalKind.VISIT:
-        return SignalKind.ACTIVITY
-    if kind is SignalKind.DOOR and has_activity:
-        return SignalKind.DOOR_OUT
-    return kind
+def judged_kind(kind: SignalKind) -> SignalKind:
+    """The gap kind a signal opens: a visit is judged like activity (someone saw the
+    resident at home)."""
+    return SignalKind.ACTIVITY if kind is SignalKind.VISIT else kind
+
+
+def inferred_out(kind: SignalKind, *, has_activity: bool) -> bool:
+    """In a home with sensors, quiet after a direction-less door means nobody is in."""
+    return kind is SignalKind.DOOR and has_activity
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +80,24 @@ class Params:
     shift_h: float = 2.0
     factor: float = 1.2
     margin_h: float = 1.0
+    door_factor: float = 1.5
+    door_margin_h: float = 4.0
+    """Silence at (or possibly at) home seen only at the door: a day without going out is
+    common, so this may want more room than a silence inside the home."""
     floor_h: float = 2.0
     """No threshold at home is shorter than this (a very regular day still has rests)."""
     out_floor_h: float = 10.0
-    """Nobody is reported "not back" sooner than this: outings vary far more than rests."""
+    """Nobody seen going out is reported "not back" sooner than this: outings vary far more
+    than rests."""
+    inferred_out_floor_h: float = 24.0
+    """Nor anybody only believed out (a direction-less door, then no activity at home) sooner
+    than this: an unannounced night away is common, a fall right after coming in rare."""
     backstop_h: float = 47.0
     """Silence this long always alerts (and is never learned as usual)."""
+    night_floor_h: float = 8.0
+    """At night (``night_hours``) no silence at home shorter than this is unusual: a night
+    without the usual trip to the toilet is no emergency."""
+    night_hours: tuple[int, int] = (22, 8)
     min_samples: int = 3
     """Days a slot must have been seen in a gap kind before its own figure is trusted."""
 
@@ -146,7 +158,7 @@ def learn(signals: Iterable[Signal], *, now: dt.datetime, tz: dt.tzinfo, params:
     for (opened, kind), (closed, _) in itertools.pairwise(ordered):
         if closed - opened >= backstop or _overlaps(opened, closed, excluded):
             continue
-        key = judged_kind(kind, has_activity=has_activity).value
+        key = judged_kind(kind).value
         # Sample the gap at every slot boundary it spans: how long the silence had lasted.
         local = opened.astimezone(tz)
         first = local.replace(second=0, microsecond=0,
@@ -174,6 +186,7 @@ def _overlaps(start: dt.datetime, end: dt.datetime,
 # --- thresholds --------------------------------------------------------------------
 
 
+PRIOR_BEDTIME = 19
 PRIOR_HOURS: dict[str, tuple[float, ...]] = {}
 """Built-in prior, per gap kind, per hour of the local day: the longest silence that is
 usual for an older person living alone (a cautious guess, filled below)."""
@@ -190,7 +203,7 @@ def _night_aware(day_h: float, bed: int = 21, rise: int = 11) -> tuple[float, ..
 
 
 PRIOR_HOURS.update({
-    SignalKind.ACTIVITY.value: _night_aware(6.0),
+    SignalKind.ACTIVITY.value: _night_aware(6.0, bed=PRIOR_BEDTIME),
     SignalKind.DOOR_IN.value: (36.0,) * 24,
     SignalKind.DOOR.value: (36.0,) * 24,
     SignalKind.DOOR_OUT.value: (14.0,) * 24,
@@ -230,11 +243,17 @@ class Threshold:
 
 
 def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
-              prior: Baseline | None = None) -> Threshold:
-    """The threshold for a silence opened by ``kind`` (as judged) at ``slot``."""
+              prior: Baseline | None = None, *, floor_h: float | None = None,
+              prior_as: SignalKind | None = None) -> Threshold:
+    """The threshold for a silence opened by ``kind`` (as judged) at ``slot``; ``floor_h``
+    defaults to the one for the kind (``out_floor_h`` for going out, else ``floor_h``), and
+    the prior is the kind's own unless ``prior_as`` names another."""
     key = kind.value
-    prior_longest_h, source = _prior(key, slot, params, prior)
-    fallback = prior_longest_h * params.factor + params.margin_h
+    prior_longest_h, source = _prior((prior_as or kind).value, slot, params, prior)
+    factor, margin = ((params.door_factor, params.door_margin_h)
+                      if (prior_as or kind) in (SignalKind.DOOR_IN, SignalKind.DOOR)
+                      else (params.factor, params.margin_h))
+    fallback = prior_longest_h * factor + margin
     own = None
     if baseline.history_days >= params.min_days and key in baseline.longest:
         own = widened(baseline.longest[key], baseline.samples[key], slot, params)
@@ -242,14 +261,23 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
     if own is None:
         value = fallback
     else:
-        own_threshold = own * params.factor + params.margin_h
+        own_threshold = own * factor + margin
         weight = min(1.0, (baseline.history_days - params.min_days)
                      / max(params.full_days - params.min_days, 1e-9))
         value = weight * own_threshold + (1 - weight) * max(fallback, own_threshold)
         longest = weight * own + (1 - weight) * max(prior_longest_h, own)
         source = "own" if weight >= 1.0 else "blend"
-    floor = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
-    return Threshold(min(max(value, floor), params.backstop_h), longest, source)
+    if floor_h is None:
+        floor_h = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
+        if kind is SignalKind.ACTIVITY and _at_night(slot, params.night_hours):
+            floor_h = max(floor_h, params.night_floor_h)
+    return Threshold(min(max(value, floor_h), params.backstop_h), longest, source)
+
+
+def _at_night(slot: int, hours: tuple[int, int]) -> bool:
+    start, end = hours
+    hour = slot * SLOT_MINUTES // 60
+    return hour >= start or hour < end if start > end else start <= hour < end
 
 
 def _prior(key: str, slot: int, params: Params, prior: Baseline | None) -> tuple[float, str]:
@@ -323,12 +351,12 @@ def place_of(last: Signal | None, *, has_activity: bool, silent_h: float,
     """Where the resident probably is, from the kind of their last signal."""
     if last is None:
         return Place.UNKNOWN
-    kind = judged_kind(last.kind, has_activity=has_activity)
+    kind = judged_kind(last.kind)
     if kind is SignalKind.ACTIVITY or kind is SignalKind.DOOR_IN:
         return Place.HOME
-    if kind is not SignalKind.DOOR_OUT:
-        return Place.UNKNOWN
-    return Place.AWAY if silent_h > usual_out_h else Place.OUT
+    if kind is SignalKind.DOOR_OUT or inferred_out(kind, has_activity=has_activity):
+        return Place.AWAY if silent_h > usual_out_h else Place.OUT
+    return Place.UNKNOWN
 
 
 def assess(last: Signal | None, *, now: dt.datetime, tz: dt.tzinfo, baseline: Baseline,
@@ -345,16 +373,19 @@ def assess(last: Signal | None, *, now: dt.datetime, tz: dt.tzinfo, baseline: Ba
         backstop = Threshold(params.backstop_h, params.backstop_h, "backstop")
         return Assessment(Place.UNKNOWN, None, silent, backstop, finding)
     silent = _hours(now - last.at)
-    kind = judged_kind(last.kind, has_activity=activity_home)
-    usual = threshold(baseline, kind, slot, params, prior)
-    usual_out = threshold(baseline, SignalKind.DOOR_OUT, slot, params, prior)
+    kind = judged_kind(last.kind)
+    believed_out = inferred_out(kind, has_activity=activity_home)
+    usual = (threshold(baseline, kind, slot, params, prior,
+                       floor_h=params.inferred_out_floor_h, prior_as=SignalKind.DOOR_OUT)
+             if believed_out else threshold(baseline, kind, slot, params, prior))
+    out = kind is SignalKind.DOOR_OUT or believed_out
     place = place_of(last, has_activity=activity_home, silent_h=silent,
-                     usual_out_h=usual_out.hours)
+                     usual_out_h=usual.hours if out else params.backstop_h)
     finding = None
     if silent >= params.backstop_h:
         finding = Finding.BACKSTOP
     elif silent > usual.hours and not math.isclose(silent, usual.hours):
-        finding = Finding.NOT_BACK if kind is SignalKind.DOOR_OUT else Finding.SILENT_AT_HOME
+        finding = Finding.NOT_BACK if out else Finding.SILENT_AT_HOME
     return Assessment(place, last, silent, usual, finding)
 
 

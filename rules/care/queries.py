@@ -102,6 +102,7 @@ SELECT resident, starts_at, least(ends_at, coalesce(cancelled_at, ends_at)) AS e
   FROM absences
  WHERE community = %(community)s AND resident = ANY(%(residents)s::text[])
    AND ends_at > %(since)s AND starts_at <= %(now)s
+   AND (cancelled_at IS NULL OR cancelled_at > starts_at)
 """
 
 VISITS = """
@@ -124,7 +125,7 @@ ON CONFLICT (community, resident) DO UPDATE
 # Registered absences that ended without the resident coming back.
 OVERDUE_ABSENCES = """
 SELECT x.id, x.resident, x.starts_at, x.ends_at, x.reason, x.created_by,
-       r.name, h.building AS home_building, hb.grid
+       r.name, h.building AS home_building, hb.name AS home_building_name, h.room, hb.grid
   FROM absences x
   JOIN residents r ON r.community = x.community AND r.id = x.resident AND r.active
   LEFT JOIN households h ON h.community = r.community AND h.id = r.household

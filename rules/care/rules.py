@@ -36,13 +36,12 @@ class _CareRule:
     """What the silence and not-back rules share: the watch, details, texts, resolving."""
 
     name = ""
-    findings: frozenset[Finding] = frozenset()
 
     def __init__(self, watch: Watch) -> None:
         self.watch = watch
 
     def _fires(self, resident: Resident) -> bool:
-        return resident.assessment.finding in self.findings
+        raise NotImplementedError
 
     def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
         return self.watch.quiet_until(community, now)
@@ -184,6 +183,9 @@ class AbsenceOverdueRule:
         firings = []
         for row in rows:
             details = {"resident": row["resident"], "name": row["name"],
+                       "home": {"building": row["home_building"],
+                                "building_name": row["home_building_name"],
+                                "room": row["room"]},
                        "absence": row["id"], "reason": row["reason"],
                        "starts_at": row["starts_at"].isoformat(),
                        "ends_at": row["ends_at"].isoformat(),
@@ -212,7 +214,9 @@ class AbsenceOverdueRule:
 
     def message(self, alert: ActiveAlert, community: Community, locale: str) -> PushText:
         d = alert.details
-        lines = [ct.text("care.absence.overdue", locale, reason=d.get("reason") or "—",
+        lines = [ct.text("care.who", locale, name=d.get("name", alert.subject),
+                         home=t.describe_home(d.get("home"), locale)),
+                 ct.text("care.absence.overdue", locale, reason=d.get("reason") or "—",
                          until=t.local_time(d.get("ends_at"), community.tz, locale)),
                  t.text("push.action", locale, alert_id=alert.id)]
         title = t.push_title(ct.text("care.title.absence_overdue", locale), alert.tier, locale)

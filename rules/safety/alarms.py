@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from linli.settings import SafetySettings
-from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution
+from rules.framework import (
+    ActiveAlert,
+    Community,
+    Conn,
+    Firing,
+    PushText,
+    Resolution,
+    earliest,
+)
 from rules.safety import queries
 from rules.safety import texts as t
 from rules.safety.events import DoorEvent, History, Place, Tally, by_subject, iso, new_events
@@ -105,6 +113,10 @@ class AlarmRule:
     def _still_alarming(self, conn: Conn, community: Community, place: Place, tally: Tally,
                         now: dt.datetime) -> bool:
         return True
+
+    def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
+        """Alarms are raised, and held-open doors resolved, by events alone."""
+        return earliest(now)
 
     def should_resolve(
         self, conn: Conn, community: Community, alert: ActiveAlert, now: dt.datetime

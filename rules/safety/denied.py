@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from linli.settings import SafetySettings
-from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution
+from rules.framework import (
+    ActiveAlert,
+    Community,
+    Conn,
+    Firing,
+    PushText,
+    Resolution,
+    earliest,
+)
+from rules.queries import ACTIVE_ALERTS
 from rules.safety import queries
 from rules.safety import texts as t
 from rules.safety.events import (
@@ -153,6 +162,12 @@ class RepeatedDeniedAccessRule:
                                   details=denied_details(place, burst, self.limits),
                                   grid=place.grid, building=place.building, severity=SEVERITY))
         return firings
+
+    def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
+        """An open alert's door falls quiet; raising waits for denials (events)."""
+        rows = conn.execute(ACTIVE_ALERTS, {"community": community, "rule": self.name})
+        lasts = [Tally.from_details(row["details"]).last_event_at for row in rows.fetchall()]
+        return earliest(now, *(last + self.limits.quiet for last in lasts if last))
 
     def should_resolve(
         self, conn: Conn, community: Community, alert: ActiveAlert, now: dt.datetime

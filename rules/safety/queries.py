@@ -75,3 +75,12 @@ SELECT e.event_id::text AS event_id, e.occurred_at, e.building, e.device, e.dire
    AND e.occurred_at > %(since)s AND e.occurred_at <= %(until)s
  ORDER BY e.occurred_at, e.event_id
 """
+
+# The newest camera count at any watched doorway not yet settled (a replay's next look).
+LAST_CAMERA_PASSAGE = """
+SELECT max(e.occurred_at) AS last_at
+  FROM events e
+  JOIN devices c ON c.community = e.community AND c.building = e.building AND c.id = e.device
+ WHERE e.community = %(community)s AND c.door IS NOT NULL AND e.kind = 'passage'
+   AND e.occurred_at > %(since)s AND e.occurred_at <= %(until)s
+"""

@@ -32,7 +32,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from linli.settings import SafetySettings
-from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution
+from rules.framework import (
+    ActiveAlert,
+    Community,
+    Conn,
+    Firing,
+    PushText,
+    Resolution,
+    earliest,
+)
+from rules.queries import ACTIVE_ALERTS
 from rules.safety import queries
 from rules.safety import texts as t
 from rules.safety.events import History, Place, iso, parse_time
@@ -335,6 +344,19 @@ class TailgatingRule:
                 "window_s": limits.window.total_seconds(),
                 "min_confidence": limits.min_confidence, "min_excess": limits.min_excess,
                 "quiet_min": limits.quiet.total_seconds() / 60}
+
+    def quiet_until(self, conn: Conn, community: str, now: dt.datetime) -> dt.datetime | None:
+        """Counts are judged once settled, and an open alert's doorway falls quiet."""
+        row = conn.execute(queries.LAST_CAMERA_PASSAGE, {
+            "community": community, "since": now - self.limits.settle - self.limits.window,
+            "until": now}).fetchone()
+        moments = [row["last_at"] + self.limits.settle] if row and row["last_at"] else []
+        alerts = conn.execute(ACTIVE_ALERTS, {"community": community, "rule": self.name})
+        for alert in alerts.fetchall():
+            last = EpisodeTally.from_details(alert["details"]).last_event_at
+            if last is not None:
+                moments.append(last + self.limits.quiet)
+        return earliest(now, *moments)
 
     def should_resolve(
         self, conn: Conn, community: Community, alert: ActiveAlert, now: dt.datetime

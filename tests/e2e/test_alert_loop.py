@@ -80,9 +80,15 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
                                              allow_unicode=True))
     log_file = tmp_path / "b01-u1-door.jsonl"
     now = dt.datetime.now(dt.UTC)
-    # The resident went home 30 hours ago and has not been seen since; a neighbour passes
-    # later; one line in between is garbage from the controller.
-    log_file.write_text(door_line(now - dt.timedelta(hours=30), "r-0001", direction="in")
+    # Two weeks of a morning walk every day (so the rules know the resident's habits), then
+    # home 40 hours ago and not seen since; a neighbour passes later; one line in between
+    # is garbage from the controller.
+    last_home = now - dt.timedelta(hours=40)
+    history = [door_line(last_home - dt.timedelta(days=day, hours=2), "r-0001")
+               + door_line(last_home - dt.timedelta(days=day), "r-0001", direction="in")
+               for day in range(14, 0, -1)]
+    log_file.write_text("".join(history)
+                        + door_line(last_home, "r-0001", direction="in")
                         + "{this is not json\n"
                         + door_line(now - dt.timedelta(hours=2), "r-0002"))
     agent = tmp_path / "agent.yaml"
@@ -99,7 +105,7 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     assert importer.proc is not None and importer.proc.wait(60) == 0, importer.log()
     services("ingest", ["ingest"], env)
     services("edge", ["edge", "--config", str(agent)], env)
-    services("rules", ["rules"], env)
+    rules = services("rules", ["rules"], env)
     services("api", ["api"], env)
 
     # One alert, pushed once to the grid worker, in Chinese, naming the resident.
@@ -108,6 +114,12 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     assert push.path == "/w-01"
     assert "张桂英" in push.body["message"] + push.body["title"]
     assert wait_until(lambda: _open_alerts(db) and _open_alerts(db)[0]["fired_count"] >= 3, 30)
+    # The rules service dies with the alert open and comes back: the same alert goes on,
+    # nobody is pushed twice.
+    rules.kill()
+    rules.start()
+    counted = _open_alerts(db)[0]["fired_count"]
+    assert wait_until(lambda: _open_alerts(db)[0]["fired_count"] >= counted + 2, 30)
     alerts = db.execute("SELECT * FROM alerts").fetchall()
     assert len(alerts) == 1 and alerts[0]["subject"] == "r-0001"
     assert len(receiver.deliveries) == 1
@@ -127,7 +139,7 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     assert wait_until(lambda: bool(api_get(port, "/api/v1/dead-letters")["items"]), 20)
     dead = api_get(port, "/api/v1/dead-letters")["items"]
     assert len(dead) == 1 and dead[0]["reason"]
-    assert db.execute("SELECT count(*) AS n FROM events").fetchone() == {"n": 2}
+    assert db.execute("SELECT count(*) AS n FROM events").fetchone() == {"n": 2 + 28}
     rejects = list((tmp_path / "spool").rglob("*reject*"))
     assert rejects and "this is not json" in rejects[0].read_text()
     assert wait_until(lambda: _agent_status(db).get("rejected_lines") == 1, 40)
@@ -139,7 +151,11 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     timeline = db.execute("SELECT action, actor FROM alert_timeline WHERE alert_id = %s ORDER BY at, id",
                           (alerts[0]["id"],)).fetchall()
     actions = [t["action"] for t in timeline]
-    assert actions[0] == "raised" and "notified" in actions and actions[-1] == "resolved"
+    assert actions[0] == "raised" and "notified" in actions and "resolved" in actions
+    assert actions.index("notified") < actions.index("resolved")
+    # The worker who was told hears that no visit is needed any more.
+    assert wait_until(lambda: len(receiver.deliveries) == 2, 20)
+    assert "已解除" in receiver.deliveries[1].body["title"]
 
 
 def _open_alerts(db: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:

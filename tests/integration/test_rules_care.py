@@ -113,6 +113,9 @@ def test_a_registered_absence_silences_the_watch_and_its_end_is_reminded(
     assert result.raised == [reminder["id"]]
     assert (reminder["rule"], reminder["details"]["reason"]) == ("absence_overdue", "去女儿家")
     assert "报备外出已到期" in reminder["title"]
+    [push] = db.execute("SELECT body FROM notifications WHERE alert_id = %s AND worker = 'w-01'",
+                        (reminder["id"],)).fetchall()
+    assert "张桂英（1栋101室）" in push["body"] and "去女儿家" in push["body"]
     store([home.event(back_by + dt.timedelta(hours=3), "passage", "b01-door", direction="in")])
     run(db, settings, back_by + dt.timedelta(hours=3, minutes=1))
     assert active(db) == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.timescale.compare import Case, Params
+from tests.timescale.compare import Case, Params, table
 from tests.timescale.seed import Seed
 
 PAGE = 51
@@ -57,6 +57,7 @@ def alert_raised_at(seed: Seed, alert_id: int) -> Any:
 A = "api.alerts.queries."
 C = "api.communities.queries."
 E = "api.events.queries."
+R = "api.residents.queries."
 
 CASES = [
     Case("api.queries.CONFIGURE_SESSION", "5s timeout",
@@ -130,4 +131,16 @@ CASES = [
     Case("api.residents.queries.GET_PRESENCE", "a resident seen",
          lambda s: {"community": s.rows("presence")[0]["community"],
                     "resident": s.rows("presence")[0]["resident"]}),
+    Case(R + "LIST_ABSENCES", "a current and an extended absence",
+         lambda s: {"community": "juxin", "resident": "r-0006"}),
+    Case(R + "INSERT_ABSENCE", "away for two days",
+         lambda s: {"community": "juxin", "resident": "r-0004", "starts_at": s.anchor,
+                    "ends_at": s.at(hours=-48), "reason": "住院", "actor": "w-01"},
+         table("absences")),
+    Case(R + "CANCEL_ABSENCE", "the current absence",
+         lambda s: {"community": "juxin", "resident": "r-0006", "absence": 1,
+                    "actor": "w-02"}, table("absences")),
+    Case(R + "CANCEL_ABSENCE", "already cancelled",
+         lambda s: {"community": "juxin", "resident": "r-0000", "absence": 3,
+                    "actor": "w-02"}, table("absences"), expect_empty=True),
 ]

@@ -1,4 +1,5 @@
-"""Cases for the rules engine, ingest, the shared alert changes and the directory import.
+"""Cases for the rules engine (silence, safety and care rules), ingest, the shared alert
+changes and the directory import.
 
 Ingest's COPY statements need ``COPY … FROM STDIN``, which pglite cannot take: they run
 only against a real server (LINLI_TIMESCALE_TEST_URL). Ingest's fallback for redelivered
@@ -15,12 +16,14 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ingest import queries as ingest
+from rules.care.watch import CARE_RULES
 from tests.timescale.compare import Case, Params, execute, table
 from tests.timescale.database import Conn
-from tests.timescale.seed import Seed
+from tests.timescale.seed import Seed, baseline
 
 R = "rules.queries."
 S = "rules.safety.queries."
+C = "rules.care.queries."
 I = "ingest.queries."  # noqa: E741
 D = "linli.directory_queries."
 NEW_EVENT_IDS = [uuid.UUID(int=n, version=4) for n in (11, 12, 13)]
@@ -121,20 +124,16 @@ def presence_rows(seed: Seed) -> Params:
 
 
 def sightings(seed: Seed) -> Params:
+    """A known device with a newer event (its seeded one is 2 h old: it moves), a known
+    device with an older one (unchanged) and a device seen for the first time."""
     return jsonb_rows(
-        {"community": "juxin", "building": "b01", "device": "b01-u1-door", "kind": "door",
+        {"community": "juxin", "building": "b02", "device": "b02-u1-door", "kind": "door",
          "last_event_at": seed.at(minutes=1)},
         {"community": "juxin", "building": "b01", "device": "b01-u2-door", "kind": "door",
          "last_event_at": seed.at(days=40)},
         {"community": "heping", "building": "b02", "device": "b02-new", "kind": "door",
          "last_event_at": seed.at(minutes=2)},
     )
-
-
-def watch_door(conn: Conn, seed: Seed, copy_ok: bool) -> None:
-    """The camera of 2栋 counts the doorway of 2栋1单元门禁 (devices.door)."""
-    conn.execute("UPDATE devices SET door = 'b02-u1-door'"
-                 " WHERE community = 'juxin' AND id = 'b02-cam-1'")
 
 
 def record_last_events(conn: Conn, seed: Seed, copy_ok: bool) -> None:
@@ -149,12 +148,87 @@ def safety(seed: Seed, **values: Any) -> Params:
     return {"community": "juxin", "since": seed.at(days=20), "until": seed.anchor, **values}
 
 
+def signal_rows(seed: Seed) -> Params:
+    """Rows as ``PreparedBatch.signal_updates()`` makes them (one per device, person and
+    household, sorted by that key)."""
+    def row(building: str, device: str, person: str | None = None,
+            household: str | None = None, door_at: dt.datetime | None = None,
+            door_direction: str | None = None, activity_at: dt.datetime | None = None,
+            community: str = "juxin") -> dict[str, Any]:
+        return {"community": community, "building": building, "device": device,
+                "person": person, "household": household, "door_at": door_at,
+                "door_direction": door_direction, "activity_at": activity_at}
+
+    rows = [
+        # the heping resident, older than what is stored: nothing moves
+        row("b01", "b01-u1-door", "r-0003", door_at=seed.at(hours=6), door_direction="out",
+            community="heping"),
+        # r-0000 named at two doors: the newer passage wins and moves the stored one
+        row("b01", "b01-u1-door", "r-0000", door_at=seed.at(minutes=1), door_direction="out"),
+        row("b01", "b01-u2-door", "r-0000", door_at=seed.at(minutes=40),
+            door_direction="in"),
+        # a person the directory does not know: dropped
+        row("b01", "b01-u1-door", "r-9999", door_at=seed.at(minutes=2)),
+        # r-0000's own door contact (devices.household), older than the passage above
+        row("b01", "h101-door", door_at=seed.at(minutes=4), door_direction="out"),
+        # the water meter names r-0004's home in attrs; and a home nobody lives in
+        row("b01", "b01-meter", household="h-b01-u1-201", activity_at=seed.at(minutes=3)),
+        row("b01", "b01-meter", household="h-nobody", activity_at=seed.at(minutes=3)),
+        # r-0002's first sign of life: a new row
+        row("b01", "b01-u1-door", "r-0002", door_at=seed.at(minutes=7), door_direction="in"),
+        # r-0006's motion sensor (devices.household): activity where there was none, and
+        # older than the stored first signal
+        row("b02", "h203-motion", activity_at=seed.at(days=30)),
+        # r-0010 at 2栋's door, older than the stored passage: ignored
+        row("b02", "b02-u1-door", "r-0010", door_at=seed.at(days=4), door_direction="in"),
+    ]
+    return jsonb_rows(*sorted(rows, key=lambda r: (r["community"], r["building"], r["device"],
+                                                   r["person"] or "", r["household"] or "")))
+
+
+def queue_tier_two(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """Alert 1 escalated: w-01 was told a second time on the same channel."""
+    conn.execute(
+        "INSERT INTO notifications (alert_id, community, worker, url_index, channel, title,"
+        " body, status, attempts, next_attempt_at, created_at, sent_at)"
+        " VALUES (1, 'juxin', 'w-01', 0, 'json://127.0.0.1', 'alert 1 tier 2', 'again',"
+        " 'sent', 1, %(at)s, %(at)s, %(at)s)", {"at": seed.at(minutes=10)})
+
+
+def care(seed: Seed, **values: Any) -> Params:
+    """What ``rules.care.watch.Watch`` passes: the community, its clock, the care rules."""
+    return {"community": "juxin", "now": seed.anchor, "rules": list(CARE_RULES),
+            "residents": ["r-0000", "r-0004", "r-0006", "r-0010"],
+            "since": seed.at(days=28), **values}
+
+
+def learned(seed: Seed, resident: str, days: float) -> Params:
+    return {"community": "juxin", "resident": resident, "now": seed.anchor,
+            "history_days": days, "model": Jsonb(baseline(days, True).to_json())}
+
+
+def overdue(seed: Seed, community: str) -> Params:
+    """AbsenceOverdueRule at the anchor: 2 h of grace, 47 h of backstop."""
+    return {"community": community, "now": seed.anchor, "due_before": seed.at(hours=2),
+            "oldest": seed.at(hours=49)}
+
+
 def statuses(seed: Seed) -> Params:
     return jsonb_rows(
         {"community": "juxin", "building": "b01", "device": "b01-u2-door", "kind": "door",
          "state": "online", "status": {"state": "online", "version": "0.1.0"}},
         {"community": "juxin", "building": "b03", "device": "agent", "kind": "agent",
          "state": "offline", "status": {"state": "offline"}},
+    )
+
+
+def same_statuses(seed: Seed) -> Params:
+    """Heartbeats that do not change the state: one device with state_since, one without."""
+    return jsonb_rows(
+        {"community": "juxin", "building": "b01", "device": "b01-u1-door", "kind": "door",
+         "state": "online", "status": {"state": "online", "uptime_s": 9.5}},
+        {"community": "heping", "building": "b01", "device": "b01-u1-door", "kind": "door",
+         "state": "online", "status": {"state": "online"}},
     )
 
 
@@ -166,8 +240,15 @@ CASES = [
     Case(R + "WATCHED_RESIDENTS", "juxin, visits in 5 days", silent),
     Case(R + "RESIDENT_STATE", "a visited resident", lambda s: silent(s, resident="r-0004")),
     Case(R + "ACTIVE_ALERTS", "silent residents", silent),
-    Case(R + "UPSERT_ALERT", "new alert", lambda s: alert(s, "r-0002"), table("alerts")),
-    Case(R + "UPSERT_ALERT", "fires again", lambda s: alert(s, "r-0000"), table("alerts")),
+    Case(R + "REFRESH_ALERT", "fires again", lambda s: alert(s, "r-0000"), table("alerts")),
+    Case(R + "REFRESH_ALERT", "acknowledged alert turns critical",
+         lambda s: {**alert(s, "r-0004"), "severity": "critical"}, table("alerts")),
+    Case(R + "REFRESH_ALERT", "no active alert", lambda s: alert(s, "r-0002"),
+         table("alerts"), expect_empty=True),
+    Case(R + "INSERT_ALERT", "new alert", lambda s: alert(s, "r-0002"), table("alerts")),
+    Case(R + "INSERT_ALERT", "already active", lambda s: alert(s, "r-0000"),
+         table("alerts"), expect_empty=True),
+    Case(R + "NEXT_ESCALATION", "juxin", lambda s: {"community": "juxin"}),
     Case(R + "SET_ESCALATE_AT", "alert 1",
          lambda s: {"alert_id": 1, "escalate_at": s.at(hours=-1)}, table("alerts", "id = 1")),
     Case(R + "DUE_ESCALATIONS", "due now", lambda s: {"now": s.anchor, "limit": 10}),
@@ -175,6 +256,10 @@ CASES = [
          lambda s: {"alert_id": 1, "next_escalate_at": s.at(hours=-2), "now": s.anchor,
                     "max_tier": 3},
          table("alerts", "id = 1")),
+    Case(R + "ESCALATE", "alert 4 reaches the top tier",
+         lambda s: {"alert_id": 4, "next_escalate_at": s.at(hours=-2), "now": s.anchor,
+                    "max_tier": 3},
+         table("alerts", "id = 4")),
     Case(R + "GRID_WORKERS", "juxin g1", lambda s: {"community": "juxin", "grid": "g1"}),
     Case(R + "CONTROL_ROOM", "juxin", lambda s: {"community": "juxin"}),
     Case(R + "INSERT_NOTIFICATION", "new",
@@ -186,6 +271,10 @@ CASES = [
                     "channel": "json://127.0.0.1", "title": "alert 1 tier 1", "body": "b",
                     "now": s.anchor},
          table("notifications", "alert_id = 1"), expect_empty=True),
+    Case(R + "WITHDRAW_PENDING", "alert 1", lambda s: {"alert_id": 1},
+         table("notifications", "alert_id = 1")),
+    Case(R + "TOLD_ABOUT", "alert 1, one worker told twice", lambda s: {"alert_id": 1},
+         prepare=queue_tier_two),
     Case(R + "DUE_NOTIFICATION", "due now", lambda s: {"now": s.anchor}),
     Case(R + "RECORD_ATTEMPT", "failed attempt",
          lambda s: {"notification_id": pending_id(s), "now": s.anchor, "ok": False,
@@ -212,10 +301,31 @@ CASES = [
          lambda s: safety(s, building="b01", device="b01-u1-door", since=s.at(days=3))),
     Case(S + "LAST_EVENT_AT", "last denial at b01-u1-door",
          lambda s: safety(s, building="b01", device="b01-u1-door", kinds=["access_denied"])),
-    Case(S + "WATCHED_DOORS", "a camera on b02-u1-door", lambda s: {"community": "juxin"},
-         prepare=watch_door),
+    Case(S + "WATCHED_DOORS", "a camera on b02-u1-door", lambda s: {"community": "juxin"}),
     Case(S + "DOORWAY_PASSAGES", "b02-u1-door and its camera",
          lambda s: safety(s, buildings=["b02", "b02"], devices=["b02-u1-door", "b02-cam-1"])),
+    Case(S + "LAST_CAMERA_PASSAGE", "cameras on a door, last hour",
+         lambda s: safety(s, since=s.at(hours=1))),
+    # care rules
+    Case(C + "WATCHED", "juxin at the anchor",
+         lambda s: care(s, stale_before=s.at(minutes=5), backlog=100)),
+    Case(C + "SIGNALS", "28 days of four residents", care),
+    Case(C + "ABSENCES", "28 days of four residents", care),
+    Case(C + "VISITS", "28 days of four residents", care),
+    Case(C + "UPSERT_BASELINE", "first baseline", lambda s: learned(s, "r-0006", 18.0),
+         table("resident_baselines")),
+    Case(C + "UPSERT_BASELINE", "learned again", lambda s: learned(s, "r-0000", 20.0),
+         table("resident_baselines")),
+    Case(C + "OVERDUE_ABSENCES", "juxin: one of four ended absences",
+         lambda s: overdue(s, "juxin")),
+    Case(C + "OVERDUE_ABSENCES", "heping: back since", lambda s: overdue(s, "heping"),
+         expect_empty=True),
+    Case(C + "LAST_SIGNAL", "door and activity",
+         lambda s: {"community": "juxin", "resident": "r-0004"}),
+    Case(C + "LAST_SIGNAL", "no signal yet",
+         lambda s: {"community": "juxin", "resident": "r-0002"}, expect_empty=True),
+    Case(C + "DEVICE_HEALTH", "juxin", lambda s: {"community": "juxin"}),
+    Case(C + "NEXT_ABSENCE_END", "juxin", lambda s: {"community": "juxin", "now": s.anchor}),
     # ingest
     Case(I + "COPY_EVENTS", "new events", lambda s: {"rows": new_event_rows(s)},
          table("events", "attrs @> '{\"seq\": -1}'"), run=run_copy, needs_copy=True),
@@ -228,11 +338,16 @@ CASES = [
          table("presence")),
     Case(I + "UPSERT_DEVICE_SIGHTINGS", "known, stale and new device", sightings,
          table("devices")),
+    Case(I + "UPSERT_RESIDENT_SIGNALS", "named, home devices, newer and older", signal_rows,
+         table("resident_signals")),
     Case(I + "UPSERT_DEVICE_STATUS", "known device and new agent", statuses, table("devices")),
+    Case(I + "UPSERT_DEVICE_STATUS", "same state: state_since kept or dated",
+         same_statuses, table("devices")),
     Case(I + "INSERT_DEAD_LETTER", "binary payload",
          lambda s: {"topic": "linli/v1/juxin/b01/x/event", "payload": b"\x00\xffnot json",
                     "reason": "not JSON"}, table("dead_letters")),
     Case(I + "NOTIFY_EVENTS", "juxin", lambda s: {"community": "juxin"}),
+    Case(I + "NOTIFY_URGENT", "juxin", lambda s: {"community": "juxin"}),
     # alert changes shared by the rules engine and the API
     Case("linli.alerts.ACKNOWLEDGE", "open alert", lambda s: {"alert_id": 1, "actor": "w-01"},
          table("alerts", "id = 1")),
@@ -242,9 +357,16 @@ CASES = [
     Case("linli.alerts.RESOLVE", "acknowledged alert",
          lambda s: {"alert_id": 2, "actor": "w-02", "note": "visited", "at": None},
          table("alerts", "id = 2")),
+    Case("linli.alerts.RESOLVE", "open alert on the evaluation's clock",
+         lambda s: {"alert_id": 1, "actor": "system", "note": "seen", "at": s.at(minutes=3)},
+         table("alerts", "id = 1")),
     Case("linli.alerts.ADD_TIMELINE", "note",
          lambda s: {"alert_id": 1, "actor": "w-01", "action": "note", "note": "called",
                     "data": Jsonb({"via": "api"}), "at": None},
+         table("alert_timeline", "alert_id = 1")),
+    Case("linli.alerts.ADD_TIMELINE", "on the evaluation's clock",
+         lambda s: {"alert_id": 1, "actor": "system", "action": "resolved", "note": "seen",
+                    "data": Jsonb({}), "at": s.at(minutes=3)},
          table("alert_timeline", "alert_id = 1")),
     # directory import
     Case(D + "UPSERT_COMMUNITY", "new",
@@ -286,6 +408,18 @@ CASES = [
          lambda s: {"community": "juxin", "building": "b02", "id": "b02-cam-1",
                     "kind": "camera", "name": "2栋摄像头", "household": None,
                     "door": "b02-u1-door", "keep_links": False}, table("devices")),
+    Case(D + "UPSERT_DEVICE", "renamed, links kept",
+         lambda s: {"community": "juxin", "building": "b02", "id": "b02-cam-1",
+                    "kind": "camera", "name": "2栋摄像头", "household": None, "door": None,
+                    "keep_links": True}, table("devices")),
+    Case(D + "UPSERT_DEVICE", "moved to another home",
+         lambda s: {"community": "juxin", "building": "b02", "id": "h203-motion",
+                    "kind": "sensor", "name": "203人体感应", "household": "h-b02-u1-303",
+                    "door": None, "keep_links": False}, table("devices")),
+    Case(D + "UPSERT_DEVICE", "unchanged, links kept",
+         lambda s: {"community": "juxin", "building": "b01", "id": "h101-door",
+                    "kind": "door", "name": "101门磁", "household": None, "door": None,
+                    "keep_links": True}, table("devices"), expect_empty=True),
     Case(D + "DEACTIVATE_MISSING_RESIDENTS", "two left the file",
          lambda s: {"community": "juxin",
                     "keep": [r["id"] for r in s.rows("residents")][2:]}, table("residents")),

@@ -36,6 +36,8 @@ PK = {
     "residents": "community, id", "grid_workers": "community, id",
     "grid_worker_grids": "community, worker, grid", "devices": "community, building, id",
     "presence": "community, resident", "events": "occurred_at, event_id",
+    "absences": "id", "resident_signals": "community, resident",
+    "resident_baselines": "community, resident",
 }
 
 
@@ -52,8 +54,8 @@ def query_modules() -> list[str]:
     for info in pkgutil.iter_modules(api.__path__):
         if info.ispkg and importlib.util.find_spec(f"api.{info.name}.queries") is not None:
             names.append(f"api.{info.name}.queries")
-    return [*sorted(names), "rules.queries", "rules.safety.queries", "ingest.queries",
-            "linli.alerts", "linli.directory_queries"]
+    return [*sorted(names), "rules.queries", "rules.safety.queries", "rules.care.queries",
+            "ingest.queries", "linli.alerts", "linli.directory_queries"]
 
 
 def named_statements() -> dict[str, str]:

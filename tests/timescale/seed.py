@@ -17,6 +17,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from rules.care import model
+
 UTC = dt.UTC
 EVENT_SPACING = dt.timedelta(minutes=47)
 EVENT_COUNT = 620
@@ -61,6 +63,17 @@ DEVICES = (  # community, building, id, kind, name, registered, state
     ("juxin", "b01", "agent", "agent", None, False, "online"),
     ("heping", "b01", "b01-u1-door", "door", "1号楼门禁", True, "online"),
 )
+DOORS = {("juxin", "b02", "b02-cam-1"): "b02-u1-door"}
+"""The camera of 2栋 counts the people through 2栋1单元门禁 (tailgating)."""
+HOME_DEVICES = (  # building, id, kind, name, household, state, status_at and state_since ago
+    ("b01", "h101-door", "door", "101门磁", "h-b01-u1-101", "online",
+     {"minutes": 1}, {"days": 3}),
+    ("b02", "h203-motion", "sensor", "203人体感应", "h-b02-u1-203", "offline",
+     {"minutes": 2}, {"hours": 3}),
+    ("b01", "b01-meter", "sensor", "1栋水表", None, "online", {"minutes": 3}, None),
+)
+"""Devices of juxin that belong to one home (a door contact, a motion sensor), and a
+building's water meter whose activity events name the household in ``attrs``."""
 KINDS = ("passage", "passage", "passage", "passage", "access_denied", "door_opened",
          "door_forced", "exit_button")
 
@@ -73,6 +86,7 @@ def build(anchor: dt.datetime) -> Seed:
     _presence(seed)
     _dead_letters(seed)
     _alerts(seed)
+    _care(seed)
     return seed
 
 
@@ -123,7 +137,22 @@ def _directory(seed: Seed) -> None:
                  last_event_at=seed.at(hours=n), state=state,
                  status=Jsonb({"state": state, "uptime_s": 100.5 * n}) if state else None,
                  status_at=seed.at(minutes=10 * n) if state else None,
-                 created_at=seed.at(days=60 - n))
+                 created_at=seed.at(days=60 - n), household=None,
+                 door=DOORS.get((community, building, did)),
+                 state_since=seed.at(hours=n + 1) if state and community == "juxin" else None)
+    _home_devices(seed)
+
+
+def _home_devices(seed: Seed) -> None:
+    for n, (building, did, kind, label, household, state, status_ago,
+            since_ago) in enumerate(HOME_DEVICES):
+        status = {"state": state} | ({"spooled": 250} if did == "b01-meter" else {})
+        seed.add("devices", community="juxin", building=building, id=did, kind=kind,
+                 name=label, registered=True, first_seen_at=seed.at(days=25 - n),
+                 last_event_at=seed.at(hours=n + 1), state=state, status=Jsonb(status),
+                 status_at=seed.at(**status_ago), created_at=seed.at(days=50 - n),
+                 household=household, door=None,
+                 state_since=seed.at(**since_ago) if since_ago else None)
 
 
 def _events(seed: Seed) -> None:
@@ -225,6 +254,81 @@ def _notifications(seed: Seed, alert_id: int, community: str, raised: dt.datetim
                          duration_ms=10 + nid, error=None if status == "sent" else "timeout")
 
 
+def _care(seed: Seed) -> None:
+    """Signs of life from the homes' own devices, the residents' signal state, learned
+    baselines and registered absences."""
+    def event(n: int, building: str, device: str, kind: str, hours_ago: float,
+              **values: Any) -> None:
+        occurred = seed.at(hours=hours_ago)
+        seed.add("events", **{
+            "event_id": uuid.UUID(int=1000 + n, version=4), "occurred_at": occurred,
+            "received_at": occurred + dt.timedelta(seconds=2), "community": "juxin",
+            "building": building, "device": device, "kind": kind, "direction": None,
+            "person_id": None, "credential": None, "count": 1, "confidence": 1.0,
+            "source": "door", "attrs": Jsonb({"seq": 1000 + n})} | values)
+
+    event(0, "b01", "h101-door", "door_opened", 5)
+    event(1, "b01", "h101-door", "exit_button", 3.5)
+    event(2, "b02", "h203-motion", "activity", 24 * 6 + 3, source="sensor")
+    event(3, "b02", "h203-motion", "activity", 24 * 7 + 1, source="sensor")
+    for n, ago in enumerate((1, 9, 33)):  # the water meter names the home it counts for
+        event(4 + n, "b01", "b01-meter", "activity", ago, source="sensor",
+              attrs=Jsonb({"seq": 1004 + n, "household": "h-b01-u1-201"}))
+    for n, hours_ago in enumerate((0.3, 2.0, 30.0)):  # people counted by the camera of 2栋
+        event(7 + n, "b02", "b02-cam-1", "passage", hours_ago, direction="in",
+              count=2 - n % 2, confidence=0.9, source="camera")
+
+    signals = (  # community, resident, door (ago, direction, building, device),
+        #          activity (ago, building, device), first signal (days ago)
+        ("juxin", "r-0000", (3, "in", "b01", "b01-u1-door"), None, 20),
+        ("juxin", "r-0004", (30, "out", "b01", "b01-u1-door"), (1, "b01", "b01-meter"), 19),
+        ("juxin", "r-0006", (24 * 6 + 1, "out", "b02", "b02-u1-door"), None, 18),
+        ("juxin", "r-0010", (24 * 3 + 1, "out", "b02", "b02-u1-door"), None, 17),
+        ("juxin", "r-0001", (2, None, "b01", "b01-u2-door"), None, 16),
+        ("heping", "r-0003", (4, "in", "b01", "b01-u1-door"), None, 15),
+    )
+    for community, resident, door, activity, first in signals:
+        seed.add("resident_signals", community=community, resident=resident,
+                 last_door_at=seed.at(hours=door[0]), last_door_direction=door[1],
+                 last_door_building=door[2], last_door_device=door[3],
+                 last_activity_at=seed.at(hours=activity[0]) if activity else None,
+                 last_activity_building=activity[1] if activity else None,
+                 last_activity_device=activity[2] if activity else None,
+                 first_signal_at=seed.at(days=first))
+
+    for resident, days, has_activity in (("r-0000", 14.5, False), ("r-0004", 19.0, True)):
+        seed.add("resident_baselines", community="juxin", resident=resident,
+                 computed_at=seed.at(hours=2), history_days=days,
+                 model=Jsonb(baseline(days, has_activity).to_json()))
+
+    absences = (  # community, resident, starts, ends (hours ago), reason, by, cancelled
+        ("juxin", "r-0006", 48, -20, "探亲", "w-01", None),  # covers now
+        ("juxin", "r-0010", 72, 6, "住院", "w-02", None),  # ended, not back: overdue
+        ("juxin", "r-0000", 24, -30, None, "w-01", 10),  # cancelled
+        ("juxin", "r-0004", 50, 10, "旅游", "w-01", None),  # ended, back since
+        ("juxin", "r-0006", 24 * 6, 48, "探亲", "w-01", None),  # ended, extended by the first
+        ("heping", "r-0003", 72, 20, None, "w-01", None),  # ended, another community
+    )
+    for n, (community, resident, starts, ends, reason, by, cancelled) in enumerate(absences):
+        seed.add("absences", id=n + 1, community=community, resident=resident,
+                 starts_at=seed.at(hours=starts), ends_at=seed.at(hours=ends),
+                 reason=reason, created_by=by, created_at=seed.at(hours=starts + 1),
+                 cancelled_at=None if cancelled is None else seed.at(hours=cancelled),
+                 cancelled_by=None if cancelled is None else "w-02")
+
+
+def baseline(history_days: float, has_activity: bool) -> model.Baseline:
+    """A small valid model: every gap kind learned in the night slots only."""
+    night = range(0, 12)
+    longest: dict[str, list[float | None]] = {
+        kind.value: [8.5 + k / 3 if slot in night else None for slot in range(model.SLOTS)]
+        for k, kind in enumerate(model.GAP_KINDS)}
+    samples = {kind: [5 if value is not None else 0 for value in values]
+               for kind, values in longest.items()}
+    return model.Baseline(history_days=history_days, longest=longest, samples=samples,
+                          has_activity=has_activity)
+
+
 def insert(conn: psycopg.Connection[Any], seed: Seed) -> None:
     """Write every table of ``seed`` in one transaction, then move the id sequences on."""
     with conn.transaction(), conn.cursor() as cur:
@@ -237,7 +341,7 @@ def insert(conn: psycopg.Connection[Any], seed: Seed) -> None:
 
 
 SERIAL_TABLES = ("dead_letters", "alerts", "alert_timeline", "notifications",
-                 "notification_attempts")
+                 "notification_attempts", "absences")
 
 
 def reset_sequences(conn: psycopg.Connection[Any]) -> None:

@@ -135,6 +135,14 @@ def test_a_door_with_no_direction_is_an_outing_only_in_a_home_with_sensors() -> 
     assert with_sensors.place is Place.OUT
     door_only = assess(door, now=at(19, 10), tz=TZ, baseline=EMPTY, params=PARAMS)
     assert door_only.place is Place.UNKNOWN
+    # Only believed out: an unannounced night away is no alarm; a day and more is.
+    settled = learn(routine(range(1, 19)), now=at(19, 0), tz=TZ, params=PARAMS)
+    night = assess(door, now=at(20, 7), tz=TZ, baseline=settled, params=PARAMS,
+                   has_activity=True)
+    assert night.finding is None and night.usual.hours == PARAMS.inferred_out_floor_h
+    day = assess(door, now=at(20, 9, 30), tz=TZ, baseline=settled, params=PARAMS,
+                 has_activity=True)
+    assert day.finding is Finding.NOT_BACK and day.place is Place.AWAY
 
 
 def test_someone_never_seen_is_judged_by_the_backstop_from_registration_only() -> None:

@@ -29,7 +29,7 @@ from bench.silence.report import Row, render_markdown, render_text
 from bench.silence.results import score_rows, write_results
 
 DETECTORS = ("day", "24h", "48h", "adaptive")
-QUICK = {"residents": 12, "days": 14, "rounds": 1, "real_incidents": 8}
+QUICK = {"residents": 12, "days": 28, "rounds": 1, "real_incidents": 12}
 FULL = {"residents": 40, "days": 90, "rounds": 2, "real_incidents": 40}
 
 

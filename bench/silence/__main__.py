@@ -96,9 +96,8 @@ def run(args: argparse.Namespace, jobs: list[Job], detectors: list[str],
     command = shlex.split(args.replay_command) if args.replay_command else list(DEFAULT_COMMAND)
     problem = replay_available(command)
     if problem is not None:
-        raise SystemExit(f"the replay command does not run ({shlex.join(command)}): {problem}\n"
-                         "merge main once 'linli rules replay' has landed, or pass "
-                         "--replay-command")
+        raise SystemExit(f"the replay command does not run ({shlex.join(command)}): {problem}; "
+                         "is 'linli rules replay' in this checkout? (else --replay-command)")
     inputs = {}
     for n, job in enumerate(jobs):
         folder = workdir / f"{n:02d}-{job.key.replace('/', '-').replace('+', '-')}"
@@ -114,12 +113,16 @@ def run(args: argparse.Namespace, jobs: list[Job], detectors: list[str],
             folder, paths = inputs[job.key]
             futures[pool.submit(_replay_one, replayer, job, detector, folder, paths)] = (job,
                                                                                        detector)
-        for done, future in enumerate(as_completed(futures), 1):
-            job, detector = futures[future]
-            scores, lines, seconds = future.result()
-            results[(job.key, detector)].append((job, scores))
-            print(f"[{done}/{len(tasks)}] {job.key} {detector}: {lines} alert lines, "
-                  f"{seconds:.0f} s", file=sys.stderr, flush=True)
+        try:
+            for done, future in enumerate(as_completed(futures), 1):
+                job, detector = futures[future]
+                scores, lines, seconds = future.result()
+                results[(job.key, detector)].append((job, scores))
+                print(f"[{done}/{len(tasks)}] {job.key} {detector}: {lines} alert lines, "
+                      f"{seconds:.0f} s", file=sys.stderr, flush=True)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # one failed: the queued ones would too
+            raise
     return results
 
 

@@ -94,6 +94,11 @@ def timeline(db: Db, alert_id: int) -> list[dict[str, Any]]:
                       (alert_id,)).fetchall()
 
 
+def resolution(db: Db, alert_id: int) -> dict[str, Any]:
+    """The timeline row of the alert's resolution (a resolution notice may follow it)."""
+    return next(row for row in reversed(timeline(db, alert_id)) if row["action"] == "resolved")
+
+
 def notifications(db: Db, alert_id: int) -> list[dict[str, Any]]:
     return db.execute("SELECT * FROM notifications WHERE alert_id = %s ORDER BY id",
                       (alert_id,)).fetchall()
@@ -102,7 +107,7 @@ def notifications(db: Db, alert_id: int) -> list[dict[str, Any]]:
 def close_by_person(db: Db, alert_id: int, actor: str = "w-01") -> None:
     """What the API does when a grid worker closes the alert."""
     row = db.execute(RESOLVE, {"alert_id": alert_id, "actor": actor,
-                               "note": "到现场核实，已处置"}).fetchone()
+                               "note": "到现场核实，已处置", "at": None}).fetchone()
     assert row is not None
 
 

@@ -21,6 +21,7 @@ from tests.integration.safety_seed import (
     event,
     ids,
     notifications,
+    resolution,
     seed,
     sh,
     store,
@@ -59,11 +60,14 @@ def test_duress_raises_a_critical_alert_at_once_with_a_push_saying_what_where_wh
             details["device_name"]) == ("b01", "1栋", DOOR, "1栋1单元门禁")
     assert details["person_ids"] == ["r-0007"] and details["credentials"] == {"fingerprint": 1}
     assert [row["action"] for row in timeline(db, alert["id"])] == ["raised", "dispatched"]
-    [push] = notifications(db, alert["id"])
-    assert push["title"] == "【邻里·紧急】门禁胁迫报警：1栋1单元门禁"
-    for expected in ("1栋1单元门禁于11月22日 14:05触发胁迫报警", "立即联系社区民警", "r-0007",
-                     f"#{alert['id']}"):
-        assert expected in push["body"], expected
+    # Critical: the grid worker and the control room are told at once, not one after the other.
+    pushes = notifications(db, alert["id"])
+    assert {p["worker"] for p in pushes} == {"w-01", "w-cr"}
+    for push in pushes:
+        assert push["title"] == "【邻里·紧急】门禁胁迫报警：1栋1单元门禁"
+        for expected in ("1栋1单元门禁于11月22日 14:05触发胁迫报警", "立即联系社区民警", "r-0007",
+                         f"#{alert['id']}"):
+            assert expected in push["body"], expected
 
 
 def test_a_second_duress_at_the_door_refreshes_the_alert_with_a_count(
@@ -85,8 +89,8 @@ def test_a_second_duress_at_the_door_refreshes_the_alert_with_a_count(
     quiet = evaluate_community(db, "juxin", settings, NOW + 4 * MIN, rules=duress(settings))
     assert quiet.raised == quiet.refreshed == []
     assert alerts(db)[0]["fired_count"] == 2
-    # One push only: refreshing does not page again.
-    assert len(notifications(db, alert["id"])) == 1
+    # One push each (grid worker, control room) only: refreshing does not page again.
+    assert len(notifications(db, alert["id"])) == 2
 
 
 def test_a_duress_at_another_door_is_another_alert(
@@ -153,8 +157,8 @@ def test_old_alarms_never_raise_but_a_late_one_within_the_lookback_does(
     [alert] = alerts(db)
     assert result.raised == [alert["id"]]
     assert alert["details"]["event_ids"] == ids([late])
-    [push] = notifications(db, alert["id"])
-    assert "13:20" in push["body"]
+    pushes = notifications(db, alert["id"])
+    assert len(pushes) == 2 and all("13:20" in push["body"] for push in pushes)
 
 
 def test_an_event_after_the_evaluation_clock_is_not_seen_yet(
@@ -219,7 +223,7 @@ def test_a_door_held_open_warns_and_resolves_itself_when_it_closes(
     [alert] = alerts(db)
     assert done.resolved == [alert["id"]]
     assert (alert["status"], alert["resolved_by"]) == ("resolved", "system")
-    last = timeline(db, alert["id"])[-1]
+    last = resolution(db, alert["id"])
     assert last["action"] == "resolved" and "14:07" in last["note"] and "关闭" in last["note"]
     assert dt.datetime.fromisoformat(last["data"]["shut_at"]) == NOW + 7 * MIN
     assert last["data"]["shut_by"] == "door_closed"
@@ -277,8 +281,9 @@ def test_held_open_closed_by_a_person_does_not_come_back_from_the_same_event(
 def test_the_engine_runs_every_safety_rule_by_default(make_settings: Callable[..., Settings]
                                                       ) -> None:
     names = [rule.name for rule in default_rules(make_settings())]
-    assert names == ["silent_resident", "duress", "tamper", "door_forced", "door_held_open",
-                     "access_denied", "tailgating"]
+    assert names == ["silent_resident", "out_not_back", "absence_overdue", "device_offline",
+                     "duress", "tamper", "door_forced", "door_held_open", "access_denied",
+                     "tailgating"]
 
 
 def test_all_safety_rules_together_through_the_default_engine(

@@ -19,9 +19,9 @@ from tests.integration.safety_seed import (
     event,
     ids,
     notifications,
+    resolution,
     seed,
     store,
-    timeline,
 )
 
 MIN = dt.timedelta(minutes=1)
@@ -83,7 +83,7 @@ def test_more_denials_refresh_then_quiet_resolves_and_the_same_denials_never_com
                               rules=rules(settings)).resolved == []
     done = evaluate_community(db, "juxin", settings, NOW + 42 * MIN, rules=rules(settings))
     assert done.resolved == [alert["id"]]
-    last = timeline(db, alert["id"])[-1]
+    last = resolution(db, alert["id"])
     assert last["action"] == "resolved" and "30分钟内无新的验证失败" in last["note"]
     assert "14:12" in last["note"]
     # All six denials are still within the hour's lookback: no new alert from them.

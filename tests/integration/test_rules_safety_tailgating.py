@@ -20,9 +20,9 @@ from tests.integration.safety_seed import (
     event,
     ids,
     notifications,
+    resolution,
     seed,
     store,
-    timeline,
 )
 
 SEC = dt.timedelta(seconds=1)
@@ -115,7 +115,7 @@ def test_episodes_refresh_then_quiet_resolves_and_nothing_comes_back(
                               rules=rules(settings)).resolved == []
     done = evaluate_community(db, "juxin", settings, NOW + 40 * MIN, rules=rules(settings))
     assert done.resolved == [alert["id"]]
-    last = timeline(db, alert["id"])[-1]
+    last = resolution(db, alert["id"])
     assert "30分钟内未再发现尾随" in last["note"] and "14:10" in last["note"]
     assert evaluate_community(db, "juxin", settings, NOW + 45 * MIN,
                               rules=rules(settings)).raised == []

@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--real-incidents", type=int,
                    help=f"incidents per real home ({QUICK['real_incidents']})")
     p.add_argument("--detectors", default=",".join(DETECTORS),
-                   help="values of LINLI_RULES__SILENT_DETECTOR; 'default' leaves it unset")
+                   help="values of LINLI_RULES__SILENCE__DETECTOR; 'default' leaves it unset")
     p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--jobs", type=int, default=2, help="replays at once (2)")

@@ -2,13 +2,13 @@
 
 ``Replayer`` starts one throw-away PostgreSQL (``linli.embedded``, as the tests and the demo
 do) and, for each replay, creates a database from ``template0``, runs the command with
-``LINLI_DATABASE_URL`` pointing at it and ``LINLI_RULES__SILENT_DETECTOR`` set, reads the
+``LINLI_DATABASE_URL`` pointing at it and ``LINLI_RULES__SILENCE__DETECTOR`` set, reads the
 alert lines from its stdout and drops the database. The command's stderr goes to a file
 next to the replay's inputs; its tail is shown when the command fails.
 
 The command defaults to this interpreter's ``python -m linli.cli rules replay``;
 ``--replay-command`` replaces it (a stand-in with the same arguments, or a ``linli`` of
-another checkout). The detector ``default`` leaves ``LINLI_RULES__SILENT_DETECTOR`` unset:
+another checkout). The detector ``default`` leaves ``LINLI_RULES__SILENCE__DETECTOR`` unset:
 the replay's own default.
 """
 
@@ -102,9 +102,9 @@ class Replayer:
             args += ["--events", str(path)]
         args += ["--until", until.isoformat()]
         env = {**os.environ, "LINLI_DATABASE_URL": self._server.url(name),
-               "LINLI_RULES__SILENT_DETECTOR": detector}
+               "LINLI_RULES__SILENCE__DETECTOR": detector}
         if detector == DEFAULT_DETECTOR:
-            del env["LINLI_RULES__SILENT_DETECTOR"]
+            del env["LINLI_RULES__SILENCE__DETECTOR"]
         stderr_path = workdir / f"replay-{detector}.stderr"
         with stderr_path.open("w", encoding="utf-8") as stderr:
             try:
@@ -115,8 +115,8 @@ class Replayer:
                                   f"{shlex.join(args)}") from exc
         if done.returncode != 0:
             tail = stderr_path.read_text(encoding="utf-8", errors="replace")[-2000:]
-            hint = ("\n(this replay cannot choose its silence detector yet: try --detectors "
-                    f"{DEFAULT_DETECTOR})" if "silent_detector" in tail else "")
+            hint = ("\n(this replay cannot choose its silence detector: try --detectors "
+                    f"{DEFAULT_DETECTOR})" if "detector" in tail else "")
             raise ReplayError(f"replay exited with {done.returncode}: {shlex.join(args)}\n"
                               f"{tail}{hint}")
         lines, rejected = parse_alert_lines(done.stdout)

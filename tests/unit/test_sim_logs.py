@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hardware.simulator import CommunitySpec, Simulation
+from hardware.simulator.routines import STAY_IN_SILENCE
 from linli.cli import main
 from linli.contract import Credential, Direction, EventKind
 from linli.directory import load_directory
@@ -94,7 +95,7 @@ def test_stay_in_residents_are_silent_and_the_others_are_seen_today(
     sim_now = dt.datetime.fromisoformat(now)
     spec = CommunitySpec(seed=seed, elderly_alone=6, stay_in=2)
     sim = Simulation.create(spec, tmp_path, now=sim_now)
-    sim.write_history(48)
+    sim.write_history(72)
     last_seen: dict[str, list[dt.datetime]] = {}
     for records in read_logs(sim.files.logs_dir).values():
         for record in records:
@@ -108,8 +109,8 @@ def test_stay_in_residents_are_silent_and_the_others_are_seen_today(
     for resident in alone:
         times = last_seen.get(resident, [])
         if resident in sim.community.stay_in:
-            assert all(t < sim_now - dt.timedelta(hours=26) for t in times), resident
-            assert times, "their last passage lies inside the 48 h history"
+            assert all(t < sim_now - STAY_IN_SILENCE for t in times), resident
+            assert times, "their last passage lies inside the 72 h history"
         else:
             assert any(t > sim_now - dt.timedelta(hours=24) for t in times), resident
             assert any(t >= midnight for t in times), resident

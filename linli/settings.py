@@ -72,6 +72,9 @@ class SilenceSettings(_Section):
     door_margin_h: float = Field(4.0, ge=0, le=24)
     """For silence seen only at the door (no in-home sensor): a day without going out is
     common, so it gets more room than a silence inside the home."""
+    door_floor_h: float = Field(24.0, gt=0)
+    """No silence seen only at the door is unusual below this: a missed outing alone is no
+    emergency."""
     night_floor_h: float = Field(8.0, ge=0, le=24)
     """At night (22:00–08:00 local) no silence at home shorter than this is unusual: a night
     without the usual trip to the toilet is no emergency."""

@@ -82,6 +82,9 @@ class Params:
     margin_h: float = 1.0
     door_factor: float = 1.5
     door_margin_h: float = 4.0
+    door_floor_h: float = 24.0
+    """No silence seen only at the door is unusual below this (missing a usual outing
+    alone is no emergency)."""
     """Silence at (or possibly at) home seen only at the door: a day without going out is
     common, so this may want more room than a silence inside the home."""
     floor_h: float = 2.0
@@ -268,7 +271,9 @@ def threshold(baseline: Baseline, kind: SignalKind, slot: int, params: Params,
         longest = weight * own + (1 - weight) * max(prior_longest_h, own)
         source = "own" if weight >= 1.0 else "blend"
     if floor_h is None:
-        floor_h = params.out_floor_h if kind is SignalKind.DOOR_OUT else params.floor_h
+        floor_h = {SignalKind.DOOR_OUT: params.out_floor_h,
+                   SignalKind.DOOR_IN: params.door_floor_h,
+                   SignalKind.DOOR: params.door_floor_h}.get(kind, params.floor_h)
         if kind is SignalKind.ACTIVITY and _at_night(slot, params.night_hours):
             floor_h = max(floor_h, params.night_floor_h)
     return Threshold(min(max(value, floor_h), params.backstop_h), longest, source)

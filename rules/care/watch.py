@@ -35,6 +35,7 @@ def params_of(settings: SilenceSettings) -> Params:
                   min_days=settings.min_days, shift_h=settings.shift_h,
                   factor=settings.factor, margin_h=settings.margin_h,
                   door_factor=settings.door_factor, door_margin_h=settings.door_margin_h,
+                  door_floor_h=settings.door_floor_h,
                   night_floor_h=settings.night_floor_h,
                   floor_h=settings.floor_h, out_floor_h=settings.out_floor_h,
                   inferred_out_floor_h=settings.inferred_out_floor_h,

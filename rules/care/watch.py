@@ -142,9 +142,11 @@ class Watch:
         computed = row["baseline_at"]
         if computed is None or computed > now:
             return True
-        learned_from = computed - dt.timedelta(days=float(row["history_days"]))
-        window_start = now - dt.timedelta(days=self.params.window_days)
-        older = max(row["first_signal_at"], window_start) < learned_from - dt.timedelta(hours=1)
+        history = float(row["history_days"])
+        # Older signs than the baseline saw matter only while it did not span the window.
+        short = history < self.params.window_days - 1
+        learned_from = computed - dt.timedelta(days=history)
+        older = short and row["first_signal_at"] < learned_from - dt.timedelta(hours=1)
         return bool(older or now - computed >= dt.timedelta(hours=self.settings.refresh_h))
 
     def learn(self, conn: Conn, community: Community, now: dt.datetime,

@@ -97,6 +97,12 @@ class Watch:
         rows = conn.execute(q.WATCHED, self._params(community, now)).fetchall()
         due = [r["id"] for r in rows if self._baseline_due(r, now)]
         if due:
+            # Learn everyone half-way due in the same pass: one read of the community's
+            # history serves them all, and the residents' refreshes fall into step.
+            soon = now - dt.timedelta(hours=self.settings.refresh_h / 2)
+            due += [r["id"] for r in rows if r["id"] not in due
+                    and r["baseline_at"] is not None and r["baseline_at"] <= soon]
+        if due:
             learned = self.learn(conn, community, now, due)
             for row in rows:
                 if row["id"] in learned:

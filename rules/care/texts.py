@@ -51,6 +51,7 @@ TEXTS = Catalog({
     },
     "care.last": {"zh-CN": "最后一次：{time} {what}", "en": "Last sign: {time}, {what}"},
     "care.last.activity": {"zh-CN": "{device}有活动", "en": "activity on {device}"},
+    "care.last.visit": {"zh-CN": "工作人员上门确认", "en": "a confirmed visit"},
     "care.devices.ok": {"zh-CN": "门禁与网关均在线", "en": "door devices and gateway online"},
     "care.devices.unknown": {
         "zh-CN": "设备状态未上报",
@@ -102,8 +103,8 @@ TEXTS = Catalog({
     },
 })
 
-# Reused from the rules' shared catalog: places, directions, times, the action line.
 text = TEXTS
+"""``text(key, locale, **values)``, as ``rules.texts.text`` reads its own catalog."""
 
 
 def hours(value: float, locale: str | None) -> str:
@@ -137,7 +138,7 @@ def describe_signal(last: Mapping[str, Any], locale: str | None) -> str:
         return TEXTS("care.last.activity", locale,
                      device=last.get("device_name") or last.get("device") or "?")
     if last.get("kind") == "visit":
-        return t.text("silent.visited", locale, time="").rstrip("：: ")
+        return TEXTS("care.last.visit", locale)
     return t.describe_where(place | {"direction": last.get("direction")}, locale)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
@@ -120,6 +120,7 @@ class Rule(Protocol):
         ...
 
 
+@runtime_checkable
 class Timed(Protocol):
     """A rule that can say until when nothing it decides can change without new events.
 

@@ -10,7 +10,7 @@ simulated minute in between, then escalates what is due. Every alert change is p
 on stdout as one JSON object per line; everything else goes to stderr.
 
 A minute with no events is evaluated only when something can change in it: the rules
-say from when (``Rule.quiet_until``); a rule that cannot say is evaluated every minute.
+say from when (``rules.framework.Timed``); a rule that cannot say is evaluated every minute.
 The output is the same as evaluating every minute, only faster.
 """
 
@@ -38,7 +38,7 @@ from linli.settings import Settings
 from rules import queries
 from rules.alerts import escalate_due
 from rules.engine import Change, default_rules, evaluate_community
-from rules.framework import Rule
+from rules.framework import Rule, Timed
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,9 @@ class Replay:
         """The earliest moment at which any rule or timer could change something."""
         hints = []
         for rule in self.rules:
-            quiet = getattr(rule, "quiet_until", None)
-            if quiet is None:
+            if not isinstance(rule, Timed):
                 return None
-            hint = quiet(conn, self.community, now)
+            hint = rule.quiet_until(conn, self.community, now)
             if hint is None:
                 return None
             hints.append(hint)

@@ -2,8 +2,9 @@
 
 The connection pool and the broker probe are made in the lifespan, from the settings
 given to the factory, so importing this module reads no configuration and opens nothing.
-Routes: ``/health``; ``/api/v1/...`` (events, residents, alerts, devices, dead letters,
-communities); ``/docs``; the control-room UI at ``/`` with its files under ``/static``.
+Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, dead
+letters, communities), each behind a login and scoped to the caller's place
+(``api.security``); ``/docs``; the control-room UI at ``/`` with its files under ``/static``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import queries
 from api.alerts.views import router as alerts_router
+from api.auth.views import router as auth_router
 from api.communities.views import router as communities_router
 from api.dead_letters.views import router as dead_letters_router
 from api.deps import ApiState, Conn, Pool
@@ -32,6 +34,7 @@ from api.events.views import router as events_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
 from api.residents.views import router as residents_router
+from api.security import check_every_route_is_guarded
 from linli import __version__
 from linli.settings import Settings
 
@@ -78,12 +81,13 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
     app.include_router(health_router)
     app.include_router(_api_v1())
     _install_ui(app)
+    check_every_route_is_guarded(app.routes)
     return app
 
 
 def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
-    for domain in (events_router, residents_router, alerts_router, devices_router,
+    for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router):
         router.include_router(domain)
     return router

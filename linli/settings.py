@@ -172,6 +172,22 @@ class ApiSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    public_url: str | None = None
+    """The address people open (e.g. ``https://linli.example.org``): push links start with
+    it. Unset: ``http://{host}:{port}``."""
+    session_hours: float = Field(24.0 * 14, gt=0)
+    """A login lasts this long at most (a grid worker's phone logs in once a fortnight) …"""
+    session_idle_h: float = Field(72.0, gt=0)
+    """… and ends earlier after this long unused."""
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    """The cookies' Secure flag: ``auto`` sets it when the request came over HTTPS."""
+    login_window_min: float = Field(15.0, gt=0)
+    login_max_failures: int = Field(5, ge=1)
+    """Failed logins for one name within the window before it is locked for the window."""
+    login_max_failures_per_ip: int = Field(20, ge=1)
+    """Failed logins from one address within the window before it is refused."""
+    link_hours: float = Field(24.0, gt=0)
+    """How long the link in a push opens its alert."""
 
 
 class Settings(BaseSettings):

@@ -86,20 +86,18 @@ class AlertQuery(PageQuery):
 
 
 class AlertAcknowledge(BaseModel):
-    """``POST /api/v1/alerts/{id}/acknowledge``: who takes the alert on."""
+    """``POST /api/v1/alerts/{id}/acknowledge``: the logged-in person takes the alert on."""
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: Actor
     note: Note | None = None
 
 
 class AlertResolve(BaseModel):
-    """``POST /api/v1/alerts/{id}/resolve``: who closes it, what they found (required)."""
+    """``POST /api/v1/alerts/{id}/resolve``: what the logged-in person found (required)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: Actor
     note: Note
     outcome: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)

@@ -15,9 +15,18 @@ ALERT_COLUMNS = """
   LEFT JOIN residents r ON r.community = a.community AND r.id = a.subject
 """
 
+# What a principal may see (``api.security.Principal.scope``): their community, and for a
+# grid worker the alerts of their grids' buildings or dispatched to them.
+ALERT_SCOPE = """
+       (%(scope_community)s::text IS NULL OR a.community = %(scope_community)s)
+   AND (%(scope_grids)s::text[] IS NULL OR a.grid = ANY(%(scope_grids)s)
+        OR a.building = ANY(%(scope_buildings)s) OR a.assignee = %(scope_worker)s)
+"""
+
 LIST_ALERTS = f"""
 SELECT {ALERT_COLUMNS}
- WHERE (%(community)s::text IS NULL OR a.community = %(community)s)
+ WHERE {ALERT_SCOPE}
+   AND (%(community)s::text IS NULL OR a.community = %(community)s)
    AND (%(statuses)s::text[] IS NULL OR a.status = ANY(%(statuses)s))
    AND (%(rule)s::text IS NULL OR a.rule = %(rule)s)
    AND (%(subject)s::text IS NULL OR a.subject = %(subject)s)
@@ -30,7 +39,7 @@ SELECT {ALERT_COLUMNS}
 
 GET_ALERT = f"""
 SELECT {ALERT_COLUMNS}
- WHERE a.id = %(alert_id)s
+ WHERE a.id = %(alert_id)s AND {ALERT_SCOPE}
 """
 
 ALERT_STATUS = """

@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from api import audit
 from api.alerts import queries
 from api.alerts.models import (
     AlertAcknowledge,
@@ -26,6 +27,7 @@ from api.alerts.models import (
 from api.deps import Conn
 from api.errors import Conflict, NotFound
 from api.pagination import Page, decode_cursor, make_page, parse_aware_time, parse_int
+from api.security import Principal
 from api.text import scrub
 from linli import alerts as shared
 
@@ -33,13 +35,23 @@ SUBJECT_ALERTS_LIMIT = 50
 """How many of a resident's alerts the timeline shows (newest first)."""
 
 
-async def list_alerts(*, conn: Conn, query: AlertQuery) -> Page[AlertRead]:
-    """One page of alerts matching ``query``, newest first."""
+PRIVATE_DETAILS = ("phone", "emergency_contacts")
+"""Keys older alerts' details may hold; contacts are looked up at read time instead."""
+
+
+def _alert(row: dict[str, Any]) -> AlertRead:
+    details = {k: v for k, v in (row.get("details") or {}).items() if k not in PRIVATE_DETAILS}
+    return AlertRead.model_validate({**row, "details": details})
+
+
+async def list_alerts(*, conn: Conn, query: AlertQuery, principal: Principal) -> Page[AlertRead]:
+    """One page of the alerts ``principal`` may see matching ``query``, newest first."""
     after_at, after_id = None, None
     if query.cursor:
         after_at, after_id = decode_cursor(query.cursor, parse_aware_time, parse_int)
     params: dict[str, Any] = {
-        "community": query.community,
+        **principal.scope,
+        "community": principal.community_filter(query.community),
         "statuses": [s.value for s in query.status] or None,
         "rule": query.rule,
         "subject": None,
@@ -49,31 +61,33 @@ async def list_alerts(*, conn: Conn, query: AlertQuery) -> Page[AlertRead]:
         "limit": query.limit + 1,
     }
     cur = await conn.execute(queries.LIST_ALERTS, params)
-    items, next_cursor = make_page(await cur.fetchall(), query.limit, AlertRead,
-                                   alert_cursor_key)
+    rows = [_alert(row).model_dump() for row in await cur.fetchall()]
+    items, next_cursor = make_page(rows, query.limit, AlertRead, alert_cursor_key)
     return Page[AlertRead](items=items, next_cursor=next_cursor)
 
 
-async def alerts_for_subject(*, conn: Conn, community: str, subject: str) -> list[AlertRead]:
-    """The newest alerts about one subject (e.g. a resident), any status."""
+async def alerts_for_subject(*, conn: Conn, community: str, subject: str,
+                             principal: Principal) -> list[AlertRead]:
+    """The newest alerts about one subject (e.g. a resident) ``principal`` may see."""
     params: dict[str, Any] = {
-        "community": community, "statuses": None, "rule": None, "subject": subject,
+        **principal.scope, "community": community, "statuses": None, "rule": None, "subject": subject,
         "since": None, "after_at": None, "after_id": None, "limit": SUBJECT_ALERTS_LIMIT,
     }
     cur = await conn.execute(queries.LIST_ALERTS, params)
-    return [AlertRead.model_validate(row) for row in await cur.fetchall()]
+    return [_alert(row) for row in await cur.fetchall()]
 
 
-async def get_alert(*, conn: Conn, alert_id: int) -> AlertDetail:
-    """One alert with its timeline and notifications; 404 when there is none."""
+async def get_alert(*, conn: Conn, alert_id: int, principal: Principal) -> AlertDetail:
+    """One alert with its timeline and notifications; 404 when there is none in the
+    principal's place."""
     params = {"alert_id": alert_id}
-    row = await (await conn.execute(queries.GET_ALERT, params)).fetchone()
+    row = await (await conn.execute(queries.GET_ALERT, {**params, **principal.scope})).fetchone()
     if row is None:
         raise NotFound(f"alert {alert_id} does not exist")
     timeline = await (await conn.execute(queries.ALERT_TIMELINE, params)).fetchall()
     notifications = await (await conn.execute(queries.ALERT_NOTIFICATIONS, params)).fetchall()
     return AlertDetail(
-        **AlertRead.model_validate(row).model_dump(),
+        **_alert(row).model_dump(),
         timeline=[TimelineEntryRead.model_validate(t) for t in timeline],
         notifications=await _scrubbed(conn, alert_id, notifications),
     )
@@ -97,38 +111,49 @@ async def _scrubbed(
     ]
 
 
-async def acknowledge(*, conn: Conn, alert_id: int, request: AlertAcknowledge) -> AlertDetail:
-    """Someone takes an open alert on: stops its escalation timer."""
+async def _require_visible(conn: Conn, alert_id: int, principal: Principal) -> None:
+    params = {"alert_id": alert_id, **principal.scope}
+    if await (await conn.execute(queries.GET_ALERT, params)).fetchone() is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+
+
+async def acknowledge(*, conn: Conn, alert_id: int, request: AlertAcknowledge,
+                      principal: Principal) -> AlertDetail:
+    """The principal takes an open alert on: stops its escalation timer."""
+    await _require_visible(conn, alert_id, principal)
     async with conn.transaction():
         cur = await conn.execute(shared.ACKNOWLEDGE,
-                                 {"alert_id": alert_id, "actor": request.actor})
+                                 {"alert_id": alert_id, "actor": principal.username})
         if await cur.fetchone() is None:
             await _refuse(conn, alert_id, "acknowledged", allowed=("open",))
-        await _add_timeline(conn, alert_id, request.actor, "acknowledged", request.note, {})
-    return await get_alert(conn=conn, alert_id=alert_id)
+        await _add_timeline(conn, alert_id, principal, "acknowledged", request.note, {})
+    return await get_alert(conn=conn, alert_id=alert_id, principal=principal)
 
 
-async def resolve(*, conn: Conn, alert_id: int, request: AlertResolve) -> AlertDetail:
-    """Someone closes an open or acknowledged alert with what they found."""
+async def resolve(*, conn: Conn, alert_id: int, request: AlertResolve,
+                  principal: Principal) -> AlertDetail:
+    """The principal closes an open or acknowledged alert with what they found."""
+    await _require_visible(conn, alert_id, principal)
     async with conn.transaction():
         cur = await conn.execute(
-            shared.RESOLVE, {"alert_id": alert_id, "actor": request.actor, "note": request.note,
-                             "at": None}
+            shared.RESOLVE, {"alert_id": alert_id, "actor": principal.username,
+                             "note": request.note, "at": None}
         )
         if await cur.fetchone() is None:
             await _refuse(conn, alert_id, "resolved", allowed=shared.ACTIVE_STATUSES)
         data = {"outcome": request.outcome} if request.outcome else {}
-        await _add_timeline(conn, alert_id, request.actor, "resolved", request.note, data)
-    return await get_alert(conn=conn, alert_id=alert_id)
+        await _add_timeline(conn, alert_id, principal, "resolved", request.note, data)
+    return await get_alert(conn=conn, alert_id=alert_id, principal=principal)
 
 
-async def _add_timeline(
-    conn: Conn, alert_id: int, actor: str, action: str, note: str | None, data: dict[str, Any]
-) -> None:
+async def _add_timeline(conn: Conn, alert_id: int, principal: Principal, action: str,
+                        note: str | None, data: dict[str, Any]) -> None:
+    """A timeline row by the principal, and the same step in the audit log."""
     await conn.execute(shared.ADD_TIMELINE, {
-        "alert_id": alert_id, "actor": actor, "action": action, "note": note, "at": None,
-        "data": Jsonb({**data, "via": "api"}),
+        "alert_id": alert_id, "actor": principal.username, "action": action, "note": note,
+        "at": None, "data": Jsonb({**data, "via": principal.via, "role": principal.role.value}),
     })
+    await audit.record(conn, principal, f"alert.{action}", f"alert:{alert_id}", data)
 
 
 async def _refuse(conn: Conn, alert_id: int, action: str, *, allowed: tuple[str, ...]) -> None:

@@ -17,28 +17,33 @@ from api.communities.models import (
 )
 from api.deps import Conn
 from api.errors import NotFound
+from api.security import Principal
 
 log = logging.getLogger(__name__)
 
 
-async def list_communities(*, conn: Conn) -> list[CommunityRead]:
-    """Every community, by id."""
-    cur = await conn.execute(queries.LIST_COMMUNITIES)
+async def list_communities(*, conn: Conn, principal: Principal) -> list[CommunityRead]:
+    """The communities ``principal`` belongs to (all of them for a global role), by id."""
+    cur = await conn.execute(queries.LIST_COMMUNITIES, {"community": principal.community})
     return [CommunityRead.model_validate(row) for row in await cur.fetchall()]
 
 
-async def summary(*, conn: Conn, community: str, default_timezone: str) -> CommunitySummary:
-    """Counts for the control room; 404 when the community does not exist."""
+async def summary(*, conn: Conn, community: str, default_timezone: str,
+                  principal: Principal) -> CommunitySummary:
+    """Counts of the community, limited to ``principal``'s place; 404 when it does not
+    exist or lies outside that place."""
+    principal.require_community(community)
     row = await _one(conn, queries.GET_COMMUNITY, {"community": community})
     if row is None:
         raise NotFound(f"community {community!r} does not exist")
     as_of = dt.datetime.now(dt.UTC)
     day_start = local_day_start(as_of, row["timezone"], default_timezone)
-    since = {"community": community, "since": day_start}
+    scoped = {"community": community, **principal.scope}
+    since = {**scoped, "since": day_start}
     by_rule = [RuleCount.model_validate(r) for r in await _all(
-        conn, queries.ACTIVE_ALERTS_BY_RULE, {"community": community})]
+        conn, queries.ACTIVE_ALERTS_BY_RULE, scoped)]
     events = await _one(conn, queries.EVENTS_SINCE, since)
-    devices = await _one(conn, queries.DEVICE_COUNTS, {"community": community})
+    devices = await _one(conn, queries.DEVICE_COUNTS, scoped)
     dead = await _one(conn, queries.DEAD_LETTERS_SINCE, since)
     assert events is not None and devices is not None and dead is not None
     return CommunitySummary(

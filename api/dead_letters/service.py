@@ -13,16 +13,19 @@ from api.dead_letters.models import (
 )
 from api.deps import Conn
 from api.pagination import Page, decode_cursor, make_page, parse_aware_time, parse_int
+from api.security import Principal
 from api.text import payload_text
 
 
-async def list_dead_letters(*, conn: Conn, query: DeadLetterQuery) -> Page[DeadLetterRead]:
+async def list_dead_letters(*, conn: Conn, query: DeadLetterQuery,
+                            principal: Principal) -> Page[DeadLetterRead]:
     """One page of dead letters, newest first."""
     after_at, after_id = None, None
     if query.cursor:
         after_at, after_id = decode_cursor(query.cursor, parse_aware_time, parse_int)
     params: dict[str, Any] = {
-        "community": query.community,
+        "community": principal.community_filter(query.community),
+        "scope_buildings": principal.scope["scope_buildings"],
         "since": query.since,
         "after_at": after_at,
         "after_id": after_id,

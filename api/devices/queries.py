@@ -8,6 +8,7 @@ SELECT community, building, id, kind, name, registered, state, status, status_at
   FROM devices
  WHERE (%(community)s::text IS NULL OR community = %(community)s)
    AND (%(building)s::text IS NULL OR building = %(building)s)
+   AND (%(scope_buildings)s::text[] IS NULL OR building = ANY(%(scope_buildings)s))
    AND (%(registered)s::boolean IS NULL OR registered = %(registered)s)
    AND (%(state)s::text IS NULL
         OR (%(state)s = 'unknown' AND state IS NULL)

@@ -8,15 +8,18 @@ from api.deps import Conn
 from api.devices import queries
 from api.devices.models import DeviceQuery, DeviceRead, device_cursor_key
 from api.pagination import Page, decode_cursor, make_page, parse_str
+from api.security import Principal
 
 
-async def list_devices(*, conn: Conn, query: DeviceQuery) -> Page[DeviceRead]:
+async def list_devices(*, conn: Conn, query: DeviceQuery,
+                       principal: Principal) -> Page[DeviceRead]:
     """One page of devices ordered by community, building and id."""
     after: tuple[Any, ...] = (None, None, None)
     if query.cursor:
         after = decode_cursor(query.cursor, parse_str, parse_str, parse_str)
     params: dict[str, Any] = {
-        "community": query.community,
+        "community": principal.community_filter(query.community),
+        "scope_buildings": principal.scope["scope_buildings"],
         "building": query.building,
         "registered": query.registered,
         "state": query.state.value if query.state else None,

@@ -21,6 +21,7 @@ LIST_EVENTS = f"""
 SELECT {EVENT_COLUMNS}
  WHERE (%(community)s::text IS NULL OR e.community = %(community)s)
    AND (%(building)s::text IS NULL OR e.building = %(building)s)
+   AND (%(scope_buildings)s::text[] IS NULL OR e.building = ANY(%(scope_buildings)s))
    AND (%(device)s::text IS NULL OR e.device = %(device)s)
    AND (%(person_id)s::text IS NULL OR e.person_id = %(person_id)s)
    AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)

@@ -9,15 +9,23 @@ from api.deps import Conn
 from api.events import queries
 from api.events.models import EventQuery, EventRead, event_cursor_key
 from api.pagination import Page, decode_cursor, make_page, parse_aware_time, parse_str
+from api.security import Forbidden, Principal
 
 
-async def list_events(*, conn: Conn, query: EventQuery) -> Page[EventRead]:
-    """One page of events matching ``query``, newest first."""
+async def list_events(*, conn: Conn, query: EventQuery, principal: Principal) -> Page[EventRead]:
+    """One page of the events ``principal`` may see matching ``query``, newest first.
+
+    An installer sees devices at work, never who passed: person, name and credential are
+    left out, and asking for a person is refused.
+    """
+    if query.person_id is not None and not principal.sees_personal_data:
+        raise Forbidden("an installer may not look up a person's events")
     after_at, after_id = None, None
     if query.cursor:
         after_at, after_id = decode_cursor(query.cursor, parse_aware_time, _parse_uuid)
     params: dict[str, Any] = {
-        "community": query.community,
+        "community": principal.community_filter(query.community),
+        "scope_buildings": principal.scope["scope_buildings"],
         "building": query.building,
         "device": query.device,
         "person_id": query.person_id,
@@ -30,8 +38,11 @@ async def list_events(*, conn: Conn, query: EventQuery) -> Page[EventRead]:
         "limit": query.limit + 1,
     }
     cur = await conn.execute(queries.LIST_EVENTS, params)
-    items, next_cursor = make_page(await cur.fetchall(), query.limit, EventRead,
-                                   event_cursor_key)
+    rows = await cur.fetchall()
+    if not principal.sees_personal_data:
+        rows = [{**row, "person_id": None, "person_name": None, "credential": None}
+                for row in rows]
+    items, next_cursor = make_page(rows, query.limit, EventRead, event_cursor_key)
     return Page[EventRead](items=items, next_cursor=next_cursor)
 
 

@@ -1,7 +1,8 @@
 """Pydantic models of the residents domain.
 
-Phone numbers and emergency contacts stay out: the API has no per-person access control
-yet, and the control room does not need them to follow an alert.
+Phones are masked (``138****5678``) in lists and for roles without ``contacts:read``;
+emergency contacts are shown in full only to the control room and the resident's grid
+workers, and each such read is audited.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from api.alerts.models import Actor, AlertRead
+from api.alerts.models import AlertRead
 from api.events.models import EventRead
 from api.pagination import Page, PageQuery
 
@@ -32,6 +33,30 @@ class ResidentRead(BaseModel):
     lives_alone: bool
     care_level: int
     active: bool
+    grid: str | None = None
+    phone: str | None = Field(None, description="masked unless one may see contacts")
+
+
+class ContactRead(BaseModel):
+    """An emergency contact."""
+
+    name: str | None = None
+    relation: str | None = None
+    phone: str | None = None
+
+
+class ResidentCard(ResidentRead):
+    """One resident as their card shows them: contacts in full only to those who may."""
+
+    emergency_contacts: list[ContactRead] = Field(default_factory=list)
+    contacts_masked: bool
+
+
+class ResidentQuery(PageQuery):
+    """Filters of the residents list."""
+
+    watched: bool | None = Field(None, description="only elderly residents living alone")
+    building: str | None = Field(None, max_length=64)
 
 
 class PresenceRead(BaseModel):
@@ -47,7 +72,7 @@ class PresenceRead(BaseModel):
 class ResidentTimeline(BaseModel):
     """The resident, their presence, their recent events (paginated) and their alerts."""
 
-    resident: ResidentRead
+    resident: ResidentCard
     presence: PresenceRead | None
     events: Page[EventRead]
     alerts: list[AlertRead]
@@ -66,7 +91,6 @@ class AbsenceCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: Actor = Field(description="who registers it (grid worker, control room)")
     until: AwareDatetime
     starts_at: AwareDatetime | None = Field(None, description="default: now")
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
@@ -78,7 +102,8 @@ class AbsenceCancel(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: Actor
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=200)] | None = None
 
 
 class AbsenceRead(BaseModel):

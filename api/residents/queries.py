@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-GET_RESIDENT = """
+_RESIDENT = """
 SELECT r.community, r.id, r.name, r.household, h.building, b.name AS building_name,
        h.unit, u.name AS unit_name, h.room, r.is_elderly, r.lives_alone, r.care_level,
-       r.active
+       r.active, b.grid, r.phone, r.emergency_contacts
   FROM residents r
   LEFT JOIN households h ON h.community = r.community AND h.id = r.household
   LEFT JOIN buildings b ON b.community = h.community AND b.id = h.building
   LEFT JOIN units u
          ON u.community = h.community AND u.building = h.building AND u.id = h.unit
+"""
+
+# A resident is in a principal's place when their home's building is.
+GET_RESIDENT = f"""{_RESIDENT}
  WHERE r.community = %(community)s AND r.id = %(resident)s
+   AND (%(scope_buildings)s::text[] IS NULL OR h.building = ANY(%(scope_buildings)s))
+"""
+
+LIST_RESIDENTS = f"""{_RESIDENT}
+ WHERE r.community = %(community)s
+   AND (%(scope_buildings)s::text[] IS NULL OR h.building = ANY(%(scope_buildings)s))
+   AND (%(building)s::text IS NULL OR h.building = %(building)s)
+   AND (%(watched)s::boolean IS NULL OR (r.is_elderly AND r.lives_alone) = %(watched)s)
+   AND (%(after_id)s::text IS NULL OR r.id > %(after_id)s)
+ ORDER BY r.id
+ LIMIT %(limit)s
 """
 
 GET_PRESENCE = """

@@ -14,15 +14,12 @@ from tests.integration.test_api_seed import (
     OTHER,
     SECRET_MARKERS,
     Db,
-    api_fixture,  # noqa: F401
     assert_error,
     insert_alert,
     insert_dead_letter,
     insert_events,
     insert_notification,
     make_events,
-    seeded_fixture,  # noqa: F401
-    start_api_fixture,  # noqa: F401
     walk_pages,
 )
 
@@ -34,15 +31,15 @@ def _timeline(db: Db, alert_id: int) -> list[tuple[str, str, str | None, dict[st
 
 
 def test_acknowledge_then_resolve_writes_the_state_and_the_timeline(
-    seeded: Db, api: httpx.Client
+    seeded: Db, control: httpx.Client
 ) -> None:
     alert_id = insert_alert(seeded)
 
-    ack = api.post(f"/api/v1/alerts/{alert_id}/acknowledge",
-                   json={"actor": "w-01", "note": "  on my way  "})
+    ack = control.post(f"/api/v1/alerts/{alert_id}/acknowledge",
+                   json={"note": "  on my way  "})
     assert ack.status_code == 200, ack.text
     assert ack.json()["status"] == "acknowledged"
-    assert ack.json()["acknowledged_by"] == "w-01"
+    assert ack.json()["acknowledged_by"] == "ctl-1"  # from the session, never typed
     row = seeded.execute("SELECT status, escalate_at, acknowledged_at FROM alerts WHERE id = %s",
                          (alert_id,)).fetchone()
     assert row is not None
@@ -50,40 +47,41 @@ def test_acknowledge_then_resolve_writes_the_state_and_the_timeline(
     assert row["escalate_at"] is None  # the escalation timer stops
     assert row["acknowledged_at"] is not None
 
-    done = api.post(f"/api/v1/alerts/{alert_id}/resolve",
-                    json={"actor": "w-01", "note": "老人在家，身体无恙", "outcome": "safe"})
+    done = control.post(f"/api/v1/alerts/{alert_id}/resolve",
+                    json={"note": "老人在家，身体无恙", "outcome": "safe"})
     assert done.status_code == 200, done.text
     body = done.json()
     assert (body["status"], body["resolved_by"], body["resolution"]) == (
-        "resolved", "w-01", "老人在家，身体无恙")
+        "resolved", "ctl-1", "老人在家，身体无恙")
+    session = {"via": "session", "role": "control_room"}
     assert _timeline(seeded, alert_id) == [
         ("rules", "raised", "张桂英 今日未出现", {}),
-        ("w-01", "acknowledged", "on my way", {"via": "api"}),
-        ("w-01", "resolved", "老人在家，身体无恙", {"via": "api", "outcome": "safe"}),
+        ("ctl-1", "acknowledged", "on my way", session),
+        ("ctl-1", "resolved", "老人在家，身体无恙", {**session, "outcome": "safe"}),
     ]
     assert [step["action"] for step in body["timeline"]] == ["raised", "acknowledged",
                                                              "resolved"]
 
 
-def test_an_open_alert_can_be_resolved_directly(seeded: Db, api: httpx.Client) -> None:
+def test_an_open_alert_can_be_resolved_directly(seeded: Db, control: httpx.Client) -> None:
     alert_id = insert_alert(seeded)
 
-    response = api.post(f"/api/v1/alerts/{alert_id}/resolve",
-                        json={"actor": "ctl-1", "note": "电话联系，本人外出探亲"})
+    response = control.post(f"/api/v1/alerts/{alert_id}/resolve",
+                        json={"note": "电话联系，本人外出探亲"})
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "resolved"
 
 
 def test_transitions_the_state_does_not_allow_are_409_and_change_nothing(
-    seeded: Db, api: httpx.Client
+    seeded: Db, control: httpx.Client
 ) -> None:
     acknowledged = insert_alert(seeded, status="acknowledged")
     resolved = insert_alert(seeded, subject="r-0002", status="resolved")
 
-    again = api.post(f"/api/v1/alerts/{acknowledged}/acknowledge", json={"actor": "w-01"})
-    twice = api.post(f"/api/v1/alerts/{resolved}/resolve", json={"actor": "w-01", "note": "x"})
-    late_ack = api.post(f"/api/v1/alerts/{resolved}/acknowledge", json={"actor": "w-01"})
+    again = control.post(f"/api/v1/alerts/{acknowledged}/acknowledge", json={})
+    twice = control.post(f"/api/v1/alerts/{resolved}/resolve", json={"note": "x"})
+    late_ack = control.post(f"/api/v1/alerts/{resolved}/acknowledge", json={})
 
     assert "is acknowledged" in assert_error(again, 409, "conflict")["message"]
     assert "is resolved" in assert_error(twice, 409, "conflict")["message"]
@@ -92,30 +90,30 @@ def test_transitions_the_state_does_not_allow_are_409_and_change_nothing(
     assert [a for _, a, _, _ in _timeline(seeded, resolved)] == ["raised"]
 
 
-def test_unknown_alert_is_404_everywhere(seeded: Db, api: httpx.Client) -> None:
-    assert_error(api.get("/api/v1/alerts/424242"), 404, "not_found")
-    assert_error(api.post("/api/v1/alerts/424242/acknowledge", json={"actor": "a"}),
+def test_unknown_alert_is_404_everywhere(seeded: Db, control: httpx.Client) -> None:
+    assert_error(control.get("/api/v1/alerts/424242"), 404, "not_found")
+    assert_error(control.post("/api/v1/alerts/424242/acknowledge", json={}),
                  404, "not_found")
-    assert_error(api.post("/api/v1/alerts/424242/resolve", json={"actor": "a", "note": "n"}),
+    assert_error(control.post("/api/v1/alerts/424242/resolve", json={"note": "n"}),
                  404, "not_found")
 
 
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
-        ("resolve", {"actor": "w-01"}, "note"),
-        ("resolve", {"actor": "w-01", "note": "   "}, "note"),
-        ("resolve", {"note": "done"}, "actor"),
-        ("acknowledge", {"actor": ""}, "actor"),
-        ("acknowledge", {"actor": "w-01", "by": "someone"}, "by"),
+        ("resolve", {}, "note"),
+        ("resolve", {"note": "   "}, "note"),
+        ("resolve", {"note": "done", "actor": "someone else"}, "actor"),
+        ("acknowledge", {"actor": "someone else"}, "actor"),
+        ("acknowledge", {"by": "someone"}, "by"),
     ],
 )
 def test_bad_transition_bodies_are_422_naming_the_field(
-    seeded: Db, api: httpx.Client, path: str, payload: dict[str, str], field: str
+    seeded: Db, control: httpx.Client, path: str, payload: dict[str, str], field: str
 ) -> None:
     alert_id = insert_alert(seeded)
 
-    error = assert_error(api.post(f"/api/v1/alerts/{alert_id}/{path}", json=payload),
+    error = assert_error(control.post(f"/api/v1/alerts/{alert_id}/{path}", json=payload),
                          422, "validation_error")
 
     assert field in [f["field"] for f in error["fields"]]
@@ -123,8 +121,8 @@ def test_bad_transition_bodies_are_422_naming_the_field(
                           (alert_id,)).fetchone() == {"status": "open"}
 
 
-def test_non_numeric_alert_id_is_422(api: httpx.Client) -> None:
-    error = assert_error(api.get("/api/v1/alerts/abc"), 422, "validation_error")
+def test_non_numeric_alert_id_is_422(control: httpx.Client) -> None:
+    error = assert_error(control.get("/api/v1/alerts/abc"), 422, "validation_error")
     assert error["fields"][0]["location"] == "path"
 
 
@@ -156,12 +154,12 @@ def test_alert_filters_and_pagination(seeded: Db, api: httpx.Client) -> None:
     assert_error(api.get("/api/v1/alerts", params={"status": "lost"}), 422, "validation_error")
 
 
-def test_detail_shows_notifications_without_secrets(seeded: Db, api: httpx.Client) -> None:
+def test_detail_shows_notifications_without_secrets(seeded: Db, control: httpx.Client) -> None:
     alert_id = insert_alert(seeded)
     insert_notification(seeded, alert_id,
                         last_error=f"HTTP 500 from {NOTIFY_URLS[0]} (token=s3cret-token)")
 
-    detail = api.get(f"/api/v1/alerts/{alert_id}").json()
+    detail = control.get(f"/api/v1/alerts/{alert_id}").json()
 
     [notification] = detail["notifications"]
     assert notification["worker_name"] == "王芳"
@@ -170,7 +168,7 @@ def test_detail_shows_notifications_without_secrets(seeded: Db, api: httpx.Clien
     assert detail["subject_name"] == "张桂英"
 
 
-def test_notify_urls_never_appear_in_any_response(seeded: Db, api: httpx.Client) -> None:
+def test_notify_urls_never_appear_in_any_response(seeded: Db, control: httpx.Client) -> None:
     alert_id = insert_alert(seeded)
     # A careless channel may echo its URL, or just its key, into the error it reports.
     insert_notification(seeded, alert_id, last_error=f"refused by {NOTIFY_URLS[0]}")
@@ -179,7 +177,7 @@ def test_notify_urls_never_appear_in_any_response(seeded: Db, api: httpx.Client)
     insert_events(seeded, make_events(12))
     insert_dead_letter(seeded, "linli/v1/juxin/b01/b01-u1-door/events",
                        b'{"note": "not a secret"}', "schema: Field required")
-    api.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={"actor": "w-01"})
+    control.post(f"/api/v1/alerts/{alert_id}/acknowledge", json={})
 
     paths = [
         "/health", "/api/v1/communities", f"/api/v1/communities/{COMMUNITY}/summary",
@@ -188,11 +186,11 @@ def test_notify_urls_never_appear_in_any_response(seeded: Db, api: httpx.Client)
         "/openapi.json", "/",
     ]
     for path in paths:
-        response = api.get(path)
+        response = control.get(path)
         assert response.status_code == 200, (path, response.text)
         for marker in SECRET_MARKERS:
             assert marker not in response.text, (path, marker)
-    notifications = api.get(f"/api/v1/alerts/{alert_id}").json()["notifications"]
+    notifications = control.get(f"/api/v1/alerts/{alert_id}").json()["notifications"]
     assert [(n["channel"], n["last_error"]) for n in notifications] == [
         ("json://127.0.0.1", "refused by json://***"),
         ("wecombot://***", "bad key ***"),

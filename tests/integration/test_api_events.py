@@ -13,12 +13,9 @@ from tests.integration.test_api_seed import (
     COMMUNITY,
     OTHER,
     Db,
-    api_fixture,  # noqa: F401
     assert_error,
     insert_events,
     make_events,
-    seeded_fixture,  # noqa: F401
-    start_api_fixture,  # noqa: F401
     walk_pages,
 )
 

@@ -13,14 +13,11 @@ from tests.integration.test_api_seed import (
     COMMUNITY,
     OTHER,
     Db,
-    api_fixture,  # noqa: F401
     assert_error,
     insert_alert,
     insert_dead_letter,
     insert_events,
     make_events,
-    seeded_fixture,  # noqa: F401
-    start_api_fixture,  # noqa: F401
     walk_pages,
 )
 
@@ -147,9 +144,14 @@ def test_resident_timeline(seeded: Db, api: httpx.Client) -> None:
         "community": "juxin", "id": "r-0001", "name": "张桂英", "household": "h-b01-101",
         "building": "b01", "building_name": "1栋", "unit": "u1", "unit_name": "1单元",
         "room": "101", "is_elderly": True, "lives_alone": True, "care_level": 2,
-        "active": True,
+        "active": True, "grid": "g1", "phone": "138****0001", "contacts_masked": True,
+        "emergency_contacts": [{"name": "李明", "relation": None, "phone": "139****0009"}],
     }
-    assert "phone" not in json.dumps(body)
+    assert "13800000001" not in json.dumps(body)  # an admin sees phones masked
+    audited = seeded.execute("SELECT username, action, target FROM audit_log"
+                             " WHERE action = 'read.resident'").fetchall()
+    assert audited == [{"username": "admin", "action": "read.resident",
+                        "target": "resident:juxin/r-0001"}]
     assert body["presence"]["device_name"] == "1栋1单元门禁"
     assert [a["id"] for a in body["alerts"]] == [alert_id]
     mine = [str(e["event_id"]) for e in sorted(

@@ -1,7 +1,8 @@
 """Seed data and fixtures for the API's integration tests (imported by test_api_*.py).
 
-Fixtures are defined as ``x_fixture`` with ``name="x"``: a test module imports
-``x_fixture`` and asks for ``x``.
+The fixtures (``start_api``, ``server``, ``seeded``, and clients logged in as ``api``
+(an admin), ``control`` (the control room) and ``worker`` (a grid worker)) are in
+``tests/integration/conftest.py``.
 
 The API runs for real: uvicorn in a thread (``api.server.start_in_thread``) on a free
 port, its lifespan opening the pool against the test's own database; requests go
@@ -12,17 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from psycopg.types.json import Jsonb
-
-from api.app import create_app
-from api.server import ApiServer, start_in_thread
-from linli.settings import Settings
 
 Db = psycopg.Connection[dict[str, Any]]
 
@@ -179,41 +174,6 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert error["code"] == code
     assert error["message"]
     return dict(error)
-
-
-StartApi = Callable[..., tuple[ApiServer, httpx.Client]]
-
-
-@pytest.fixture(name="start_api")
-def start_api_fixture(make_settings: Callable[..., Settings]) -> Iterator[StartApi]:
-    """``start_api(health_cache_s=5.0, **settings)``: a served API and a client for it."""
-    running: list[tuple[ApiServer, httpx.Client]] = []
-
-    def start(health_cache_s: float = 5.0, **values: Any) -> tuple[ApiServer, httpx.Client]:
-        settings = make_settings(**values)
-        app = create_app(settings, health_cache_s=health_cache_s)
-        server = start_in_thread(settings, app=app, host="127.0.0.1", port=0)
-        client = httpx.Client(base_url=server.url, timeout=10)
-        running.append((server, client))
-        return server, client
-
-    yield start
-    for server, client in running:
-        client.close()
-        server.stop()
-
-
-@pytest.fixture(name="api")
-def api_fixture(db_url: str, start_api: StartApi) -> httpx.Client:
-    """A client for an API on this test's database (no broker configured)."""
-    return start_api(database_url=db_url)[1]
-
-
-@pytest.fixture(name="seeded")
-def seeded_fixture(db: Db) -> Db:
-    """This test's database with the directory of ``seed_directory``."""
-    seed_directory(db)
-    return db
 
 
 def test_seeded_communities_are_listed(seeded: Db, api: httpx.Client) -> None:

@@ -16,11 +16,9 @@ import httpx
 from api.server import start_in_thread
 from linli.embedded import EmbeddedMosquitto, free_port
 from linli.settings import load_settings
+from tests.integration.conftest import StartApi
 from tests.integration.test_api_seed import (
-    StartApi,
-    api_fixture,  # noqa: F401
     assert_error,
-    start_api_fixture,  # noqa: F401
 )
 
 

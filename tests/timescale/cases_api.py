@@ -13,26 +13,34 @@ from tests.timescale.seed import Seed
 
 PAGE = 51
 
+EVERYWHERE = {"scope_community": None, "scope_buildings": None, "scope_grids": None,
+              "scope_worker": None}
+"""The scope of an admin: no limit (``api.security.Principal.scope``)."""
+
+GRID_WORKER = {"scope_community": "juxin", "scope_buildings": ["b01"], "scope_grids": ["g1"],
+               "scope_worker": "w-01"}
+"""The scope of juxin's grid worker w-01 (grid g1, building b01)."""
+
 
 def alerts(seed: Seed, **values: Any) -> Params:
-    return {"community": None, "statuses": None, "rule": None, "subject": None,
+    return {**EVERYWHERE, "community": None, "statuses": None, "rule": None, "subject": None,
             "since": None, "after_at": None, "after_id": None, "limit": PAGE, **values}
 
 
 def events(seed: Seed, **values: Any) -> Params:
-    return {"community": None, "building": None, "device": None, "person_id": None,
+    return {**EVERYWHERE, "community": None, "building": None, "device": None, "person_id": None,
             "kind": None, "direction": None, "since": None, "until": None,
             "after_at": None, "after_id": None, "limit": PAGE, **values}
 
 
 def devices(seed: Seed, **values: Any) -> Params:
-    return {"community": None, "building": None, "registered": None, "state": None,
+    return {**EVERYWHERE, "community": None, "building": None, "registered": None, "state": None,
             "after_community": None, "after_building": None, "after_id": None,
             "limit": PAGE, **values}
 
 
 def dead_letters(seed: Seed, **values: Any) -> Params:
-    return {"shown_bytes": 16, "community": None, "since": None, "after_at": None,
+    return {**EVERYWHERE, "shown_bytes": 16, "community": None, "since": None, "after_at": None,
             "after_id": None, "limit": PAGE, **values}
 
 
@@ -73,23 +81,33 @@ CASES = [
          lambda s: alerts(s, since=s.at(hours=29))),
     Case(A + "LIST_ALERTS", "page after a cursor",
          lambda s: alerts(s, after_at=alert_raised_at(s, 4), after_id=4, limit=3)),
-    Case(A + "GET_ALERT", "alert 2", lambda s: {"alert_id": 2}),
-    Case(A + "GET_ALERT", "missing alert", lambda s: {"alert_id": 999}, expect_empty=True),
+    Case(A + "LIST_ALERTS", "a grid worker's alerts", lambda s: alerts(s, **GRID_WORKER)),
+    Case(A + "GET_ALERT", "alert 2", lambda s: {"alert_id": 2, **EVERYWHERE}),
+    Case(A + "GET_ALERT", "missing alert", lambda s: {"alert_id": 999, **EVERYWHERE},
+         expect_empty=True),
     Case(A + "ALERT_STATUS", "alert 3", lambda s: {"alert_id": 3}),
     Case(A + "ALERT_TIMELINE", "alert 3", lambda s: {"alert_id": 3}),
     Case(A + "ALERT_NOTIFICATIONS", "alert 1", lambda s: {"alert_id": 1}),
     Case(A + "ALERT_SECRET_URLS", "alert 1", lambda s: {"alert_id": 1}),
     # communities (the dashboard)
-    Case(C + "LIST_COMMUNITIES", "all"),
+    Case(C + "LIST_COMMUNITIES", "all", lambda s: {"community": None}),
+    Case(C + "LIST_COMMUNITIES", "one's own", lambda s: {"community": "heping"}),
     Case(C + "GET_COMMUNITY", "juxin", lambda s: {"community": "juxin"}),
-    Case(C + "ACTIVE_ALERTS_BY_RULE", "juxin", lambda s: {"community": "juxin"}),
+    Case(C + "ACTIVE_ALERTS_BY_RULE", "juxin",
+         lambda s: {"community": "juxin", **EVERYWHERE}),
+    Case(C + "ACTIVE_ALERTS_BY_RULE", "a grid worker's",
+         lambda s: {"community": "juxin", **GRID_WORKER}),
     Case(C + "EVENTS_SINCE", "9 days, compressed chunks included",
-         lambda s: {"community": "juxin", "since": s.at(days=9)}),
+         lambda s: {"community": "juxin", "since": s.at(days=9), **EVERYWHERE}),
     Case(C + "EVENTS_SINCE", "today",
-         lambda s: {"community": "heping", "since": s.at(hours=20)}),
-    Case(C + "DEVICE_COUNTS", "juxin", lambda s: {"community": "juxin"}),
+         lambda s: {"community": "heping", "since": s.at(hours=20), **EVERYWHERE}),
+    Case(C + "EVENTS_SINCE", "a grid worker's buildings",
+         lambda s: {"community": "juxin", "since": s.at(days=9), **GRID_WORKER}),
+    Case(C + "DEVICE_COUNTS", "juxin", lambda s: {"community": "juxin", **EVERYWHERE}),
+    Case(C + "DEVICE_COUNTS", "a grid worker's buildings",
+         lambda s: {"community": "juxin", **GRID_WORKER}),
     Case(C + "DEAD_LETTERS_SINCE", "2 days",
-         lambda s: {"community": "juxin", "since": s.at(days=2)}),
+         lambda s: {"community": "juxin", "since": s.at(days=2), **EVERYWHERE}),
     # dead letters
     Case("api.dead_letters.queries.LIST_DEAD_LETTERS", "first page",
          lambda s: dead_letters(s)),
@@ -119,6 +137,8 @@ CASES = [
     Case(E + "LIST_EVENTS", "device and kind",
          lambda s: events(s, community="juxin", building="b01", device="b01-u1-door",
                           kind="passage", limit=101)),
+    Case(E + "LIST_EVENTS", "an installer's building",
+         lambda s: events(s, community="juxin", scope_buildings=["b02"])),
     Case(E + "LIST_EVENTS", "one person",
          lambda s: events(s, community="juxin", person_id=frequent_person(s))),
     Case(E + "LIST_EVENTS", "direction out",
@@ -126,8 +146,17 @@ CASES = [
     Case(E + "LIST_EVENTS", "page after a cursor in compressed days",
          lambda s: events(s, **event_cursor(s, 400), limit=30)),
     # residents
-    Case("api.residents.queries.GET_RESIDENT", "r-0000",
-         lambda s: {"community": "juxin", "resident": "r-0000"}),
+    Case(R + "GET_RESIDENT", "r-0000",
+         lambda s: {"community": "juxin", "resident": "r-0000", **EVERYWHERE}),
+    Case(R + "GET_RESIDENT", "outside a grid worker's buildings",
+         lambda s: {"community": "juxin", "resident": "r-0000",
+                    **GRID_WORKER, "scope_buildings": ["b99"]}, expect_empty=True),
+    Case(R + "LIST_RESIDENTS", "watched residents of a grid worker",
+         lambda s: {"community": "juxin", **GRID_WORKER, "building": None, "watched": True,
+                    "after_id": None, "limit": PAGE}),
+    Case(R + "LIST_RESIDENTS", "one building after a cursor",
+         lambda s: {"community": "juxin", **EVERYWHERE, "building": "b01", "watched": None,
+                    "after_id": "r-0001", "limit": 5}),
     Case("api.residents.queries.GET_PRESENCE", "a resident seen",
          lambda s: {"community": s.rows("presence")[0]["community"],
                     "resident": s.rows("presence")[0]["resident"]}),

@@ -55,7 +55,8 @@ def query_modules() -> list[str]:
         if info.ispkg and importlib.util.find_spec(f"api.{info.name}.queries") is not None:
             names.append(f"api.{info.name}.queries")
     return [*sorted(names), "rules.queries", "rules.safety.queries", "rules.care.queries",
-            "ingest.queries", "linli.alerts", "linli.directory_queries"]
+            "ingest.queries", "linli.accounts", "linli.alerts", "linli.audit",
+            "linli.directory_queries"]
 
 
 def named_statements() -> dict[str, str]:

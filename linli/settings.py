@@ -150,6 +150,9 @@ class RulesSettings(_Section):
     max_tier: int = Field(3, ge=2, le=10)
     """Escalation stops here: tier 1 is the grid's workers, every tier above is the
     control room being told again."""
+    feedback_due_min: float = Field(240.0, gt=0)
+    """After acknowledging, the on-site feedback is due within this time; the assignee and
+    the control room are reminded once it is overdue."""
     silence: SilenceSettings = Field(default_factory=SilenceSettings)
 
 

@@ -3,8 +3,9 @@
 - ``raise_or_refresh``: a firing becomes a new alert (timeline "raised", then dispatched
   to tier 1) or bumps the active one (``fired_count``, ``updated_at``, fresh details).
 - ``dispatch``: one ``notifications`` row per recipient × notify URL, in the recipient's
-  language; tier 1 is the grid workers of the alert's grid, tier 2 and later the
-  community's control room. The notifier (``rules.notifier``) sends them.
+  language, ending with the recipient's link to the alert (``linli.pushes``); tier 1 is
+  the grid workers of the alert's grid, tier 2 and later the community's control room.
+  The notifier (``rules.notifier``) sends them.
 - ``resolve``: the shared ``linli.alerts.RESOLVE`` plus a "resolved" timeline row.
 - ``escalate_due``: open alerts whose ``escalate_at`` has passed go one tier up. The timer
   is a column, so it survives restarts and replicas share it (``FOR UPDATE SKIP LOCKED``).
@@ -20,11 +21,11 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from linli.alerts import ADD_TIMELINE, RESOLVE, SYSTEM_ACTOR
+from linli import pushes
+from linli.alerts import ADD_TIMELINE, INSERT_NOTIFICATION, RESOLVE, SYSTEM_ACTOR, UPSERT_ALERT_LINK
 from linli.settings import Settings
 from rules import queries
 from rules import texts as t
-from rules.channels import redact_channel
 from rules.framework import ActiveAlert, Community, Conn, Firing, PushText, Resolution, Rule
 
 log = logging.getLogger(__name__)
@@ -120,14 +121,11 @@ def dispatch(conn: Conn, *, community: Community, rule: Rule | None, alert: Acti
     for person in people:
         locale = person["locale"] or community.locale or settings.locale
         push = _message(rule, alert, community, locale, title)
-        for index, url in enumerate(person["notify_urls"] or []):
-            row = conn.execute(queries.INSERT_NOTIFICATION, {
-                "alert_id": alert.id, "community": community.id, "worker": person["id"],
-                "url_index": index, "channel": redact_channel(url), "title": push.title,
-                "body": push.body, "now": now,
-            }).fetchone()
-            if row is not None:
-                queued.append(row["id"])
+        url = link(conn, settings, alert_id=alert.id, community=community.id,
+                   worker=person["id"], now=now)
+        push = PushText(title=push.title, body=pushes.with_link(push.body, url, locale))
+        queued += queue(conn, alert_id=alert.id, community=community.id, person=person,
+                        push=push, now=now)
     names = t.join_names([p["name"] for p in people], community.locale)
     note = (t.text("timeline.dispatched", community.locale, tier=alert.tier, workers=names)
             if names else t.text("timeline.no_recipients", community.locale, tier=alert.tier))
@@ -136,6 +134,37 @@ def dispatch(conn: Conn, *, community: Community, rule: Rule | None, alert: Acti
                   "notifications": queued, "urgent": urgent}, at=now)
     if not people and alert.tier <= 1:
         conn.execute(queries.SET_ESCALATE_AT, {"alert_id": alert.id, "escalate_at": now})
+    return queued
+
+
+def link(conn: Conn, settings: Settings, *, alert_id: int, community: str, worker: str,
+         now: dt.datetime) -> str:
+    """The URL of ``worker``'s link to the alert (made, or its expiry moved forward)."""
+    row = conn.execute(UPSERT_ALERT_LINK, pushes.link_params(
+        settings.api, alert_id=alert_id, community=community, worker=worker,
+        now=now)).fetchone()
+    assert row is not None
+    return pushes.link_url(settings.api, row["token"])
+
+
+def queue(conn: Conn, *, alert_id: int, community: str, person: Mapping[str, Any],
+          push: PushText, now: dt.datetime, numbered: bool = False) -> list[int]:
+    """Queue ``push`` on every channel of ``person``; the new notification ids.
+
+    A push already queued with the same title is not queued again, unless ``numbered``:
+    then it goes again with a numbered title (a second reminder, a second return).
+    """
+    queued = []
+    for params in pushes.notification_params(alert_id=alert_id, community=community,
+                                             worker=person["id"],
+                                             notify_urls=person["notify_urls"], push=push,
+                                             now=now):
+        for n in range(1, pushes.MAX_REPEATS + 1 if numbered else 2):
+            title = pushes.numbered(push.title, n, person.get("locale"))
+            row = conn.execute(INSERT_NOTIFICATION, params | {"title": title}).fetchone()
+            if row is not None:
+                queued.append(row["id"])
+                break
     return queued
 
 
@@ -168,7 +197,7 @@ def resolve(conn: Conn, *, alert_id: int, resolution: Resolution,
         language = person["locale"] or person["community_locale"] or locale
         title = t.text("push.resolved_title", language, title=person["alert_title"])
         body = t.text("push.resolved_body", language, note=resolution.note, alert_id=alert_id)
-        added = conn.execute(queries.INSERT_NOTIFICATION, {
+        added = conn.execute(INSERT_NOTIFICATION, {
             "alert_id": alert_id, "community": person["community"], "worker": person["worker"],
             "url_index": person["url_index"], "channel": person["channel"], "title": title,
             "body": body, "now": now or dt.datetime.now(dt.UTC)}).fetchone()

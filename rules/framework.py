@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
+from linli.pushes import PushText as PushText  # shared with the API, re-exported for rules
 from linli.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,6 @@ class Resolution:
 
     note: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class PushText:
-    """A push notification's title and body."""
-
-    title: str
-    body: str
 
 
 class Rule(Protocol):

@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from linli.channels import redact_channel, scrub
 from linli.contract import utc_now
 from linli.settings import PushSettings
 from rules import queries
 from rules import texts as t
 from rules.alerts import add_timeline
-from rules.channels import redact_channel, scrub
 from rules.framework import Conn
 
 log = logging.getLogger(__name__)

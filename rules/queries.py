@@ -1,7 +1,8 @@
 """Named SQL statements of the rules engine and the notifier (psycopg, named parameters).
 
-Alert state changes shared with the API (acknowledge, resolve, timeline rows) live in
-``linli.alerts``; everything here is the rules stage's own.
+Alert state changes and pushes shared with the API (acknowledge, resolve, timeline rows,
+notifications and their links) live in ``linli.alerts``; everything here is the rules
+stage's own.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ SELECT pg_try_advisory_xact_lock(hashtext('linli:rules:' || %(community)s)) AS l
 # --- the silent-resident rule --------------------------------------------------------
 
 _RESIDENT_STATE = """
-SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
+SELECT r.id, r.name, r.created_at, r.care_level,
        (r.is_elderly AND r.lives_alone AND r.active) AS watched,
        h.id AS household, h.building AS home_building, hb.name AS home_building_name,
        hb.grid, h.unit, u.name AS unit_name, h.room,
@@ -45,14 +46,14 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
   LEFT JOIN buildings pb ON pb.community = p.community AND pb.id = p.building
   LEFT JOIN devices d
          ON d.community = p.community AND d.building = p.building AND d.id = p.device
-  -- A person who resolved an earlier alert checked on the resident: that visit counts
-  -- as a sighting, so the rule does not fire again the moment the alert is closed.
+  -- A visit an authenticated worker confirmed in the feedback on an earlier alert
+  -- (``alerts.visited_at``) counts as a sighting, so the rule does not fire again the
+  -- moment the alert is closed. Nothing else a person does to an alert is a sign of life.
   LEFT JOIN (
-      SELECT a.subject, max(a.resolved_at) AS visited_at
+      SELECT a.subject, max(a.visited_at) AS visited_at
         FROM alerts a
        WHERE a.community = %(community)s AND a.rule = %(rule)s
-         AND a.status IN ('resolved', 'archived') AND a.resolved_by <> 'system'
-         AND a.resolved_at >= %(visits_since)s
+         AND a.visited_at >= %(visits_since)s
        GROUP BY a.subject
   ) v ON v.subject = r.id
  WHERE r.community = %(community)s
@@ -124,6 +125,26 @@ UPDATE alerts
 RETURNING id, rule, subject, status, tier, details
 """
 
+# --- on-site feedback overdue --------------------------------------------------------
+
+# Acknowledged alerts whose feedback deadline passed and nobody was reminded of yet. The
+# deadline is a column (set by acknowledge, moved by a returned review), so it survives
+# restarts; replicas share the work (SKIP LOCKED).
+DUE_FEEDBACK = """
+SELECT id, community, title, assignee, acknowledged_at, feedback_due_at
+  FROM alerts
+ WHERE status = 'acknowledged' AND feedback_due_at <= %(now)s AND feedback_reminded_at IS NULL
+ ORDER BY feedback_due_at, id
+ LIMIT %(limit)s
+   FOR UPDATE SKIP LOCKED
+"""
+
+MARK_FEEDBACK_REMINDED = """
+UPDATE alerts SET feedback_reminded_at = %(now)s
+ WHERE id = %(alert_id)s AND status = 'acknowledged' AND feedback_reminded_at IS NULL
+RETURNING id
+"""
+
 # --- who gets told -------------------------------------------------------------------
 
 GRID_WORKERS = """
@@ -140,15 +161,6 @@ SELECT w.id, w.name, w.locale, w.notify_urls
   FROM grid_workers w
  WHERE w.community = %(community)s AND w.role = 'control_room' AND w.active
  ORDER BY w.id
-"""
-
-INSERT_NOTIFICATION = """
-INSERT INTO notifications (alert_id, community, worker, url_index, channel, title, body,
-                           next_attempt_at, created_at)
-VALUES (%(alert_id)s, %(community)s, %(worker)s, %(url_index)s, %(channel)s, %(title)s,
-        %(body)s, %(now)s, %(now)s)
-ON CONFLICT (alert_id, worker, url_index, title) DO NOTHING
-RETURNING id
 """
 
 # Pushes of an alert that resolved itself: withdraw what was not sent yet, and tell those

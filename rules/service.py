@@ -4,15 +4,15 @@ Jobs (APScheduler 3.x ``BackgroundScheduler``, each wrapped so an error is logge
 next run still happens):
 
 - every ``rules.interval_s``: evaluate every rule for every community, then escalate
-  alerts whose timer ran out;
+  alerts whose timer ran out, then remind of overdue on-site feedback (``rules.feedback``);
 - every ``push.poll_interval_s``: send due notifications.
 
 A separate thread LISTENs on ``linli_events`` (ingest NOTIFYs the community in the
 transaction that stores events) and evaluates that community after a short debounce, so
 a resident seen again is resolved within seconds. Every evaluation takes the community's
 advisory lock (``rules.engine``), so any number of rules processes can run: they never
-double-alert. Job state lives in the database (alerts.escalate_at, notifications.
-next_attempt_at), so nothing is lost across restarts.
+double-alert. Job state lives in the database (alerts.escalate_at, alerts.feedback_due_at,
+notifications.next_attempt_at), so nothing is lost across restarts.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from linli.settings import Settings
 from linli.topics import check_identifier
 from rules.alerts import escalate_due
 from rules.engine import default_rules, evaluate_all, evaluate_community
+from rules.feedback import remind_overdue
 from rules.framework import Rule
 from rules.notifier import Notifier
 
@@ -206,14 +207,19 @@ class RulesService:
             escalate_due(conn, rules={r.name: r for r in self.rules}, settings=self.settings,
                          now=now or utc_now())
 
+    def remind(self, now: dt.datetime | None = None) -> None:
+        with self.pool.connection() as conn:
+            remind_overdue(conn, settings=self.settings, now=now or utc_now())
+
     def notify(self, now: dt.datetime | None = None) -> None:
         with self.pool.connection() as conn:
             self.notifier.run_due(conn, now)
 
     def tick(self) -> None:
-        """The periodic rules job: evaluate everything, then escalate."""
+        """The periodic rules job: evaluate everything, escalate, remind of feedback."""
         guarded("evaluate", self.evaluate_all)()
         guarded("escalate", self.escalate)()
+        guarded("remind", self.remind)()
 
 
 def open_pool(settings: Settings, *, max_size: int = 4) -> ConnectionPool[Any]:

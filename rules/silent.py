@@ -135,13 +135,13 @@ class ResidentState:
                              visited_at=self.row["visited_at"])
 
     def details(self, now: dt.datetime, clock: Clock, reason: Reason) -> dict[str, Any]:
-        """What the alert keeps: enough for the worker without another lookup."""
+        """What the alert keeps: enough for the worker without another lookup, but no
+        phone numbers (contacts are read at the time they are needed, through the API)."""
         row = self.row
         alive = last_sign_of_life(self.last_seen_at, row["visited_at"]) or row["created_at"]
         return {
             "resident": row["id"],
             "name": row["name"],
-            "phone": row["phone"],
             "reason": reason.value,
             "last_seen_at": _iso(self.last_seen_at),
             "where": self.where(),
@@ -152,7 +152,6 @@ class ResidentState:
                      "building_name": row["home_building_name"], "unit": row["unit"],
                      "unit_name": row["unit_name"], "room": row["room"]},
             "care_level": row["care_level"],
-            "emergency_contacts": row["emergency_contacts"] or [],
             "check_at": clock.check_at.strftime("%H:%M") if clock.check_at else None,
             "max_hours": clock.max_hours,
             "timezone": str(clock.tz),
@@ -282,7 +281,8 @@ class SilentResidentRule:
         return t.text("silent.title.not_seen_today", locale)
 
     def message(self, alert: ActiveAlert, community: Community, locale: str) -> PushText:
-        """Title ``【邻里】独居老人今日未出现``; the body says who, where, since when, what to do."""
+        """Title ``【邻里】独居老人今日未出现``; the body says who, where, since when, what to do
+        (the dispatch adds the link to the alert, behind which are the phones)."""
         d = alert.details
         tz = community.tz
         lines = []
@@ -290,8 +290,6 @@ class SilentResidentRule:
             lines.append(t.text("push.escalated", locale, tier=alert.tier))
         lines.append(t.text("silent.who", locale, name=d.get("name", alert.subject),
                             home=t.describe_home(d.get("home"), locale)))
-        if d.get("phone"):
-            lines.append(t.text("silent.phone", locale, phone=d["phone"]))
         if d.get("last_seen_at"):
             lines.append(t.text("silent.last_seen", locale,
                                 time=t.local_time(d["last_seen_at"], tz, locale),
@@ -303,7 +301,7 @@ class SilentResidentRule:
             lines.append(t.text("silent.visited", locale,
                                 time=t.local_time(d["visited_at"], tz, locale)))
         lines.append(t.text("silent.care_level", locale, level=d.get("care_level", 0)))
-        lines.append(t.describe_contacts(d.get("emergency_contacts") or [], locale))
+        lines.append(t.text("contacts_link", locale))
         lines.append(t.text("push.action", locale, alert_id=alert.id))
         title = t.push_title(self._headline(d, locale), alert.tier, locale)
         return PushText(title=title, body="\n".join(lines))

@@ -7,12 +7,11 @@ the community's local time.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from linli.i18n import Catalog, normalise_locale
+from linli.pushes import local_time as local_time  # shared with the API's pushes
 
 TEXTS = Catalog({
     "push.title": {"zh-CN": "【邻里】{title}", "en": "[Linli] {title}"},
@@ -25,8 +24,9 @@ TEXTS = Catalog({
         "en": "Not acknowledged in time: escalated to tier {tier} (control room).",
     },
     "push.action": {
-        "zh-CN": "告警编号：#{alert_id}。请尽快上门查看，上门查看后在App中确认。",
-        "en": "Alert #{alert_id}. Please visit the resident, then confirm in the app.",
+        "zh-CN": "告警编号：#{alert_id}。请尽快上门查看，并通过下方链接确认和反馈。",
+        "en": "Alert #{alert_id}. Please visit the resident, then acknowledge and report "
+              "back through the link below.",
     },
     "silent.title.not_seen_today": {
         "zh-CN": "独居老人今日未出现",
@@ -38,7 +38,6 @@ TEXTS = Catalog({
     },
     "silent.alert_title": {"zh-CN": "{title}：{name}", "en": "{title}: {name}"},
     "silent.who": {"zh-CN": "居民：{name}（{home}）", "en": "Resident: {name} ({home})"},
-    "silent.phone": {"zh-CN": "本人电话：{phone}", "en": "Phone: {phone}"},
     "silent.last_seen": {
         "zh-CN": "最后出现：{time}，{where}",
         "en": "Last seen: {time}, {where}",
@@ -52,8 +51,10 @@ TEXTS = Catalog({
         "en": "Last visit confirmed: {time}",
     },
     "silent.care_level": {"zh-CN": "照护等级：{level}级", "en": "Care level: {level}"},
-    "silent.contacts": {"zh-CN": "紧急联系人：{contacts}", "en": "Emergency contacts: {contacts}"},
-    "silent.no_contacts": {"zh-CN": "紧急联系人：未登记", "en": "Emergency contacts: none on file"},
+    "contacts_link": {
+        "zh-CN": "本人及紧急联系人电话请点击下方链接查看。",
+        "en": "The resident's and emergency contacts' phones are behind the link below.",
+    },
     "silent.resolved": {
         "zh-CN": "居民于{time}在{where}再次出现，系统自动解除。",
         "en": "The resident was seen again at {time}, {where}; resolved automatically.",
@@ -69,6 +70,10 @@ TEXTS = Catalog({
     "timeline.escalated": {
         "zh-CN": "超时未确认，升级至第{tier}级",
         "en": "Not acknowledged in time; escalated to tier {tier}",
+    },
+    "timeline.feedback_overdue": {
+        "zh-CN": "核查反馈超时未提交，已提醒：{workers}",
+        "en": "On-site feedback overdue; reminded: {workers}",
     },
     "timeline.notified": {
         "zh-CN": "已推送给{worker}（{channel}）",
@@ -92,26 +97,12 @@ TEXTS = Catalog({
     "where.unknown": {"zh-CN": "地点不明", "en": "place unknown"},
     "direction.in": {"zh-CN": "进", "en": "in"},
     "direction.out": {"zh-CN": "出", "en": "out"},
-    "time.format": {"zh-CN": "{month}月{day}日 {hm}", "en": "{day} {mon} {hm}"},
 })
-
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun",
-              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def text(key: str, locale: str | None, **values: Any) -> str:
     """One message from the catalog."""
     return TEXTS(key, locale, **values)
-
-
-def local_time(value: dt.datetime | str | None, tz: ZoneInfo, locale: str | None) -> str:
-    """``11月21日 18:02`` / ``21 Nov 18:02`` in the community's time zone."""
-    if value is None:
-        return "—"
-    moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    local = moment.astimezone(tz)
-    return text("time.format", locale, month=local.month, day=local.day,
-                mon=_MONTHS_EN[local.month - 1], hm=local.strftime("%H:%M"))
 
 
 def describe_home(home: Mapping[str, Any] | None, locale: str | None) -> str:
@@ -139,22 +130,6 @@ def describe_where(where: Mapping[str, Any] | None, locale: str | None) -> str:
         arrow = text(f"direction.{direction}", locale)
         return f"{place}（{arrow}）" if normalise_locale(locale) == "zh-CN" else f"{place} ({arrow})"
     return str(place)
-
-
-def describe_contacts(contacts: Sequence[Mapping[str, Any]], locale: str | None) -> str:
-    """``李明（儿子）138…；…`` or the "none on file" line."""
-    if not contacts:
-        return text("silent.no_contacts", locale)
-    zh = normalise_locale(locale) == "zh-CN"
-    shown = []
-    for contact in contacts:
-        name = str(contact.get("name") or "?")
-        relation = contact.get("relation")
-        if relation:
-            name = f"{name}（{relation}）" if zh else f"{name} ({relation})"
-        phone = contact.get("phone")
-        shown.append(f"{name} {phone}" if phone else name)
-    return text("silent.contacts", locale, contacts=("；" if zh else "; ").join(shown))
 
 
 def join_names(names: Sequence[str], locale: str | None) -> str:

@@ -128,3 +128,7 @@ CREATE TABLE alert_links (
     opened_at     timestamptz,
     UNIQUE (alert_id, worker)
 );
+
+-- (loop) The care rules read confirmed visits per resident (``alerts.visited_at``).
+CREATE INDEX alerts_visits ON alerts (community, subject, visited_at)
+    WHERE visited_at IS NOT NULL;

@@ -8,7 +8,7 @@ from __future__ import annotations
 # to be trusted (``untrusted``: door terminals, home devices or the building's agent
 # offline, silent for too long, or holding a backlog of unsent events).
 WATCHED = """
-SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
+SELECT r.id, r.name, r.created_at, r.care_level,
        h.id AS household, h.building AS home_building, hb.name AS home_building_name,
        hb.grid, h.unit, u.name AS unit_name, h.room,
        s.last_door_at, s.last_door_direction, s.last_door_building, s.last_door_device,
@@ -32,14 +32,14 @@ SELECT r.id, r.name, r.phone, r.created_at, r.care_level, r.emergency_contacts,
                       AND ad.id = s.last_activity_device
   LEFT JOIN resident_baselines b ON b.community = r.community AND b.resident = r.id
   LEFT JOIN LATERAL (
-      -- a person who closed an alert about the resident saw them: that visit is a sign
-      -- of life, so the rule does not fire again the moment the alert is closed
-      SELECT max(a.resolved_at) AS visited_at
+      -- a visit an authenticated worker confirmed in the feedback on an alert about the
+      -- resident (``alerts.visited_at``) is a sign of life, so the rule does not fire
+      -- again the moment the alert is closed; nothing else done to an alert is
+      SELECT max(a.visited_at) AS visited_at
         FROM alerts a
        WHERE a.community = r.community AND a.subject = r.id
          AND a.rule = ANY(%(rules)s::text[])
-         AND a.status IN ('resolved', 'archived') AND a.resolved_by <> 'system'
-         AND a.resolved_at <= %(now)s
+         AND a.visited_at <= %(now)s
   ) v ON true
   LEFT JOIN LATERAL (
       -- the registered absence that covers now, or the last one if the resident has
@@ -96,7 +96,7 @@ SELECT r.id, e.occurred_at, e.kind, e.direction
    AND e.occurred_at > %(since)s AND e.occurred_at <= %(now)s
 """
 
-# Periods not to learn from: registered absences, and confirmed visits (a resolved alert).
+# Periods not to learn from: registered absences, and confirmed visits (``visited_at``).
 ABSENCES = """
 SELECT resident, starts_at, least(ends_at, coalesce(cancelled_at, ends_at)) AS ends_at
   FROM absences
@@ -106,12 +106,11 @@ SELECT resident, starts_at, least(ends_at, coalesce(cancelled_at, ends_at)) AS e
 """
 
 VISITS = """
-SELECT subject AS resident, resolved_at
+SELECT subject AS resident, visited_at
   FROM alerts
  WHERE community = %(community)s AND subject = ANY(%(residents)s::text[])
    AND rule = ANY(%(rules)s::text[])
-   AND status IN ('resolved', 'archived') AND resolved_by <> 'system'
-   AND resolved_at > %(since)s AND resolved_at <= %(now)s
+   AND visited_at > %(since)s AND visited_at <= %(now)s
 """
 
 UPSERT_BASELINE = """

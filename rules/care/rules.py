@@ -70,8 +70,6 @@ class _CareRule:
             "last": resident.last,
             "home": resident.home(),
             "care_level": row["care_level"],
-            "emergency_contacts": row["emergency_contacts"] or [],
-            "phone": row["phone"],
             "registered_at": row["created_at"].isoformat(),
             "devices": {"reporting": bool(row["devices_ok"])},
             "judged_at": now.isoformat(),
@@ -127,7 +125,7 @@ class _CareRule:
                              home=t.describe_home(d.get("home"), locale)))
         lines.append(ct.explanation(d, now, community.tz, locale))
         lines.append(t.text("silent.care_level", locale, level=d.get("care_level", 0)))
-        lines.append(ct.text("care.contacts_link", locale))
+        lines.append(t.text("contacts_link", locale))
         lines.append(t.text("push.action", locale, alert_id=alert.id))
         title = t.push_title(self._headline(d, locale), alert.tier, locale)
         return PushText(title=title, body="\n".join(lines))

@@ -97,10 +97,6 @@ TEXTS = Catalog({
         "en": "The device reported again at {time}; resolved automatically.",
     },
     "care.who": {"zh-CN": "居民：{name}（{home}）", "en": "Resident: {name} ({home})"},
-    "care.contacts_link": {
-        "zh-CN": "紧急联系人请在告警详情中查看。",
-        "en": "Emergency contacts are in the alert's details.",
-    },
 })
 
 text = TEXTS

@@ -166,7 +166,7 @@ class Watch:
             signals[row["resident"]].append(
                 Signal(row["occurred_at"], signal_kind(row["kind"], row["direction"])))
         for row in conn.execute(q.VISITS, params).fetchall():
-            signals[row["resident"]].append(Signal(row["resolved_at"], SignalKind.VISIT))
+            signals[row["resident"]].append(Signal(row["visited_at"], SignalKind.VISIT))
         excluded: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
         for row in conn.execute(q.ABSENCES, params).fetchall():
             excluded[row["resident"]].append((row["starts_at"], row["ends_at"]))

@@ -28,12 +28,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "people": {"zh-CN": "相关人员编号：{people}", "en": "Person ids: {people}"},
     "credentials": {"zh-CN": "凭证：{credentials}", "en": "Credentials: {credentials}"},
     "closing.person": {
-        "zh-CN": "告警编号：#{alert_id}。处置完毕后请在App中确认并关闭。",
-        "en": "Alert #{alert_id}. Once handled, confirm and close it in the app.",
+        "zh-CN": "告警编号：#{alert_id}。处置完毕后请通过下方链接反馈。",
+        "en": "Alert #{alert_id}. Once handled, report back through the link below.",
     },
     "closing.auto": {
-        "zh-CN": "告警编号：#{alert_id}。请在App中确认处置情况。",
-        "en": "Alert #{alert_id}. Please confirm in the app what was done.",
+        "zh-CN": "告警编号：#{alert_id}。请通过下方链接反馈处置情况。",
+        "en": "Alert #{alert_id}. Please report what was done through the link below.",
     },
     # duress
     "duress.title": {"zh-CN": "门禁胁迫报警", "en": "Duress alarm at a door"},

@@ -200,3 +200,28 @@ def test_an_offline_report_is_an_alert_only_once_it_lasts(
     set_status(db, "b01-door", "offline", now + dt.timedelta(minutes=4, seconds=30))
     result = run(db, settings, now + dt.timedelta(minutes=4, seconds=31))
     assert [a["subject"] for a in active(db)] == ["b01/b01-door"] and result.raised
+
+
+def test_only_a_visit_confirmed_in_the_feedback_is_a_sign_of_life(
+    db: Db, store: Callable[..., None], make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings()
+    store(home.days(15, incident_at=INCIDENT))
+    hourly(db, settings, home.START + dt.timedelta(days=13), 24 + 13 + 8)
+    [alert] = active(db)
+    # No phone numbers in what the alert keeps (the API reads them when needed).
+    assert "phone" not in alert["details"] and "emergency_contacts" not in alert["details"]
+    later = INCIDENT + dt.timedelta(hours=10)
+    # Closed by a person who did not go (outcome "other", no visit): still silent, so the
+    # care rule raises again at once.
+    db.execute("UPDATE alerts SET status = 'resolved', resolved_at = %s, resolved_by = 'w-01',"
+               " outcome = 'other' WHERE id = %s", (later, alert["id"]))
+    again = run(db, settings, later + dt.timedelta(minutes=1))
+    [second] = active(db)
+    assert again.raised == [second["id"]] and second["rule"] == "silent_resident"
+    # Feedback "safe" from the worker who went: the visit is the last sign of life.
+    visit = later + dt.timedelta(minutes=30)
+    db.execute("UPDATE alerts SET status = 'resolved', resolved_at = %s, resolved_by = 'w-01',"
+               " outcome = 'safe', visited_at = %s WHERE id = %s", (visit, visit, second["id"]))
+    after = run(db, settings, visit + dt.timedelta(minutes=1))
+    assert after.raised == [] and active(db) == []

@@ -115,7 +115,9 @@ def test_repeated_evaluations_keep_one_alert_with_a_growing_count(
                                 "device": "b01-u1-door", "device_name": "1栋1单元门禁",
                                 "direction": "in"}
     assert details["home"]["room"] == "101" and details["care_level"] == 2
-    assert details["emergency_contacts"][0]["name"] == "李明"
+    # No phone numbers in the alert: the contacts are read when needed, through the API.
+    assert "phone" not in details and "emergency_contacts" not in details
+    assert "1390000000" not in str(details) and "13800000001" not in str(details)
     assert [row["action"] for row in timeline(db, alert["id"])] == ["raised", "dispatched"]
     assert timeline(db, alert["id"])[1]["data"]["workers"] == ["w-01"]
     notes = db.execute("SELECT worker, url_index, channel, title, body FROM notifications"
@@ -124,6 +126,13 @@ def test_repeated_evaluations_keep_one_alert_with_a_growing_count(
         ("w-01", 0, "json://127.0.0.1:9"), ("w-01", 1, "form://127.0.0.1:9")]
     assert notes[0]["title"] == "【邻里】独居老人今日未出现"
     assert "张桂英" in notes[0]["body"] and "11月21日 22:30" in notes[0]["body"]
+    # No phone in the push; it ends with the worker's link to this alert.
+    assert "13900000002" not in notes[0]["body"] and "13800000001" not in notes[0]["body"]
+    [link] = db.execute("SELECT * FROM alert_links").fetchall()
+    assert (link["alert_id"], link["worker"]) == (alert["id"], "w-01")
+    assert link["expires_at"] == NOW + dt.timedelta(hours=settings.api.link_hours)
+    last_line = f"查看详情并反馈：http://127.0.0.1:8000/go/{link['token']}"
+    assert [n["body"].splitlines()[-1] for n in notes] == [last_line, last_line]
 
 
 def test_nothing_fires_before_the_check_time(
@@ -230,23 +239,33 @@ def test_a_resident_never_seen_alerts_and_resolves_on_first_passage(
     assert result.resolved == [alert["id"]]
 
 
-def test_a_person_resolving_the_alert_counts_as_a_visit(
+def test_only_a_confirmed_visit_counts_as_a_sign_of_life(
     db: Db, make_settings: Callable[..., Settings]
 ) -> None:
     seed(db)
     settings = make_settings()
     evaluate_community(db, "juxin", settings, NOW, rules=FIXED)
     [alert] = alerts(db)
-    db.execute(RESOLVE, {"alert_id": alert["id"], "actor": "w-01", "note": "上门查看，老人安好",
-                         "at": None})
-    # RESOLVE stamps the server's clock; put the visit on this test's clock.
-    db.execute("UPDATE alerts SET resolved_at = %s WHERE id = %s",
-               (NOW + dt.timedelta(minutes=20), alert["id"]))
-    assert evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=30), rules=FIXED).raised == []
+    # Closed by a person without a visit (a phone call, a false alarm): no sign of life,
+    # the rule fires again at once.
+    db.execute(RESOLVE, {"alert_id": alert["id"], "actor": "w-01", "note": "电话联系",
+                         "at": NOW + dt.timedelta(minutes=20)})
+    again = evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=30),
+                               rules=FIXED)
+    assert len(again.raised) == 1
+    [_, second] = alerts(db)
+    # The on-site feedback "safe" of an authenticated worker records the visit.
+    db.execute(RESOLVE, {"alert_id": second["id"], "actor": "w-01", "note": "上门查看，老人安好",
+                         "at": NOW + dt.timedelta(minutes=40)})
+    db.execute("UPDATE alerts SET visited_at = %s WHERE id = %s",
+               (NOW + dt.timedelta(minutes=40), second["id"]))
+    assert evaluate_community(db, "juxin", settings, NOW + dt.timedelta(minutes=50),
+                              rules=FIXED).raised == []
     # The next evening, still no passage: a new alert, which remembers the visit.
     nxt = evaluate_community(db, "juxin", settings, sh(2026, 11, 23, 20, 30), rules=FIXED)
     assert len(nxt.raised) == 1
-    assert alerts(db)[-1]["details"]["visited_at"] is not None
+    assert dt.datetime.fromisoformat(alerts(db)[-1]["details"]["visited_at"]) == (
+        NOW + dt.timedelta(minutes=40))
 
 
 def test_escalation_after_the_timer_goes_to_the_control_room(
@@ -267,7 +286,8 @@ def test_escalation_after_the_timer_goes_to_the_control_room(
     assert [n["title"] for n in control] == ["【邻里·第2级】独居老人今日未出现"]
     assert "升级至第2级" in control[0]["body"]
     # Once acknowledged, the timer stops.
-    db.execute(ACKNOWLEDGE, {"alert_id": alert_id, "actor": "w-cr"})
+    db.execute(ACKNOWLEDGE, {"alert_id": alert_id, "actor": "w-cr", "worker": None,
+                             "feedback_due": dt.timedelta(hours=4)})
     assert escalate_due(db, rules=rules, settings=settings,
                         now=later + dt.timedelta(days=1)) == []
 

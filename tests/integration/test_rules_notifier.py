@@ -91,8 +91,15 @@ def test_push_reaches_a_real_receiver_in_chinese(
     [got] = receiver.received
     assert got["path"] == "/w-01"
     assert got["json"]["title"] == "【邻里】独居老人今日未出现"
-    for expected in ("张桂英", "1栋1单元101室", "11月21日 22:30", "李明", "上门查看后在App中确认"):
+    for expected in ("张桂英", "1栋1单元101室", "11月21日 22:30", "紧急联系人电话请点击下方链接查看",
+                     "通过下方链接确认和反馈"):
         assert expected in got["json"]["message"]
+    # No phone of the resident or their contacts; the link to the alert comes last.
+    assert "13800000001" not in got["json"]["message"]
+    assert "13900000002" not in got["json"]["message"]
+    [token] = [r["token"] for r in db.execute("SELECT token FROM alert_links").fetchall()]
+    assert got["json"]["message"].splitlines()[-1] == (
+        f"查看详情并反馈：http://127.0.0.1:8000/go/{token}")
     [row] = notification_rows(db)
     assert (row["status"], row["attempts"], row["sent_at"]) == ("sent", 1, NOW)
     assert [a["ok"] for a in attempts(db, row["id"])] == [True]

@@ -43,7 +43,7 @@ def test_duress_push_in_chinese() -> None:
     assert lines[0] == "3栋1单元门禁于11月22日 14:05触发胁迫报警：有人可能正被胁迫开门。"
     assert lines[1] == "相关人员编号：r-0007"
     assert "立即联系社区民警并前往现场" in lines[2]
-    assert lines[-1] == "告警编号：#42。处置完毕后请在App中确认并关闭。"
+    assert lines[-1] == "告警编号：#42。处置完毕后请通过下方链接反馈。"
 
 
 def test_duress_push_in_english_escalated_with_a_count() -> None:
@@ -81,7 +81,7 @@ def test_denied_access_push_names_counts_window_and_credentials_not_people() -> 
     assert zh.title == "【邻里】多次验证失败：3栋1单元门禁"
     for expected in ("3栋1单元门禁在10分钟内验证失败5次（11月22日 14:05至11月22日 14:12共7次）",
                      "凭证：卡×5、人脸×2", "相关人员编号：r-0003", "30分钟无验证失败后告警自动解除",
-                     "告警编号：#42。请在App中确认处置情况。"):
+                     "告警编号：#42。请通过下方链接反馈处置情况。"):
         assert expected in zh.body, expected
     en = RepeatedDeniedAccessRule(SETTINGS).message(alert("access_denied", **details),
                                                    COMMUNITY, "en")

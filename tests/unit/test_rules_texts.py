@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from linli.channels import redact_channel, scrub, secret_fragments
 from linli.settings import RulesSettings
-from rules.channels import redact_channel, scrub, secret_fragments
 from rules.framework import ActiveAlert, Community, Firing
 from rules.notifier import backoff_delay
 from rules.service import Debouncer
@@ -16,7 +16,7 @@ from rules.texts import TEXTS, describe_home, local_time
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 COMMUNITY = Community(id="juxin", name="聚鑫家园", tz=SHANGHAI, locale="zh-CN")
 DETAILS = {
-    "resident": "r-0001", "name": "张桂英", "phone": "13800000001",
+    "resident": "r-0001", "name": "张桂英",
     "reason": "not_seen_today",
     "last_seen_at": "2026-11-21T10:02:00+00:00",  # 18:02 in Shanghai
     "where": {"building": "b01", "building_name": "1栋", "device": "b01-u1-door",
@@ -25,7 +25,6 @@ DETAILS = {
     "home": {"household": "h-b01-101", "building": "b01", "building_name": "1栋",
              "unit": "u1", "unit_name": "1单元", "room": "101"},
     "care_level": 2,
-    "emergency_contacts": [{"name": "李明", "phone": "13900000002", "relation": "儿子"}],
     "max_hours": 24.0,
 }
 
@@ -40,7 +39,8 @@ def test_chinese_push_names_who_where_when_and_what_to_do() -> None:
     push = rule().message(alert, COMMUNITY, "zh-CN")
     assert push.title == "【邻里】独居老人今日未出现"
     for expected in ("张桂英", "1栋1单元101室", "11月21日 18:02", "1栋1单元门禁（进）",
-                     "照护等级：2级", "李明（儿子） 13900000002", "#42", "上门查看后在App中确认"):
+                     "照护等级：2级", "紧急联系人电话请点击下方链接查看", "#42",
+                     "通过下方链接确认和反馈"):
         assert expected in push.body, expected
 
 
@@ -56,11 +56,19 @@ def test_english_push_and_escalated_title() -> None:
 
 def test_never_seen_resident_says_so() -> None:
     alert = ActiveAlert(id=1, rule="silent_resident", subject="r-0001", status="open", tier=1,
-                        details=DETAILS | {"last_seen_at": None, "where": None,
-                                           "emergency_contacts": []})
+                        details=DETAILS | {"last_seen_at": None, "where": None})
     body = rule().message(alert, COMMUNITY, "zh-CN").body
     assert "无通行记录" in body
-    assert "紧急联系人：未登记" in body
+
+
+def test_older_details_with_phones_never_reach_the_push() -> None:
+    older = DETAILS | {"phone": "13800000001",
+                       "emergency_contacts": [{"name": "李明", "phone": "13900000002"}]}
+    alert = ActiveAlert(id=3, rule="silent_resident", subject="r-0001", status="open", tier=1,
+                        details=older)
+    for locale in ("zh-CN", "en"):
+        body = rule().message(alert, COMMUNITY, locale).body
+        assert "13800000001" not in body and "13900000002" not in body
 
 
 def test_alert_title_includes_the_name() -> None:

@@ -1,5 +1,7 @@
 """Notify URLs are secrets: the redacted form we store and show, and scrubbing of text.
 
+Shared by the rules engine and the API (both queue pushes), hence in ``linli``.
+
 A worker's Apprise URL can hold a password (``mailto://user:pw@host``), a token in the
 path or query (``json://host/hook/TOKEN?token=…``) or be the token itself
 (``wecombot://KEY``, ``dingtalk://TOKEN``). ``redact_channel`` keeps only the scheme and a

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import queries
 from api.alerts.views import router as alerts_router
+from api.alerts.views import workers_router
 from api.auth.views import router as auth_router
 from api.communities.views import router as communities_router
 from api.dead_letters.views import router as dead_letters_router
@@ -33,6 +34,7 @@ from api.errors import install_error_handlers
 from api.events.views import router as events_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
+from api.links.views import router as links_router
 from api.residents.views import router as residents_router
 from api.security import check_every_route_is_guarded
 from linli import __version__
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(_api_v1())
+    app.include_router(links_router)
     _install_ui(app)
     check_every_route_is_guarded(app.routes)
     return app
@@ -88,7 +91,7 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
 def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
-                   dead_letters_router, communities_router):
+                   dead_letters_router, communities_router, workers_router):
         router.include_router(domain)
     return router
 

@@ -3,6 +3,8 @@
     ApiError            an error with an HTTP status and a stable ``code``
     ├── NotFound        404 not_found: the alert, resident or community does not exist
     ├── Conflict        409 conflict: the change is not allowed in the current state
+    ├── PayloadTooLarge 413 payload_too_large: an upload over its limit
+    ├── UnsupportedMediaType 415 unsupported_media_type: an upload of a type not taken
     └── InvalidInput    422 validation_error: input the models accept but we cannot use
 
 A database that does not answer (pool timeout, lost connection) is 503
@@ -91,6 +93,20 @@ class Conflict(ApiError):
 
     status_code = 409
     code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """An upload larger than its limit (e.g. a photo over 5 MB)."""
+
+    status_code = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    """An upload whose type, declared or found in its bytes, is not one the route takes."""
+
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class InvalidInput(ApiError):

@@ -1,35 +1,34 @@
-"""Data access of the alerts domain: reads, and the acknowledge / resolve transitions.
+"""Data access of the alerts domain: lists, one alert, its contacts, its photos, and the
+workers one may dispatch to. The steps of the loop are in ``api.alerts.loop``.
 
-A transition is the shared UPDATE of ``linli.alerts`` plus a timeline row, in one
-transaction. The UPDATE only matches an alert in a state that allows the change, so two
-people acting at once cannot both succeed; when it matches nothing we look at why and
-answer 404 (no such alert) or 409 (its state forbids it).
+An alert outside the principal's place is answered like one that does not exist (404).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from api import audit
 from api.alerts import queries
 from api.alerts.models import (
-    AlertAcknowledge,
+    AlertContacts,
     AlertDetail,
     AlertQuery,
     AlertRead,
-    AlertResolve,
+    ContactRead,
+    HomeRead,
     NotificationRead,
+    PhotoRead,
     TimelineEntryRead,
+    WorkerRead,
     alert_cursor_key,
 )
 from api.deps import Conn
-from api.errors import Conflict, NotFound
+from api.errors import NotFound
 from api.pagination import Page, decode_cursor, make_page, parse_aware_time, parse_int
-from api.security import Principal
+from api.security import Forbidden, Principal
 from api.text import scrub
-from linli import alerts as shared
+from linli.accounts import Role
 
 SUBJECT_ALERTS_LIMIT = 50
 """How many of a resident's alerts the timeline shows (newest first)."""
@@ -49,6 +48,11 @@ async def list_alerts(*, conn: Conn, query: AlertQuery, principal: Principal) ->
     after_at, after_id = None, None
     if query.cursor:
         after_at, after_id = decode_cursor(query.cursor, parse_aware_time, parse_int)
+    assignee = query.assignee
+    if assignee == "me":
+        if principal.worker is None:  # not a grid worker: nothing is dispatched to them
+            return Page[AlertRead](items=[], next_cursor=None)
+        assignee = principal.worker
     params: dict[str, Any] = {
         **principal.scope,
         "community": principal.community_filter(query.community),
@@ -56,6 +60,7 @@ async def list_alerts(*, conn: Conn, query: AlertQuery, principal: Principal) ->
         "rule": query.rule,
         "subject": None,
         "since": query.since,
+        "assignee": assignee,
         "after_at": after_at,
         "after_id": after_id,
         "limit": query.limit + 1,
@@ -71,25 +76,29 @@ async def alerts_for_subject(*, conn: Conn, community: str, subject: str,
     """The newest alerts about one subject (e.g. a resident) ``principal`` may see."""
     params: dict[str, Any] = {
         **principal.scope, "community": community, "statuses": None, "rule": None, "subject": subject,
-        "since": None, "after_at": None, "after_id": None, "limit": SUBJECT_ALERTS_LIMIT,
+        "since": None, "assignee": None, "after_at": None, "after_id": None,
+        "limit": SUBJECT_ALERTS_LIMIT,
     }
     cur = await conn.execute(queries.LIST_ALERTS, params)
     return [_alert(row) for row in await cur.fetchall()]
 
 
 async def get_alert(*, conn: Conn, alert_id: int, principal: Principal) -> AlertDetail:
-    """One alert with its timeline and notifications; 404 when there is none in the
-    principal's place."""
+    """One alert with its timeline, notifications and photos; 404 when there is none in
+    the principal's place."""
     params = {"alert_id": alert_id}
     row = await (await conn.execute(queries.GET_ALERT, {**params, **principal.scope})).fetchone()
     if row is None:
         raise NotFound(f"alert {alert_id} does not exist")
     timeline = await (await conn.execute(queries.ALERT_TIMELINE, params)).fetchall()
     notifications = await (await conn.execute(queries.ALERT_NOTIFICATIONS, params)).fetchall()
+    photos = await (await conn.execute(queries.ALERT_PHOTOS, params)).fetchall()
     return AlertDetail(
         **_alert(row).model_dump(),
         timeline=[TimelineEntryRead.model_validate(t) for t in timeline],
         notifications=await _scrubbed(conn, alert_id, notifications),
+        photos=[PhotoRead.model_validate({**p, "sha256": bytes(p["sha256"]).hex()})
+                for p in photos],
     )
 
 
@@ -111,58 +120,53 @@ async def _scrubbed(
     ]
 
 
-async def _require_visible(conn: Conn, alert_id: int, principal: Principal) -> None:
-    params = {"alert_id": alert_id, **principal.scope}
-    if await (await conn.execute(queries.GET_ALERT, params)).fetchone() is None:
-        raise NotFound(f"alert {alert_id} does not exist")
-
-
-async def acknowledge(*, conn: Conn, alert_id: int, request: AlertAcknowledge,
-                      principal: Principal) -> AlertDetail:
-    """The principal takes an open alert on: stops its escalation timer."""
-    await _require_visible(conn, alert_id, principal)
-    async with conn.transaction():
-        cur = await conn.execute(shared.ACKNOWLEDGE,
-                                 {"alert_id": alert_id, "actor": principal.username})
-        if await cur.fetchone() is None:
-            await _refuse(conn, alert_id, "acknowledged", allowed=("open",))
-        await _add_timeline(conn, alert_id, principal, "acknowledged", request.note, {})
-    return await get_alert(conn=conn, alert_id=alert_id, principal=principal)
-
-
-async def resolve(*, conn: Conn, alert_id: int, request: AlertResolve,
-                  principal: Principal) -> AlertDetail:
-    """The principal closes an open or acknowledged alert with what they found."""
-    await _require_visible(conn, alert_id, principal)
-    async with conn.transaction():
-        cur = await conn.execute(
-            shared.RESOLVE, {"alert_id": alert_id, "actor": principal.username,
-                             "note": request.note, "at": None}
-        )
-        if await cur.fetchone() is None:
-            await _refuse(conn, alert_id, "resolved", allowed=shared.ACTIVE_STATUSES)
-        data = {"outcome": request.outcome} if request.outcome else {}
-        await _add_timeline(conn, alert_id, principal, "resolved", request.note, data)
-    return await get_alert(conn=conn, alert_id=alert_id, principal=principal)
-
-
-async def _add_timeline(conn: Conn, alert_id: int, principal: Principal, action: str,
-                        note: str | None, data: dict[str, Any]) -> None:
-    """A timeline row by the principal, and the same step in the audit log."""
-    await conn.execute(shared.ADD_TIMELINE, {
-        "alert_id": alert_id, "actor": principal.username, "action": action, "note": note,
-        "at": None, "data": Jsonb({**data, "via": principal.via, "role": principal.role.value}),
-    })
-    await audit.record(conn, principal, f"alert.{action}", f"alert:{alert_id}", data)
-
-
-async def _refuse(conn: Conn, alert_id: int, action: str, *, allowed: tuple[str, ...]) -> None:
-    """Raise why the transition matched nothing: the alert is missing or in another state."""
-    row = await (await conn.execute(queries.ALERT_STATUS, {"alert_id": alert_id})).fetchone()
+async def alert_state(conn: Conn, alert_id: int, principal: Principal) -> dict[str, Any]:
+    """What a step decides by (``queries.ALERT_STATE``); 404 outside the principal's place."""
+    row = await (await conn.execute(queries.ALERT_STATE,
+                                    {"alert_id": alert_id, **principal.scope})).fetchone()
     if row is None:
         raise NotFound(f"alert {alert_id} does not exist")
-    wanted = " or ".join(allowed)
-    raise Conflict(
-        f"alert {alert_id} is {row['status']}: only an alert that is {wanted} "
-        f"can be {action}"
+    return row
+
+
+def acting_worker(principal: Principal) -> str | None:
+    """The grid worker a step is limited to: a grid worker's own id, else None."""
+    return principal.worker if principal.role is Role.GRID_WORKER else None
+
+
+def require_own(state: dict[str, Any], principal: Principal) -> None:
+    """A grid worker acts only on an alert dispatched to them, or to nobody yet."""
+    worker = acting_worker(principal)
+    if worker is not None and state["assignee"] not in (None, worker):
+        raise Forbidden(f"alert {state['id']} is dispatched to another grid worker")
+
+
+async def contacts(*, conn: Conn, alert_id: int, principal: Principal) -> AlertContacts:
+    """The subject resident's phone, home and emergency contacts, read now and audited.
+
+    For the control room, and for the grid worker the alert is dispatched to (or, while it
+    is nobody's, the grid workers who see it).
+    """
+    state = await alert_state(conn, alert_id, principal)
+    require_own(state, principal)
+    row = await (await conn.execute(queries.ALERT_CONTACTS, {"alert_id": alert_id})).fetchone()
+    if row is None:
+        raise NotFound(f"alert {alert_id} is not about a resident")
+    await audit.record(conn, principal, "read.contacts", f"resident:{state['community']}/"
+                       f"{row['resident']}", {"alert": alert_id}, community=state["community"])
+    return AlertContacts(
+        alert_id=alert_id, resident=row["resident"], name=row["name"], phone=row["phone"],
+        home=HomeRead.model_validate(row),
+        emergency_contacts=[
+            ContactRead(name=c.get("name"), relation=c.get("relation"), phone=c.get("phone"))
+            for c in (row["emergency_contacts"] or []) if isinstance(c, dict)],
     )
+
+
+async def dispatch_workers(*, conn: Conn, community: str,
+                           principal: Principal) -> list[WorkerRead]:
+    """The community's active grid workers, for the dispatch choice."""
+    principal.require_community(community)
+    rows = await (await conn.execute(queries.DISPATCH_WORKERS,
+                                     {"community": community})).fetchall()
+    return [WorkerRead.model_validate(r) for r in rows]

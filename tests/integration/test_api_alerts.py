@@ -1,8 +1,10 @@
-"""Alerts through the API: lists, detail, acknowledge and resolve, 404/409/422, secrets."""
+"""Alerts through the API: lists and filters, detail, 404/409/422 on every step, secrets.
+The steps of the loop themselves: ``test_api_alert_loop.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import httpx
 import pytest
@@ -30,49 +32,6 @@ def _timeline(db: Db, alert_id: int) -> list[tuple[str, str, str | None, dict[st
     return [(r["actor"], r["action"], r["note"], r["data"]) for r in rows]
 
 
-def test_acknowledge_then_resolve_writes_the_state_and_the_timeline(
-    seeded: Db, control: httpx.Client
-) -> None:
-    alert_id = insert_alert(seeded)
-
-    ack = control.post(f"/api/v1/alerts/{alert_id}/acknowledge",
-                   json={"note": "  on my way  "})
-    assert ack.status_code == 200, ack.text
-    assert ack.json()["status"] == "acknowledged"
-    assert ack.json()["acknowledged_by"] == "ctl-1"  # from the session, never typed
-    row = seeded.execute("SELECT status, escalate_at, acknowledged_at FROM alerts WHERE id = %s",
-                         (alert_id,)).fetchone()
-    assert row is not None
-    assert row["status"] == "acknowledged"
-    assert row["escalate_at"] is None  # the escalation timer stops
-    assert row["acknowledged_at"] is not None
-
-    done = control.post(f"/api/v1/alerts/{alert_id}/resolve",
-                    json={"note": "老人在家，身体无恙", "outcome": "safe"})
-    assert done.status_code == 200, done.text
-    body = done.json()
-    assert (body["status"], body["resolved_by"], body["resolution"]) == (
-        "resolved", "ctl-1", "老人在家，身体无恙")
-    session = {"via": "session", "role": "control_room"}
-    assert _timeline(seeded, alert_id) == [
-        ("rules", "raised", "张桂英 今日未出现", {}),
-        ("ctl-1", "acknowledged", "on my way", session),
-        ("ctl-1", "resolved", "老人在家，身体无恙", {**session, "outcome": "safe"}),
-    ]
-    assert [step["action"] for step in body["timeline"]] == ["raised", "acknowledged",
-                                                             "resolved"]
-
-
-def test_an_open_alert_can_be_resolved_directly(seeded: Db, control: httpx.Client) -> None:
-    alert_id = insert_alert(seeded)
-
-    response = control.post(f"/api/v1/alerts/{alert_id}/resolve",
-                        json={"note": "电话联系，本人外出探亲"})
-
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "resolved"
-
-
 def test_transitions_the_state_does_not_allow_are_409_and_change_nothing(
     seeded: Db, control: httpx.Client
 ) -> None:
@@ -80,36 +39,58 @@ def test_transitions_the_state_does_not_allow_are_409_and_change_nothing(
     resolved = insert_alert(seeded, subject="r-0002", status="resolved")
 
     again = control.post(f"/api/v1/alerts/{acknowledged}/acknowledge", json={})
-    twice = control.post(f"/api/v1/alerts/{resolved}/resolve", json={"note": "x"})
+    twice = control.post(f"/api/v1/alerts/{resolved}/feedback",
+                         json={"outcome": "safe", "note": "x"})
     late_ack = control.post(f"/api/v1/alerts/{resolved}/acknowledge", json={})
+    late_dispatch = control.post(f"/api/v1/alerts/{resolved}/dispatch", json={"worker": "w-01"})
 
-    assert "is acknowledged" in assert_error(again, 409, "conflict")["message"]
-    assert "is resolved" in assert_error(twice, 409, "conflict")["message"]
+    assert "it is acknowledged" in assert_error(again, 409, "conflict")["message"]
+    assert "it is resolved" in assert_error(twice, 409, "conflict")["message"]
     assert_error(late_ack, 409, "conflict")
+    assert_error(late_dispatch, 409, "conflict")
     assert [a for _, a, _, _ in _timeline(seeded, acknowledged)] == ["raised"]
     assert [a for _, a, _, _ in _timeline(seeded, resolved)] == ["raised"]
 
 
 def test_unknown_alert_is_404_everywhere(seeded: Db, control: httpx.Client) -> None:
     assert_error(control.get("/api/v1/alerts/424242"), 404, "not_found")
-    assert_error(control.post("/api/v1/alerts/424242/acknowledge", json={}),
-                 404, "not_found")
-    assert_error(control.post("/api/v1/alerts/424242/resolve", json={"note": "n"}),
-                 404, "not_found")
+    for step, body in [("acknowledge", {}), ("feedback", {"outcome": "safe", "note": "n"}),
+                       ("dispatch", {"worker": "w-01"}), ("review", {"decision": "accepted"}),
+                       ("archive", {})]:
+        assert_error(control.post(f"/api/v1/alerts/424242/{step}", json=body),
+                     404, "not_found")
+    assert_error(control.get("/api/v1/alerts/424242/contacts"), 404, "not_found")
+    assert_error(control.get("/api/v1/alerts/424242/photos/1"), 404, "not_found")
+
+
+def test_resolve_is_gone(seeded: Db, control: httpx.Client) -> None:
+    alert_id = insert_alert(seeded)
+    response = control.post(f"/api/v1/alerts/{alert_id}/resolve", json={"note": "n"})
+    assert response.status_code in (404, 405)
 
 
 @pytest.mark.parametrize(
     ("path", "payload", "field"),
     [
-        ("resolve", {}, "note"),
-        ("resolve", {"note": "   "}, "note"),
-        ("resolve", {"note": "done", "actor": "someone else"}, "actor"),
+        ("feedback", {"outcome": "safe"}, "note"),
+        ("feedback", {"outcome": "safe", "note": "   "}, "note"),
+        ("feedback", {"outcome": "fine", "note": "done"}, "outcome"),
+        ("feedback", {"note": "done"}, "outcome"),
+        ("feedback", {"outcome": "safe", "note": "done", "actor": "someone else"}, "actor"),
+        ("feedback", {"outcome": "safe", "note": "done", "photos": [0]}, "photos.0"),
+        ("feedback", {"outcome": "safe", "note": "done", "photos": [424242]}, "photos"),
         ("acknowledge", {"actor": "someone else"}, "actor"),
         ("acknowledge", {"by": "someone"}, "by"),
+        ("dispatch", {}, "worker"),
+        ("dispatch", {"worker": "w-99"}, "worker"),
+        ("dispatch", {"worker": "w-01", "by": "x"}, "by"),
+        ("review", {"decision": "maybe"}, "decision"),
+        ("review", {"decision": "returned"}, "note"),
+        ("review", {"decision": "returned", "note": "  "}, "note"),
     ],
 )
-def test_bad_transition_bodies_are_422_naming_the_field(
-    seeded: Db, control: httpx.Client, path: str, payload: dict[str, str], field: str
+def test_bad_step_bodies_are_422_naming_the_field(
+    seeded: Db, control: httpx.Client, path: str, payload: dict[str, Any], field: str
 ) -> None:
     alert_id = insert_alert(seeded)
 
@@ -117,8 +98,8 @@ def test_bad_transition_bodies_are_422_naming_the_field(
                          422, "validation_error")
 
     assert field in [f["field"] for f in error["fields"]]
-    assert seeded.execute("SELECT status FROM alerts WHERE id = %s",
-                          (alert_id,)).fetchone() == {"status": "open"}
+    assert seeded.execute("SELECT status, assignee FROM alerts WHERE id = %s",
+                          (alert_id,)).fetchone() == {"status": "open", "assignee": None}
 
 
 def test_non_numeric_alert_id_is_422(control: httpx.Client) -> None:

@@ -94,7 +94,8 @@ def test_ui_page_is_served_in_chinese_with_its_files(api: httpx.Client) -> None:
 
 def test_docs_and_openapi_are_served_without_a_cdn(api: httpx.Client) -> None:
     schema = api.get("/openapi.json").json()
-    assert "/api/v1/alerts/{alert_id}/resolve" in schema["paths"]
+    assert "/api/v1/alerts/{alert_id}/feedback" in schema["paths"]
+    assert "/api/v1/alerts/{alert_id}/resolve" not in schema["paths"]
     assert "/health" in schema["paths"]
     docs = api.get("/docs")
     assert docs.status_code == 200

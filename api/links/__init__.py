@@ -1,0 +1,1 @@
+"""The links in pushes: ``GET /go/{token}`` opens the alert the push is about."""

@@ -58,12 +58,12 @@ async def read_limited(request: Request, limit: int) -> bytes:
 async def upload(*, conn: Conn, alert_id: int, request: Request,
                  principal: Principal) -> PhotoCreated:
     """Store the body as a photo of an active alert one may act on."""
+    state = await alert_state(conn, alert_id, principal)
+    require_own(state, principal)
     claimed = declared_type(request)
     if claimed not in PHOTO_TYPES:
         raise UnsupportedMediaType(f"a photo is sent as {' or '.join(PHOTO_TYPES)}, "
                                    f"not {claimed or 'no Content-Type'}")
-    state = await alert_state(conn, alert_id, principal)
-    require_own(state, principal)
     if state["status"] not in ACTIVE_STATUSES:
         raise Conflict(f"alert {alert_id} is {state['status']}: photos go with the feedback "
                        f"of an open or acknowledged alert")

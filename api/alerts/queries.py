@@ -125,7 +125,7 @@ RETURNING id, community, status
 ACCEPT = """
 UPDATE alerts
    SET review = 'accepted', reviewed_at = now(), reviewed_by = %(actor)s, updated_at = now()
- WHERE id = %(alert_id)s AND status = 'resolved' AND resolved_by <> 'system'
+ WHERE id = %(alert_id)s AND status = 'resolved' AND resolved_by IS DISTINCT FROM 'system'
    AND review IS NULL
 RETURNING id, community, status, assignee
 """
@@ -137,7 +137,7 @@ UPDATE alerts
    SET review = 'returned', reviewed_at = now(), reviewed_by = %(actor)s, updated_at = now(),
        status = 'acknowledged', resolved_at = NULL, resolved_by = NULL, resolution = NULL,
        feedback_due_at = now() + %(feedback_due)s::interval, feedback_reminded_at = NULL
- WHERE id = %(alert_id)s AND status = 'resolved' AND resolved_by <> 'system'
+ WHERE id = %(alert_id)s AND status = 'resolved' AND resolved_by IS DISTINCT FROM 'system'
    AND review IS NULL
 RETURNING id, community, status, assignee, feedback_due_at
 """

@@ -64,6 +64,22 @@ class World:
                   "building": "b01", **values}
         return insert_alert(self.db, **values)
 
+    def closed_by_the_system(self) -> int:
+        """A fresh alert in g1 that resolved itself (archived without review)."""
+        alert_id = self.alert(status="resolved")
+        self.db.execute("UPDATE alerts SET resolved_by = 'system' WHERE id = %s", (alert_id,))
+        return alert_id
+
+    def photo(self) -> str:
+        """The path of a photo of a fresh alert in g1."""
+        alert_id = self.alert()
+        row = self.db.execute(
+            "INSERT INTO alert_photos (alert_id, uploaded_by, content_type, sha256, data)"
+            " VALUES (%s, 'w-01', 'image/png', %s, %s) RETURNING id",
+            (alert_id, uuid.uuid4().bytes, b"\x89PNG\r\n\x1a\n")).fetchone()
+        assert row is not None
+        return f"/api/v1/alerts/{alert_id}/photos/{row['id']}"
+
     def absence(self) -> int:
         row = self.db.execute(
             "INSERT INTO absences (community, resident, starts_at, ends_at, created_by)"
@@ -101,6 +117,11 @@ def readers_of_personal_data(status: int) -> dict[str, int]:
 def handlers(status: int) -> dict[str, int]:
     """Those who act on alerts and absences: the control room and the grid worker."""
     return everyone(403, control_room=status, grid_worker=status, other_control_room=404)
+
+
+def dispatchers(status: int) -> dict[str, int]:
+    """Those who dispatch, review and archive: the control room."""
+    return everyone(403, control_room=status, other_control_room=404)
 
 
 def own_token(world: World, client: httpx.Client) -> Call:
@@ -157,9 +178,30 @@ ROUTES = [
           everyone(200, installer=403, other_control_room=404)),
     Route("POST", "/api/v1/alerts/{alert_id}/acknowledge",
           lambda w, c: (f"/api/v1/alerts/{w.alert()}/acknowledge", {}), handlers(200)),
-    Route("POST", "/api/v1/alerts/{alert_id}/resolve",
-          lambda w, c: (f"/api/v1/alerts/{w.alert()}/resolve", {"note": "电话确认平安"}),
+    Route("POST", "/api/v1/alerts/{alert_id}/dispatch",
+          lambda w, c: (f"/api/v1/alerts/{w.alert()}/dispatch", {"worker": "w-01"}),
+          dispatchers(200)),
+    Route("POST", "/api/v1/alerts/{alert_id}/photos",
+          lambda w, c: (f"/api/v1/alerts/{w.alert()}/photos", {"not": "an image"}),
+          handlers(415)),  # 415: allowed to upload, but JSON is no photo
+    Route("GET", "/api/v1/alerts/{alert_id}/photos/{photo_id}",
+          lambda w, c: (w.photo(), None),
+          everyone(200, installer=403, other_control_room=404)),
+    Route("POST", "/api/v1/alerts/{alert_id}/feedback",
+          lambda w, c: (f"/api/v1/alerts/{w.alert()}/feedback",
+                        {"outcome": "safe", "note": "上门确认平安"}),
           handlers(200)),
+    Route("POST", "/api/v1/alerts/{alert_id}/review",
+          lambda w, c: (f"/api/v1/alerts/{w.alert(status='resolved')}/review",
+                        {"decision": "accepted"}),
+          dispatchers(200)),
+    Route("POST", "/api/v1/alerts/{alert_id}/archive",
+          lambda w, c: (f"/api/v1/alerts/{w.closed_by_the_system()}/archive", {}),
+          dispatchers(200)),
+    Route("GET", "/api/v1/alerts/{alert_id}/contacts",
+          lambda w, c: (f"/api/v1/alerts/{w.alert()}/contacts", None), handlers(200)),
+    Route("GET", "/api/v1/communities/{community}/workers",
+          lambda w, c: (f"/api/v1/communities/{COMMUNITY}/workers", None), dispatchers(200)),
 ]
 
 

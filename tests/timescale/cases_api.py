@@ -12,7 +12,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from linli.accounts import token_hash
-from tests.timescale.compare import Case, Params, table
+from tests.timescale.compare import Case, Params, execute, table
 from tests.timescale.seed import Seed
 
 PAGE = 51
@@ -28,7 +28,8 @@ GRID_WORKER = {"scope_community": "juxin", "scope_buildings": ["b01"], "scope_gr
 
 def alerts(seed: Seed, **values: Any) -> Params:
     return {**EVERYWHERE, "community": None, "statuses": None, "rule": None, "subject": None,
-            "since": None, "after_at": None, "after_id": None, "limit": PAGE, **values}
+            "since": None, "assignee": None, "after_at": None, "after_id": None, "limit": PAGE,
+            **values}
 
 
 def events(seed: Seed, **values: Any) -> Params:
@@ -89,7 +90,12 @@ CASES = [
     Case(A + "GET_ALERT", "alert 2", lambda s: {"alert_id": 2, **EVERYWHERE}),
     Case(A + "GET_ALERT", "missing alert", lambda s: {"alert_id": 999, **EVERYWHERE},
          expect_empty=True),
-    Case(A + "ALERT_STATUS", "alert 3", lambda s: {"alert_id": 3}),
+    Case(A + "LIST_ALERTS", "dispatched to w-02",
+         lambda s: alerts(s, community="juxin", assignee="w-02")),
+    Case(A + "ALERT_STATE", "alert 2 for its grid worker",
+         lambda s: {"alert_id": 2, **GRID_WORKER}),
+    Case(A + "ALERT_STATE", "another community's alert",
+         lambda s: {"alert_id": 6, **GRID_WORKER}, expect_empty=True),
     Case(A + "ALERT_TIMELINE", "alert 3", lambda s: {"alert_id": 3}),
     Case(A + "ALERT_NOTIFICATIONS", "alert 1", lambda s: {"alert_id": 1}),
     Case(A + "ALERT_SECRET_URLS", "alert 1", lambda s: {"alert_id": 1}),
@@ -266,4 +272,97 @@ CASES += [
                     "community": "juxin", "action": "login", "target": None,
                     "via": "session", "ip": "10.0.0.8", "detail": Jsonb({"a": 1})},
          snapshot="SELECT username, action, detail FROM audit_log ORDER BY id"),
+]
+
+# the closed loop (api/alerts/queries.py, api/links/queries.py)
+def loop(alert_id: int, *, timer: bool = False, due: bool = False) -> str:
+    """A snapshot of one alert's loop columns. Times a step sets to now() + an interval
+    (``timer``: the escalation, ``due``: the feedback deadline) are compared as that
+    interval, since now() differs per database."""
+    escalate = "escalate_at - updated_at AS escalate_in" if timer else "escalate_at"
+    feedback_due = "feedback_due_at - updated_at AS due_in" if due else "feedback_due_at"
+    return (f"SELECT id, status, assignee, assigned_at, acknowledged_at, acknowledged_by,"
+            f" {escalate}, {feedback_due}, feedback_reminded_at, resolved_at, resolved_by,"
+            f" resolution, outcome, visited_at, review, reviewed_at, reviewed_by, archived_at,"
+            f" archived_by, updated_at FROM alerts WHERE id = {alert_id}")
+
+
+def returning_due_in(conn: Any, sql: str, params: Params,
+                     copy_ok: bool) -> tuple[list[Any], int]:
+    """Run the statement; its ``feedback_due_at`` (now() + an interval) as the interval."""
+    rows, count = execute(conn, sql, params, copy_ok)
+    row = conn.execute("SELECT now() AS now").fetchone()
+    return [{**r, "feedback_due_at": r["feedback_due_at"] - row["now"]} for r in rows], count
+
+
+PHOTOS = ("SELECT id, alert_id, uploaded_by, uploaded_at, content_type, sha256,"
+          " octet_length(data) AS bytes FROM alert_photos ORDER BY id")
+
+
+def dispatch(alert_id: int, worker: str, current: str | None) -> Params:
+    return {"alert_id": alert_id, "worker": worker, "current": current, "max_tier": 3,
+            "escalate_after": dt.timedelta(minutes=30)}
+
+
+def feedback(alert_id: int, worker: str | None, outcome: str = "safe") -> Params:
+    return {"alert_id": alert_id, "actor": worker or "ctl-juxin", "note": "上门查看",
+            "outcome": outcome, "visited": outcome in ("safe", "hospital"), "worker": worker}
+
+
+def photo(alert_id: int, sha: bytes, max_photos: int = 20) -> Params:
+    return {"alert_id": alert_id, "actor": "juxin.w-01", "content_type": "image/png",
+            "sha256": sha, "data": b"\x89PNG\r\n\x1a\n", "max_photos": max_photos}
+
+
+def reviewable_alert_3(conn: Any, seed: Seed, copy_ok: bool) -> None:
+    """Alert 3 (r-0001, nothing else active) closed by a person, not by the system."""
+    conn.execute("UPDATE alerts SET resolved_by = 'juxin.w-01' WHERE id = 3")
+
+
+CASES += [
+    Case(A + "DISPATCH", "first dispatch of an open alert", lambda s: dispatch(4, "w-01", None),
+         loop(4)),
+    Case(A + "DISPATCH", "re-dispatch of an acknowledged alert",
+         lambda s: dispatch(2, "w-02", "w-01"), loop(2, timer=True)),
+    Case(A + "DISPATCH", "dispatched by someone else meanwhile",
+         lambda s: dispatch(1, "w-01", None), loop(1), expect_empty=True),
+    Case(A + "FEEDBACK", "the assignee, safe", lambda s: feedback(2, "w-01"), loop(2)),
+    Case(A + "FEEDBACK", "the control room, false alarm",
+         lambda s: feedback(4, None, "false_alarm"), loop(4)),
+    Case(A + "FEEDBACK", "another worker's alert", lambda s: feedback(1, "w-01"),
+         loop(1), expect_empty=True),
+    Case(A + "ACCEPT", "a person's feedback", lambda s: {"alert_id": 8, "actor": "ctl-juxin"},
+         loop(8)),
+    Case(A + "ACCEPT", "closed by the system", lambda s: {"alert_id": 3, "actor": "ctl-juxin"},
+         loop(3), expect_empty=True),
+    Case(A + "RETURN_FOR_REWORK", "back to acknowledged with a new deadline",
+         lambda s: {"alert_id": 3, "actor": "ctl-juxin",
+                    "feedback_due": dt.timedelta(minutes=240)},
+         loop(3, due=True), prepare=reviewable_alert_3, run=returning_due_in),
+    Case(A + "RETURN_FOR_REWORK", "already reviewed",
+         lambda s: {"alert_id": 5, "actor": "ctl-juxin",
+                    "feedback_due": dt.timedelta(minutes=240)}, loop(5), expect_empty=True),
+    Case(A + "ARCHIVE", "closed by the system", lambda s: {"alert_id": 3, "actor": "ctl-juxin"},
+         loop(3)),
+    Case(A + "ARCHIVE", "feedback not yet accepted",
+         lambda s: {"alert_id": 8, "actor": "ctl-juxin"}, loop(8), expect_empty=True),
+    Case(A + "INSERT_PHOTO", "a new photo", lambda s: photo(2, bytes(32)), PHOTOS),
+    Case(A + "INSERT_PHOTO", "the same image again", lambda s: photo(2, bytes(range(32))),
+         PHOTOS),
+    Case(A + "INSERT_PHOTO", "the alert has its photos", lambda s: photo(2, bytes(32), 1),
+         PHOTOS, expect_empty=True),
+    Case(A + "ALERT_PHOTOS", "alert 2", lambda s: {"alert_id": 2}),
+    Case(A + "GET_PHOTO", "alert 2's photo", lambda s: {"alert_id": 2, "photo_id": 1}),
+    Case(A + "GET_PHOTO", "another alert's photo", lambda s: {"alert_id": 1, "photo_id": 1},
+         expect_empty=True),
+    Case(A + "ALERT_CONTACTS", "a resident", lambda s: {"alert_id": 2}),
+    Case(A + "ALERT_CONTACTS", "a door", lambda s: {"alert_id": 4}, expect_empty=True),
+    Case(A + "DISPATCH_WORKERS", "juxin: active grid workers only",
+         lambda s: {"community": "juxin"}),
+    Case("api.links.queries.OPEN_LINK", "a live link, its worker's account",
+         lambda s: {"token": "tok-live-0000000000000000"},
+         "SELECT token, opened_at FROM alert_links ORDER BY token"),
+    Case("api.links.queries.OPEN_LINK", "an expired link",
+         lambda s: {"token": "tok-expired-0000000000000"},
+         "SELECT token, opened_at FROM alert_links ORDER BY token", expect_empty=True),
 ]

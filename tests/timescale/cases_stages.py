@@ -232,6 +232,25 @@ def same_statuses(seed: Seed) -> Params:
     )
 
 
+ACKNOWLEDGED = ("SELECT id, status, acknowledged_at, acknowledged_by, escalate_at, assignee,"
+                " assigned_at, feedback_due_at - acknowledged_at AS due_in,"
+                " feedback_reminded_at FROM alerts ORDER BY id")
+"""The alerts after ACKNOWLEDGE; the deadline as an interval (now() differs per database)."""
+
+LINKS = ("SELECT token, alert_id, community, worker, created_at, expires_at, opened_at"
+         " FROM alert_links ORDER BY alert_id, worker")
+
+
+def acknowledge(alert_id: int, worker: str | None) -> Params:
+    return {"alert_id": alert_id, "actor": worker or "ctl-juxin", "worker": worker,
+            "feedback_due": dt.timedelta(minutes=240)}
+
+
+def link(seed: Seed, alert_id: int, worker: str, *, hours: float) -> Params:
+    return {"token": f"new-{alert_id}-{worker}", "alert_id": alert_id, "community": "juxin",
+            "worker": worker, "now": seed.anchor, "expires_at": seed.at(hours=-hours)}
+
+
 CASES = [
     # rules engine
     Case(R + "COMMUNITIES", "all"),
@@ -262,15 +281,6 @@ CASES = [
          table("alerts", "id = 4")),
     Case(R + "GRID_WORKERS", "juxin g1", lambda s: {"community": "juxin", "grid": "g1"}),
     Case(R + "CONTROL_ROOM", "juxin", lambda s: {"community": "juxin"}),
-    Case(R + "INSERT_NOTIFICATION", "new",
-         lambda s: {"alert_id": 6, "community": "heping", "worker": "w-01", "url_index": 0,
-                    "channel": "json://127.0.0.1", "title": "new", "body": "b", "now": s.anchor},
-         table("notifications", "alert_id = 6")),
-    Case(R + "INSERT_NOTIFICATION", "already queued",
-         lambda s: {"alert_id": 1, "community": "juxin", "worker": "w-01", "url_index": 0,
-                    "channel": "json://127.0.0.1", "title": "alert 1 tier 1", "body": "b",
-                    "now": s.anchor},
-         table("notifications", "alert_id = 1"), expect_empty=True),
     Case(R + "WITHDRAW_PENDING", "alert 1", lambda s: {"alert_id": 1},
          table("notifications", "alert_id = 1")),
     Case(R + "TOLD_ABOUT", "alert 1, one worker told twice", lambda s: {"alert_id": 1},
@@ -349,11 +359,14 @@ CASES = [
     Case(I + "NOTIFY_EVENTS", "juxin", lambda s: {"community": "juxin"}),
     Case(I + "NOTIFY_URGENT", "juxin", lambda s: {"community": "juxin"}),
     # alert changes shared by the rules engine and the API
-    Case("linli.alerts.ACKNOWLEDGE", "open alert", lambda s: {"alert_id": 1, "actor": "w-01"},
-         table("alerts", "id = 1")),
+    Case("linli.alerts.ACKNOWLEDGE", "a grid worker takes an alert nobody has",
+         lambda s: acknowledge(4, "w-01"), ACKNOWLEDGED),
+    Case("linli.alerts.ACKNOWLEDGE", "the control room, the assignee kept",
+         lambda s: acknowledge(1, None), ACKNOWLEDGED),
+    Case("linli.alerts.ACKNOWLEDGE", "dispatched to another grid worker",
+         lambda s: acknowledge(1, "w-01"), ACKNOWLEDGED, expect_empty=True),
     Case("linli.alerts.ACKNOWLEDGE", "already acknowledged",
-         lambda s: {"alert_id": 2, "actor": "w-01"}, table("alerts", "id = 2"),
-         expect_empty=True),
+         lambda s: acknowledge(2, "w-01"), ACKNOWLEDGED, expect_empty=True),
     Case("linli.alerts.RESOLVE", "acknowledged alert",
          lambda s: {"alert_id": 2, "actor": "w-02", "note": "visited", "at": None},
          table("alerts", "id = 2")),
@@ -368,6 +381,35 @@ CASES = [
          lambda s: {"alert_id": 1, "actor": "system", "action": "resolved", "note": "seen",
                     "data": Jsonb({}), "at": s.at(minutes=3)},
          table("alert_timeline", "alert_id = 1")),
+    Case("linli.alerts.INSERT_NOTIFICATION", "new",
+         lambda s: {"alert_id": 6, "community": "heping", "worker": "w-01", "url_index": 0,
+                    "channel": "json://127.0.0.1", "title": "new", "body": "b", "now": s.anchor},
+         table("notifications", "alert_id = 6")),
+    Case("linli.alerts.INSERT_NOTIFICATION", "already queued",
+         lambda s: {"alert_id": 1, "community": "juxin", "worker": "w-01", "url_index": 0,
+                    "channel": "json://127.0.0.1", "title": "alert 1 tier 1", "body": "b",
+                    "now": s.anchor},
+         table("notifications", "alert_id = 1"), expect_empty=True),
+    Case("linli.alerts.UPSERT_ALERT_LINK", "a new link",
+         lambda s: link(s, 4, "w-01", hours=24), LINKS),
+    Case("linli.alerts.UPSERT_ALERT_LINK", "the worker's link: token kept, expiry moved on",
+         lambda s: link(s, 1, "w-02", hours=24), LINKS),
+    Case("linli.alerts.UPSERT_ALERT_LINK", "the worker's link: a sooner expiry is ignored",
+         lambda s: link(s, 1, "w-02", hours=1), LINKS),
+    Case("linli.alerts.PUSH_RECIPIENT", "juxin's w-02",
+         lambda s: {"community": "juxin", "worker": "w-02"}),
+    Case("linli.alerts.PUSH_RECIPIENT", "an inactive worker",
+         lambda s: {"community": "juxin", "worker": "w-03"}, expect_empty=True),
+    # on-site feedback overdue (rules.feedback)
+    Case(R + "DUE_FEEDBACK", "alert 2's feedback is overdue",
+         lambda s: {"now": s.anchor, "limit": 100}),
+    Case(R + "DUE_FEEDBACK", "nothing due yet",
+         lambda s: {"now": s.at(hours=2), "limit": 100}, expect_empty=True),
+    Case(R + "MARK_FEEDBACK_REMINDED", "alert 2",
+         lambda s: {"alert_id": 2, "now": s.anchor}, table("alerts", "id = 2")),
+    Case(R + "MARK_FEEDBACK_REMINDED", "an open alert",
+         lambda s: {"alert_id": 1, "now": s.anchor}, table("alerts", "id = 1"),
+         expect_empty=True),
     # directory import
     Case(D + "UPSERT_COMMUNITY", "new",
          lambda s: community(s, "juxin", id="xinyuan", name="新苑"), table("communities")),

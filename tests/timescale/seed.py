@@ -89,6 +89,7 @@ def build(anchor: dt.datetime) -> Seed:
     _alerts(seed)
     _care(seed)
     _accounts(seed)
+    _alert_links_and_photos(seed)
     return seed
 
 
@@ -278,13 +279,48 @@ def _alerts(seed: Seed) -> None:
                  acknowledged_by="w-01" if status != "open" else None,
                  resolved_at=raised + dt.timedelta(hours=2) if closed else None,
                  resolved_by=("system" if n == 2 else "w-02") if closed else None,
-                 resolution="seen again" if closed else None)
+                 resolution="seen again" if closed else None,
+                 **_loop(seed, alert_id, raised))
         for k, action in enumerate(("raised", "dispatched", "acknowledged")[: 1 + n % 3]):
             seed.add("alert_timeline", id=len(seed.rows("alert_timeline")) + 1,
                      alert_id=alert_id, at=raised + dt.timedelta(minutes=k),
                      actor="system" if k < 2 else "w-01", action=action,
                      note=f"{action} {alert_id}", data=Jsonb({"tier": tier}))
         _notifications(seed, alert_id, community, raised, n)
+
+
+def _loop(seed: Seed, alert_id: int, raised: dt.datetime) -> Row:
+    """The closed loop's columns: 1 dispatched to w-02, 2 acknowledged by w-01 and its
+    feedback overdue, 5 visited, accepted and archived, 8 visited (feedback "safe")."""
+    resolved = raised + dt.timedelta(hours=2)
+    loop: Row = dict.fromkeys(
+        ("assignee", "assigned_at", "feedback_due_at", "feedback_reminded_at", "outcome",
+         "visited_at", "review", "reviewed_at", "reviewed_by", "archived_at", "archived_by"))
+    if alert_id in (1, 5, 8):
+        loop |= {"assignee": "w-02", "assigned_at": raised + dt.timedelta(minutes=10)}
+    if alert_id == 2:
+        loop |= {"assignee": "w-01", "assigned_at": raised + dt.timedelta(minutes=30),
+                 "feedback_due_at": seed.at(hours=1)}
+    if alert_id in (5, 8):
+        loop |= {"outcome": "safe", "visited_at": resolved}
+    if alert_id == 5:
+        loop |= {"review": "accepted", "reviewed_at": resolved + dt.timedelta(hours=1),
+                 "reviewed_by": "ctl-juxin", "archived_at": resolved + dt.timedelta(hours=2),
+                 "archived_by": "ctl-juxin"}
+    return loop
+
+
+def _alert_links_and_photos(seed: Seed) -> None:
+    """A live link of w-02 to alert 1, an expired one of w-01 to alert 2; a photo of 2."""
+    seed.add("alert_links", token="tok-live-0000000000000000", alert_id=1, community="juxin",
+             worker="w-02", created_at=seed.at(hours=29), expires_at=seed.at(hours=-5),
+             opened_at=None)
+    seed.add("alert_links", token="tok-expired-0000000000000", alert_id=2, community="juxin",
+             worker="w-01", created_at=seed.at(hours=28), expires_at=seed.at(hours=4),
+             opened_at=seed.at(hours=27))
+    seed.add("alert_photos", id=1, alert_id=2, uploaded_by="juxin.w-01",
+             uploaded_at=seed.at(hours=26), content_type="image/jpeg",
+             sha256=bytes(range(32)), data=b"\xff\xd8\xff" + bytes(61))
 
 
 def _notifications(seed: Seed, alert_id: int, community: str, raised: dt.datetime,
@@ -397,7 +433,8 @@ def insert(conn: psycopg.Connection[Any], seed: Seed) -> None:
 
 
 SERIAL_TABLES = ("dead_letters", "alerts", "alert_timeline", "notifications",
-                 "notification_attempts", "absences", "users", "api_tokens", "audit_log")
+                 "notification_attempts", "absences", "users", "api_tokens", "audit_log",
+                 "alert_photos")
 
 
 def reset_sequences(conn: psycopg.Connection[Any]) -> None:

@@ -4,7 +4,8 @@ The connection pool and the broker probe are made in the lifespan, from the sett
 given to the factory, so importing this module reads no configuration and opens nothing.
 Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, dead
 letters, communities), each behind a login and scoped to the caller's place
-(``api.security``); ``/docs``; the control-room UI at ``/`` with its files under ``/static``.
+(``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the control-room UI
+at ``/`` with its files under ``/static``.
 """
 
 from __future__ import annotations

@@ -386,7 +386,8 @@ def test_the_link_in_a_push_opens_its_alert_until_it_expires(
     assert (entry["target"], entry["via"], entry["detail"]) == (
         f"alert:{alert_id}", "link", {"worker": "w-01"})
     seeded.execute("UPDATE alert_links SET expires_at = now() - interval '1 minute'")
-    for path in (f"/go/{link['token']}", "/go/not-a-token-at-all-0000", "/go/%00", "/go/x"):
+    for path in (f"/go/{link['token']}", "/go/not-a-token-at-all-0000", "/go/%00", "/go/x",
+                 "/go/" + "a" * 300):
         gone = anonymous.get(path)
         assert gone.status_code == 404, path
         assert gone.headers["content-type"].startswith("text/html")

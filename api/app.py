@@ -31,6 +31,7 @@ from api.devices.views import router as devices_router
 from api.docs import DOCS_URL, install_offline_docs, offline_assets
 from api.errors import install_error_handlers
 from api.events.views import router as events_router
+from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
 from api.residents.views import router as residents_router
@@ -89,6 +90,9 @@ def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router):
+        router.include_router(domain)
+    # Reporting: the month's figures.
+    for domain in (figures_router,):
         router.include_router(domain)
     return router
 

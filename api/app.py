@@ -34,6 +34,7 @@ from api.events.views import router as events_router
 from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
+from api.notifications.views import router as notifications_router
 from api.residents.views import router as residents_router
 from api.security import check_every_route_is_guarded
 from linli import __version__
@@ -91,8 +92,8 @@ def _api_v1() -> APIRouter:
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router):
         router.include_router(domain)
-    # Reporting: the month's figures.
-    for domain in (figures_router,):
+    # Reporting: the month's figures, the delivery log.
+    for domain in (figures_router, notifications_router):
         router.include_router(domain)
     return router
 

@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import queries
 from api.alerts.views import router as alerts_router
+from api.audit_log.views import router as audit_log_router
 from api.auth.views import router as auth_router
 from api.communities.views import router as communities_router
 from api.dead_letters.views import router as dead_letters_router
@@ -92,8 +93,8 @@ def _api_v1() -> APIRouter:
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router):
         router.include_router(domain)
-    # Reporting: the month's figures, the delivery log.
-    for domain in (figures_router, notifications_router):
+    # Reporting: the month's figures, the delivery log, the audit log.
+    for domain in (figures_router, notifications_router, audit_log_router):
         router.include_router(domain)
     return router
 

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api.pagination import encode_cursor
 from api.server import ApiServer
 from tests.accounts import add_user, logged_in
 from tests.integration.test_api_seed import (
@@ -136,6 +137,7 @@ def test_other_roles_are_refused(role: str, logged: Db, server: ApiServer) -> No
     {"since": "2026-11-20T03:00:00+00:00", "until": "2026-11-20T02:00:00+00:00"},
     {"since": "yesterday"}, {"until": "2026-11-20T02:00:00"}, {"user": "u" * 65},
     {"cursor": "x"}, {"limit": "1001"}, {"target": "alert:\x00"},
+    {"cursor": encode_cursor("2026-11-20T02:00:00+00:00", 2**70)},
 ])
 def test_bad_parameters_are_422(params: dict[str, str], logged: Db, api: httpx.Client) -> None:
     assert_error(api.get("/api/v1/audit", params=params), 422, "validation_error")

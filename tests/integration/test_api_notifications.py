@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from api.pagination import encode_cursor
 from api.server import ApiServer
 from tests.accounts import add_user, logged_in
 from tests.integration.test_api_seed import (
@@ -187,6 +188,7 @@ def test_roles_without_the_log_are_refused(pushes: dict[str, int],
     {"status": "lost"}, {"channel": "wecom bot"}, {"alert": "0"}, {"alert": str(2**64)},
     {"since": "2026-11-20T02:00:00"}, {"cursor": "bm90LWEtY3Vyc29y"}, {"limit": "0"},
     {"unknown": "1"}, {"worker": "w\x00"},
+    {"cursor": encode_cursor("2026-11-20T02:00:00+00:00", 2**70)},
 ])
 def test_bad_parameters_are_422(params: dict[str, str], pushes: dict[str, int],
                                 control: httpx.Client) -> None:

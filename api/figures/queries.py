@@ -37,7 +37,7 @@ SELECT a.community, {{key}} AS key, a.rule,
         AND a.resolved_at < a.feedback_due_at) AS feedback_on_time,
        (a.status IN ('resolved', 'archived')
         AND (a.outcome IS NOT NULL OR a.resolved_by = 'system')) AS settled,
-       a.archived_at IS NOT NULL AS archived
+       a.status = 'archived' AS archived
   FROM alerts a
   JOIN communities c ON c.id = a.community
  WHERE {ALERT_SCOPE}

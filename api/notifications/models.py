@@ -30,7 +30,7 @@ class DeliveryRead(BaseModel):
     worker_name: str | None = None
     channel: str
     title: str
-    status: NotificationStatus | str
+    status: str = Field(description="pending, sent, failed or withdrawn")
     attempts: int
     next_attempt_at: dt.datetime
     created_at: dt.datetime

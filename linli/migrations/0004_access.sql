@@ -129,6 +129,10 @@ CREATE TABLE alert_links (
     UNIQUE (alert_id, worker)
 );
 
+-- (figures) The delivery log is read newest first; the figures read one month of alerts.
+CREATE INDEX notifications_time ON notifications (created_at DESC, id DESC);
+CREATE INDEX alerts_raised ON alerts (raised_at);
+
 -- (loop) The care rules read confirmed visits per resident (``alerts.visited_at``).
 CREATE INDEX alerts_visits ON alerts (community, subject, visited_at)
     WHERE visited_at IS NOT NULL;

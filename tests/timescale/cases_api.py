@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from psycopg.types.json import Jsonb
 
@@ -49,6 +50,33 @@ def dead_letters(seed: Seed, **values: Any) -> Params:
             "after_id": None, "limit": PAGE, **values}
 
 
+def figures(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "month": seeded_month(seed),
+            "escalate_after": dt.timedelta(minutes=30), **values}
+
+
+def seeded_month(seed: Seed) -> dt.date:
+    """The first day of the month (in Shanghai) that alert 2 was raised in."""
+    local = alert_raised_at(seed, 2).astimezone(ZoneInfo("Asia/Shanghai"))
+    return local.date().replace(day=1)
+
+
+def deliveries(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "status": None, "channel": None, "alert_id": None,
+            "worker": None, "since": None, "after_at": None, "after_id": None, "limit": PAGE,
+            **values}
+
+
+def channels(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "channel": None, "since": None, **values}
+
+
+def audit_entries(seed: Seed, **values: Any) -> Params:
+    return {"scope_community": None, "community": None, "username": None, "action": None,
+            "target": None, "since": None, "until": None, "after_at": None, "after_id": None,
+            "limit": PAGE, **values}
+
+
 def frequent_person(seed: Seed) -> str:
     """The resident with the most events in the seed (juxin)."""
     counts: dict[str, int] = {}
@@ -68,7 +96,10 @@ def alert_raised_at(seed: Seed, alert_id: int) -> Any:
 
 
 A = "api.alerts.queries."
+AU = "api.audit_log.queries."
 C = "api.communities.queries."
+F = "api.figures.queries."
+N = "api.notifications.queries."
 E = "api.events.queries."
 R = "api.residents.queries."
 
@@ -182,6 +213,45 @@ CASES = [
     Case(R + "CANCEL_ABSENCE", "already cancelled",
          lambda s: {"community": "juxin", "resident": "r-0000", "absence": 3,
                     "actor": "w-02"}, table("absences"), expect_empty=True),
+    # figures (one month in each community's time zone)
+    Case(F + "FIGURES_BY_COMMUNITY", "every community", lambda s: figures(s)),
+    Case(F + "FIGURES_BY_COMMUNITY", "a grid worker's",
+         lambda s: figures(s, **GRID_WORKER, community="juxin")),
+    Case(F + "FIGURES_BY_COMMUNITY", "a month without alerts",
+         lambda s: figures(s, month=dt.date(2001, 1, 1)), expect_empty=True),
+    Case(F + "FIGURES_BY_GRID", "juxin", lambda s: figures(s, community="juxin")),
+    Case(F + "FIGURES_BY_GRID", "a grid worker's grids", lambda s: figures(s, **GRID_WORKER)),
+    Case(F + "FIGURES_BY_WORKER", "every community", lambda s: figures(s)),
+    Case(F + "FIGURES_BY_WORKER", "a grid worker's own",
+         lambda s: figures(s, **GRID_WORKER, escalate_after=dt.timedelta(minutes=90))),
+    Case(F + "FIGURES_BY_RULE", "juxin", lambda s: figures(s, community="juxin")),
+    # notifications (the delivery log)
+    Case(N + "LIST_NOTIFICATIONS", "first page", lambda s: deliveries(s)),
+    Case(N + "LIST_NOTIFICATIONS", "failed pushes of one channel in juxin",
+         lambda s: deliveries(s, community="juxin", status="failed", channel="tgram")),
+    Case(N + "LIST_NOTIFICATIONS", "one alert, one worker, since 29 h",
+         lambda s: deliveries(s, alert_id=2, worker="w-02", since=s.at(hours=29))),
+    Case(N + "LIST_NOTIFICATIONS", "page after a cursor",
+         lambda s: deliveries(s, after_at=s.rows("notifications")[5]["created_at"],
+                              after_id=6, limit=4)),
+    Case(N + "LIST_NOTIFICATIONS", "a grid worker's alerts",
+         lambda s: deliveries(s, **GRID_WORKER)),
+    Case(N + "WORKERS_SECRET_URLS", "two workers",
+         lambda s: {"communities": ["juxin", "heping"], "workers": ["w-02", "w-01"]}),
+    Case(N + "CHANNEL_COUNTS", "every channel", lambda s: channels(s)),
+    Case(N + "CHANNEL_COUNTS", "one channel of juxin since 29 h",
+         lambda s: channels(s, community="juxin", channel="json", since=s.at(hours=29))),
+    # the audit log
+    Case(AU + "LIST_AUDIT", "first page", lambda s: audit_entries(s)),
+    Case(AU + "LIST_AUDIT", "an auditor of juxin",
+         lambda s: audit_entries(s, scope_community="juxin", community="juxin")),
+    Case(AU + "LIST_AUDIT", "one user's alert steps",
+         lambda s: audit_entries(s, username="W-01", action="alert.")),
+    Case(AU + "LIST_AUDIT", "a target between two times",
+         lambda s: audit_entries(s, target="alert:2", since=s.at(hours=28),
+                                 until=s.at(hours=26))),
+    Case(AU + "LIST_AUDIT", "page after a cursor",
+         lambda s: audit_entries(s, after_at=s.at(hours=27), after_id=5, limit=3)),
 ]
 
 # accounts, sessions, tokens, audit (api/auth/queries.py, linli/accounts.py, linli/audit.py)
@@ -325,11 +395,11 @@ CASES += [
     Case(A + "DISPATCH", "re-dispatch of an acknowledged alert",
          lambda s: dispatch(2, "w-02", "w-01"), loop(2, timer=True)),
     Case(A + "DISPATCH", "dispatched by someone else meanwhile",
-         lambda s: dispatch(1, "w-01", None), loop(1), expect_empty=True),
+         lambda s: dispatch(1, "w-02", None), loop(1), expect_empty=True),
     Case(A + "FEEDBACK", "the assignee, safe", lambda s: feedback(2, "w-01"), loop(2)),
     Case(A + "FEEDBACK", "the control room, false alarm",
          lambda s: feedback(4, None, "false_alarm"), loop(4)),
-    Case(A + "FEEDBACK", "another worker's alert", lambda s: feedback(1, "w-01"),
+    Case(A + "FEEDBACK", "another worker's alert", lambda s: feedback(1, "w-02"),
          loop(1), expect_empty=True),
     Case(A + "ACCEPT", "a person's feedback", lambda s: {"alert_id": 8, "actor": "ctl-juxin"},
          loop(8)),

@@ -87,6 +87,8 @@ def build(anchor: dt.datetime) -> Seed:
     _presence(seed)
     _dead_letters(seed)
     _alerts(seed)
+    _alert_loop(seed)
+    _audit_log(seed)
     _care(seed)
     _accounts(seed)
     _alert_links_and_photos(seed)
@@ -142,7 +144,7 @@ def _accounts(seed: Seed) -> None:
         (2, "ctl-juxin", "read.resident", "10.0.0.8"),
     )
     for n, (hours, username, action, ip) in enumerate(audits):
-        seed.add("audit_log", id=n + 1, at=seed.at(hours=hours), user_id=None,
+        seed.add("audit_log", id=100 + n, at=seed.at(hours=hours), user_id=None,
                  username=username, role=None, community="juxin", action=action,
                  target=None, via="session", ip=ip, detail=Jsonb({}))
 
@@ -279,35 +281,13 @@ def _alerts(seed: Seed) -> None:
                  acknowledged_by="w-01" if status != "open" else None,
                  resolved_at=raised + dt.timedelta(hours=2) if closed else None,
                  resolved_by=("system" if n == 2 else "w-02") if closed else None,
-                 resolution="seen again" if closed else None,
-                 **_loop(seed, alert_id, raised))
+                 resolution="seen again" if closed else None)
         for k, action in enumerate(("raised", "dispatched", "acknowledged")[: 1 + n % 3]):
             seed.add("alert_timeline", id=len(seed.rows("alert_timeline")) + 1,
                      alert_id=alert_id, at=raised + dt.timedelta(minutes=k),
                      actor="system" if k < 2 else "w-01", action=action,
                      note=f"{action} {alert_id}", data=Jsonb({"tier": tier}))
         _notifications(seed, alert_id, community, raised, n)
-
-
-def _loop(seed: Seed, alert_id: int, raised: dt.datetime) -> Row:
-    """The closed loop's columns: 1 dispatched to w-02, 2 acknowledged by w-01 and its
-    feedback overdue, 5 visited, accepted and archived, 8 visited (feedback "safe")."""
-    resolved = raised + dt.timedelta(hours=2)
-    loop: Row = dict.fromkeys(
-        ("assignee", "assigned_at", "feedback_due_at", "feedback_reminded_at", "outcome",
-         "visited_at", "review", "reviewed_at", "reviewed_by", "archived_at", "archived_by"))
-    if alert_id in (1, 5, 8):
-        loop |= {"assignee": "w-02", "assigned_at": raised + dt.timedelta(minutes=10)}
-    if alert_id == 2:
-        loop |= {"assignee": "w-01", "assigned_at": raised + dt.timedelta(minutes=30),
-                 "feedback_due_at": seed.at(hours=1)}
-    if alert_id in (5, 8):
-        loop |= {"outcome": "safe", "visited_at": resolved}
-    if alert_id == 5:
-        loop |= {"review": "accepted", "reviewed_at": resolved + dt.timedelta(hours=1),
-                 "reviewed_by": "ctl-juxin", "archived_at": resolved + dt.timedelta(hours=2),
-                 "archived_by": "ctl-juxin"}
-    return loop
 
 
 def _alert_links_and_photos(seed: Seed) -> None:
@@ -344,6 +324,48 @@ def _notifications(seed: Seed, alert_id: int, community: str, raised: dt.datetim
                 seed.add("notification_attempts", id=len(seed.rows("notification_attempts")) + 1,
                          notification_id=nid, at=created, ok=status == "sent",
                          duration_ms=10 + nid, error=None if status == "sent" else "timeout")
+
+
+def _alert_loop(seed: Seed) -> None:
+    """The closed loop's columns (migration 0004) on the seeded alerts: dispatched to a
+    worker, feedback deadlines, outcomes, a review and an archive."""
+    loop = {  # alert id: assignee, feedback due (h after raising), outcome, archived
+        1: ("w-01", None, None, False),
+        2: ("w-01", 3.0, None, False),  # acknowledged, feedback overdue
+        5: ("w-02", 4.0, "false_alarm", True),
+        8: ("w-01", 1.0, "safe", False),  # feedback late
+    }
+    for alert in seed.rows("alerts"):
+        assignee, due, outcome, archived = loop.get(alert["id"], (None, None, None, False))
+        raised = alert["raised_at"]
+        resolved = alert["resolved_at"]
+        alert.update(
+            assignee=assignee, assigned_at=raised + dt.timedelta(minutes=2) if assignee else None,
+            feedback_due_at=raised + dt.timedelta(hours=due) if due else None,
+            outcome=outcome, visited_at=resolved if outcome in ("safe", "hospital") else None,
+            feedback_reminded_at=None, review="accepted" if archived else None,
+            reviewed_at=resolved + dt.timedelta(minutes=30) if archived else None,
+            reviewed_by="ctl-1" if archived else None,
+            archived_at=resolved + dt.timedelta(hours=1) if archived else None,
+            archived_by="ctl-1" if archived else None)
+
+
+def _audit_log(seed: Seed) -> None:
+    entries = (  # hours ago, username, role, community, action, target
+        (50, "admin", "admin", None, "user.created", "user:ctl-1"),
+        (30, "ctl-1", "control_room", "juxin", "login", None),
+        (29, "ctl-1", "control_room", "juxin", "read.resident", "resident:juxin/r-0000"),
+        (27, "w-01", "grid_worker", "juxin", "alert.acknowledged", "alert:2"),
+        (27, "w-01", "grid_worker", "juxin", "read.contacts", "alert:2"),
+        (20, "hp-1", "control_room", "heping", "read.resident", "resident:heping/r-0003"),
+        (8, "aud-1", "auditor", None, "read.audit", None),
+        (2, "ctl-1", "control_room", "juxin", "alert.dispatched", "alert:1"),
+    )
+    for n, (ago, username, role, community, action, target) in enumerate(entries):
+        seed.add("audit_log", id=n + 1, at=seed.at(hours=ago), user_id=n % 3 + 1,
+                 username=username, role=role, community=community, action=action,
+                 target=target, via="session", ip=f"10.0.0.{n}",
+                 detail=Jsonb({"n": n}))
 
 
 def _care(seed: Seed) -> None:

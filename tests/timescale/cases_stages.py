@@ -232,6 +232,25 @@ def same_statuses(seed: Seed) -> Params:
     )
 
 
+def staff_accounts(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """Accounts of juxin's w-01 (with two tokens, one revoked) and w-03, and an admin."""
+    conn.execute(
+        "INSERT INTO users (id, username, display_name, role, community, worker, buildings,"
+        " password_hash, disabled_at) VALUES"
+        " (901, 'juxin.w-01', '网格员w-01', 'grid_worker', 'juxin', 'w-01', '{}', 'x', NULL),"
+        " (902, 'juxin.w-03', '网格员w-03', 'grid_worker', 'juxin', 'w-03', '{}', 'x', now()),"
+        " (903, 'root', 'root', 'admin', NULL, NULL, '{}', 'x', NULL)")
+    conn.execute(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, scope, revoked_at)"
+        " VALUES (801, 901, 'bridge', '\\x01', 'linli_abc', 'read', NULL),"
+        " (802, 901, 'old', '\\x02', 'linli_def', 'write', %s)", (seed.at(days=1),))
+
+
+USERS = ("SELECT id, username, display_name, role, community, worker, disabled_at FROM users"
+         " ORDER BY id")
+TOKENS = "SELECT id, user_id, name, revoked_at FROM api_tokens ORDER BY id"
+
+
 CASES = [
     # rules engine
     Case(R + "COMMUNITIES", "all"),
@@ -425,6 +444,27 @@ CASES = [
                     "keep": [r["id"] for r in s.rows("residents")][2:]}, table("residents")),
     Case(D + "DEACTIVATE_MISSING_WORKERS", "one kept",
          lambda s: {"community": "juxin", "keep": ["w-01"]}, table("grid_workers")),
+    # staff accounts (directory import) and ``linli users``
+    Case(D + "WORKER_ACCOUNTS", "juxin, two with accounts", lambda s: {"community": "juxin"},
+         prepare=staff_accounts),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "renamed, now control room",
+         lambda s: {"user_id": 901, "role": "control_room", "display_name": "王芳"}, USERS,
+         prepare=staff_accounts),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "unchanged",
+         lambda s: {"user_id": 901, "role": "grid_worker", "display_name": "网格员w-01"},
+         USERS, prepare=staff_accounts, expect_empty=True),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "an admin is left alone",
+         lambda s: {"user_id": 903, "role": "grid_worker", "display_name": "x"}, USERS,
+         prepare=staff_accounts, expect_empty=True),
+    Case("linli.accounts.USER_PLACE", "worker with an account, one unknown building",
+         lambda s: {"community": "juxin", "worker": "w-01", "buildings": ["b02", "b09"]},
+         prepare=staff_accounts),
+    Case("linli.accounts.USER_PLACE", "unknown community, no worker",
+         lambda s: {"community": "nowhere", "worker": None, "buildings": []}),
+    Case("linli.accounts.REVOKE_ANY_TOKEN", "an active token",
+         lambda s: {"token_id": 801}, TOKENS, prepare=staff_accounts),
+    Case("linli.accounts.REVOKE_ANY_TOKEN", "revoked before: kept as it was",
+         lambda s: {"token_id": 802}, TOKENS, prepare=staff_accounts),
 ]
 
 __all__ = ["CASES", "execute"]

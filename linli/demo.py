@@ -89,7 +89,7 @@ TEXT = Catalog({
     "control_room": {"zh-CN": "指挥中心值班员", "en": "control room"},
     "grid_worker": {"zh-CN": "网格员", "en": "grid worker"},
     "installer": {"zh-CN": "设备安装员", "en": "installer"},
-    "auditor": {"zh-CN": "审计员（只读）", "en": "auditor"},
+    "auditor": {"zh-CN": "审计员", "en": "auditor"},
 })
 
 DEMO = Actor(username="demo")

@@ -47,7 +47,6 @@ from linli.webhook import Delivery, WebhookReceiver
 if TYPE_CHECKING:
     from hardware.simulator.run import Simulation
     from hardware.simulator.terminals import Vendor
-    from linli.directory_accounts import NewAccount
 
 log = logging.getLogger("linli.demo")
 
@@ -183,9 +182,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port = (settings.api.port if args.port is None else args.port) or free_port()
         env = _child_env(settings, database_url, mqtt_url, workdir, port)
         children = _Children(env, args.verbose)
-        sim, staff = _simulate(workdir / "sim", args.buildings, vendors, receiver.url(),
-                               database_url, locale)
-        token = _logins(database_url, sim, staff, locale)
+        sim = _simulate(workdir / "sim", args.buildings, vendors, receiver.url(), database_url,
+                        locale)
+        token = _logins(database_url, sim, locale)
         api = _Api(port, token)
         children.linli("ingest")
         children.linli("rules")
@@ -242,9 +241,9 @@ def _vendors(value: str) -> list[Vendor]:
 
 
 def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str,
-              database_url: str, locale: str) -> tuple[Simulation, list[NewAccount]]:
+              database_url: str, locale: str) -> Simulation:
     """Generate the community, put the chosen doors on simulated terminals, write two weeks
-    of door records, import its directory; the staff accounts the import made."""
+    of door records, import its directory (its staff get accounts)."""
     from hardware.simulator.community import CommunitySpec
     from hardware.simulator.run import Simulation
     from linli.directory import import_directory, load_directory
@@ -265,48 +264,48 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
                        url=terminal.url), flush=True)
     written = sim.write_history(hours)
     with psycopg.connect(database_url) as conn:
-        summary = import_directory(conn, load_directory(sim.files.directory), actor=DEMO)
+        import_directory(conn, load_directory(sim.files.directory), actor=DEMO)
     print(TEXT("simulated", locale, lines=written, residents=len(sim.community.directory.residents)),
           flush=True)
     for person in sim.stay_in_people():
         print(TEXT("stays_in", locale, name=person["name"], id=person["id"],
                    last=person["last_passage"]), flush=True)
-    return sim, summary.new_accounts
+    return sim
 
 
-def _logins(database_url: str, sim: Simulation, staff: list[NewAccount], locale: str) -> str:
-    """Make and print one login per role; returns the admin's read-only token for the
-    demo's own API reads."""
-    community = sim.community.directory.community.id
+def _logins(database_url: str, sim: Simulation, locale: str) -> str:
+    """Make and print one login per role (fresh passwords, none to change); returns the
+    admin's read-only token for the demo's own API reads."""
+    from linli.directory_accounts import account_name
+
+    directory = sim.community.directory
+    community = directory.community.id
     watched = {sim.community.person(rid).building for rid in sim.stay_until}
-    grids = {b.grid for b in sim.community.directory.buildings if b.id in watched}
-    staff_workers = [w for w in sim.community.directory.grid_workers if w.role == "grid_worker"]
-    workers = [w.id for w in staff_workers if grids & set(w.grids)] or \
-        [w.id for w in staff_workers]
-    shown: dict[Role, tuple[str, str]] = {}
+    grids = {b.grid for b in directory.buildings if b.id in watched}
+    staff = [w for w in directory.grid_workers if w.role == "grid_worker"]
+    worker = next((w for w in staff if grids & set(w.grids)), staff[0])
+    control = next(w for w in directory.grid_workers if w.role == "control_room")
+    logins = [(Role.ADMIN, "admin", None), (Role.CONTROL_ROOM, account_name(community, control),
+                                            community),
+              (Role.GRID_WORKER, account_name(community, worker), community),
+              (Role.INSTALLER, "installer", community), (Role.AUDITOR, "auditor", None)]
+    shown = []
     with psycopg.connect(database_url, autocommit=True) as conn:
-        password = new_password()
-        users.create_user(conn, username="admin", role=Role.ADMIN, password=password,
-                          must_change_password=False, actor=DEMO)
-        shown[Role.ADMIN] = ("admin", password)
-        for role, pick in ((Role.CONTROL_ROOM, lambda a: a.role == "control_room"),
-                           (Role.GRID_WORKER, lambda a: a.worker in workers[:1])):
-            account = next(a for a in staff if pick(a))
-            # The import asks for a new password at the first login; the demo skips that.
-            users.set_password(conn, username=account.username, password=account.password,
-                               must_change_password=False, actor=DEMO)
-            shown[role] = (account.username, account.password)
-        for role, name, place in ((Role.INSTALLER, "installer", community),
-                                  (Role.AUDITOR, "auditor", None)):
+        for role, username, place in logins:
             password = new_password()
-            users.create_user(conn, username=name, role=role, password=password,
-                              must_change_password=False, actor=DEMO, community=place)
-            shown[role] = (name, password)
+            # Staff accounts come from the import (which asks for a new password at the
+            # first login, skipped here); the others are made once per database.
+            if users.find_user(conn, username=username) is None:
+                users.create_user(conn, username=username, role=role, password=password,
+                                  must_change_password=False, actor=DEMO, community=place)
+            else:
+                users.set_password(conn, username=username, password=password,
+                                   must_change_password=False, actor=DEMO)
+            shown.append((role, username, password))
         token = users.create_token(conn, username="admin", name="demo", scope="read", days=1,
                                    actor=DEMO).token
     print(TEXT("logins", locale), flush=True)
-    for role in Role:
-        username, password = shown[role]
+    for role, username, password in shown:
         print(TEXT("login", locale, label=TEXT(role.value, locale), role=role.value,
                    username=username, password=password), flush=True)
     return token

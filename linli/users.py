@@ -24,9 +24,9 @@ from linli.accounts import Role
 from linli.audit import INSERT_AUDIT
 from linli.errors import LinliError
 
-__all__ = ["AccountError", "Actor", "NewToken", "audit_change", "cli_actor", "create_token", "create_user",
-           "list_tokens", "list_users", "must_change_password", "revoke_token", "set_disabled",
-           "set_password"]
+__all__ = ["AccountError", "Actor", "NewToken", "audit_change", "cli_actor", "create_token",
+           "create_user", "find_user", "list_tokens", "list_users", "must_change_password",
+           "revoke_token", "set_disabled", "set_password"]
 
 Conn = psycopg.Connection[Any]
 
@@ -268,6 +268,11 @@ def list_tokens(conn: Conn, *, username: str) -> list[dict[str, Any]]:
     """One account's tokens, newest first (never the secrets)."""
     user = _user(conn, username)
     return _all(conn, accounts.LIST_TOKENS, {"user_id": user["id"]})
+
+
+def find_user(conn: Conn, *, username: str) -> dict[str, Any] | None:
+    """The account (its hash included: never show it), or None."""
+    return _one(conn, accounts.GET_USER_BY_NAME, {"username": username})
 
 
 def must_change_password(conn: Conn, *, username: str) -> bool:

@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+
+import psycopg
 
 from linli import users
 from linli.accounts import Role, new_password
+from linli.errors import ServiceError
 from linli.settings import Settings
 
 
@@ -77,10 +81,20 @@ def _password_stdin(parser: argparse.ArgumentParser) -> None:
                              "(else one is generated and printed once)")
 
 
-def _connect(settings: Settings) -> Any:
+@contextmanager
+def _connect(settings: Settings) -> Iterator[Any]:
+    """An autocommit connection (each verb is its own transaction); database failures
+    become one line."""
     from linli.db import connect
 
-    return connect(settings.require_database_url(), autocommit=True)
+    try:
+        with connect(settings.require_database_url(), autocommit=True) as conn:
+            yield conn
+    except psycopg.errors.UndefinedTable as exc:
+        raise ServiceError("the database has no account tables: run `linli db migrate`") \
+            from exc
+    except psycopg.Error as exc:
+        raise ServiceError(f"database error: {str(exc).splitlines()[0]}") from exc
 
 
 def _read_password(args: argparse.Namespace) -> tuple[str, bool]:

@@ -271,7 +271,8 @@ function openForm(dialogId, a, subjectId) {
 
 function dialogAlert(dialogId) {
   const id = $(dialogId).dataset.alertId;
-  return state.alerts.get(id) || state.detail || { id, title: `#${id}` };
+  const shown = state.detail && String(state.detail.id) === id ? state.detail : null;
+  return state.alerts.get(id) || shown || { id, title: `#${id}` };
 }
 
 function openFeedback(a) {

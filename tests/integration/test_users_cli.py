@@ -10,6 +10,7 @@ import pytest
 
 from api.server import ApiServer
 from linli.cli import main
+from linli.embedded import EmbeddedPostgres
 from tests.accounts import PASSWORD, logged_in
 from tests.integration.test_api_seed import COMMUNITY, Db
 
@@ -215,3 +216,13 @@ def test_an_unknown_role_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         users("add", "--username", "a", "--role", "boss")
     assert stopped.value.code == 2
     assert "invalid choice: 'boss'" in capsys.readouterr().err
+
+
+def test_a_database_without_the_schema_is_one_line(
+    pg_server: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LINLI_DATABASE_URL", pg_server.url())  # never migrated
+    assert users("list") == 2
+    err = capsys.readouterr().err
+    assert err == "linli users: the database has no account tables: run `linli db migrate`\n"

@@ -233,13 +233,14 @@ def same_statuses(seed: Seed) -> Params:
 
 
 def staff_accounts(conn: Conn, seed: Seed, copy_ok: bool) -> None:
-    """Accounts of juxin's w-01 (with two tokens, one revoked) and w-03, and an admin."""
+    """Accounts of juxin's control room w-cr (two tokens, one revoked) and of w-03 (disabled),
+    and an admin (workers and names no seeded account uses)."""
     conn.execute(
         "INSERT INTO users (id, username, display_name, role, community, worker, buildings,"
         " password_hash, disabled_at) VALUES"
-        " (901, 'juxin.w-01', '网格员w-01', 'grid_worker', 'juxin', 'w-01', '{}', 'x', NULL),"
-        " (902, 'juxin.w-03', '网格员w-03', 'grid_worker', 'juxin', 'w-03', '{}', 'x', now()),"
-        " (903, 'root', 'root', 'admin', NULL, NULL, '{}', 'x', NULL)")
+        " (901, 'juxin.w-cr', '网格员w-cr', 'control_room', 'juxin', 'w-cr', '{}', 'x', NULL),"
+        " (902, 'juxin.w-03', '网格员w-03', 'grid_worker', 'juxin', 'w-03', '{}', 'x', %s),"
+        " (903, 'root-9', 'root', 'admin', NULL, NULL, '{}', 'x', NULL)", (seed.at(days=2),))
     conn.execute(
         "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, scope, revoked_at)"
         " VALUES (801, 901, 'bridge', '\\x01', 'linli_abc', 'read', NULL),"
@@ -247,8 +248,8 @@ def staff_accounts(conn: Conn, seed: Seed, copy_ok: bool) -> None:
 
 
 USERS = ("SELECT id, username, display_name, role, community, worker, disabled_at FROM users"
-         " ORDER BY id")
-TOKENS = "SELECT id, user_id, name, revoked_at FROM api_tokens ORDER BY id"
+         " WHERE id > 900 ORDER BY id")
+TOKENS = "SELECT id, user_id, name, revoked_at FROM api_tokens WHERE id > 800 ORDER BY id"
 
 
 CASES = [
@@ -445,19 +446,19 @@ CASES = [
     Case(D + "DEACTIVATE_MISSING_WORKERS", "one kept",
          lambda s: {"community": "juxin", "keep": ["w-01"]}, table("grid_workers")),
     # staff accounts (directory import) and ``linli users``
-    Case(D + "WORKER_ACCOUNTS", "juxin, two with accounts", lambda s: {"community": "juxin"},
-         prepare=staff_accounts),
-    Case(D + "UPDATE_WORKER_ACCOUNT", "renamed, now control room",
-         lambda s: {"user_id": 901, "role": "control_room", "display_name": "王芳"}, USERS,
+    Case(D + "WORKER_ACCOUNTS", "juxin, with and without accounts",
+         lambda s: {"community": "juxin"}, prepare=staff_accounts),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "renamed, now a grid worker",
+         lambda s: {"user_id": 901, "role": "grid_worker", "display_name": "王芳"}, USERS,
          prepare=staff_accounts),
     Case(D + "UPDATE_WORKER_ACCOUNT", "unchanged",
-         lambda s: {"user_id": 901, "role": "grid_worker", "display_name": "网格员w-01"},
+         lambda s: {"user_id": 901, "role": "control_room", "display_name": "网格员w-cr"},
          USERS, prepare=staff_accounts, expect_empty=True),
     Case(D + "UPDATE_WORKER_ACCOUNT", "an admin is left alone",
          lambda s: {"user_id": 903, "role": "grid_worker", "display_name": "x"}, USERS,
          prepare=staff_accounts, expect_empty=True),
     Case("linli.accounts.USER_PLACE", "worker with an account, one unknown building",
-         lambda s: {"community": "juxin", "worker": "w-01", "buildings": ["b02", "b09"]},
+         lambda s: {"community": "juxin", "worker": "w-cr", "buildings": ["b02", "b09"]},
          prepare=staff_accounts),
     Case("linli.accounts.USER_PLACE", "unknown community, no worker",
          lambda s: {"community": "nowhere", "worker": None, "buildings": []}),

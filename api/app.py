@@ -23,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api import queries
 from api.alerts.views import router as alerts_router
+from api.audit_log.views import router as audit_log_router
 from api.auth.views import router as auth_router
 from api.communities.views import router as communities_router
 from api.dead_letters.views import router as dead_letters_router
@@ -31,8 +32,10 @@ from api.devices.views import router as devices_router
 from api.docs import DOCS_URL, install_offline_docs, offline_assets
 from api.errors import install_error_handlers
 from api.events.views import router as events_router
+from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
+from api.notifications.views import router as notifications_router
 from api.residents.views import router as residents_router
 from api.security import check_every_route_is_guarded
 from linli import __version__
@@ -89,6 +92,9 @@ def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router):
+        router.include_router(domain)
+    # Reporting: the month's figures, the delivery log, the audit log.
+    for domain in (figures_router, notifications_router, audit_log_router):
         router.include_router(domain)
     return router
 

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import fastapi.routing
 from fastapi import Depends, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -201,6 +202,21 @@ def allow(perm: Perm) -> Callable[..., Awaitable[Principal]]:
     return check
 
 
+def api_operations(routes: list[Any]) -> list[tuple[str, str, APIRoute]]:
+    """``(method, full path, route)`` of every API route under ``routes``, included routers
+    flattened (FastAPI keeps included routers lazily since 0.16x)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    if flatten is None:
+        return [(method, route.path, route) for route in routes
+                if isinstance(route, APIRoute) for method in sorted(route.methods or ())]
+    found = []
+    for context in flatten(routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            found += [(method, context.path, route) for method in sorted(context.methods or ())]
+    return found
+
+
 def route_permission(route: APIRoute) -> Perm | None:
     """The permission an ``allow`` dependency of ``route`` asks for, if any."""
     stack = list(route.dependant.dependencies)
@@ -219,11 +235,13 @@ PUBLIC_ROUTES = frozenset({("POST", "/api/v1/auth/login")})
 
 def check_every_route_is_guarded(routes: list[Any]) -> None:
     """Raise at start-up when an ``/api/`` route has no ``allow`` and is not public."""
+    operations = api_operations(routes)
+    if not any(path.startswith("/api/") for _, path, _ in operations):
+        raise RuntimeError("no /api/ route found: cannot check their access rules")
     missing = [
-        f"{method} {route.path}"
-        for route in routes if isinstance(route, APIRoute) and route.path.startswith("/api/")
-        for method in route.methods or ()
-        if (method, route.path) not in PUBLIC_ROUTES and route_permission(route) is None
+        f"{method} {path}" for method, path, route in operations
+        if path.startswith("/api/") and (method, path) not in PUBLIC_ROUTES
+        and route_permission(route) is None
     ]
     if missing:
         raise RuntimeError("routes without an access rule: " + ", ".join(sorted(missing)))

@@ -128,3 +128,7 @@ CREATE TABLE alert_links (
     opened_at     timestamptz,
     UNIQUE (alert_id, worker)
 );
+
+-- (figures) The delivery log is read newest first; the figures read one month of alerts.
+CREATE INDEX notifications_time ON notifications (created_at DESC, id DESC);
+CREATE INDEX alerts_raised ON alerts (raised_at);

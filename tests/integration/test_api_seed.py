@@ -112,13 +112,15 @@ def insert_events(db: Db, events: list[dict[str, Any]]) -> None:
 
 def insert_alert(db: Db, *, community: str = COMMUNITY, rule: str = "silent_resident",
                  subject: str = "r-0001", status: str = "open",
-                 raised_at: dt.datetime = BASE_TIME, title: str = "张桂英 今日未出现") -> int:
+                 raised_at: dt.datetime = BASE_TIME, title: str = "张桂英 今日未出现",
+                 grid: str | None = None, building: str | None = None) -> int:
     row = db.execute(
         "INSERT INTO alerts (community, rule, subject, status, title, raised_at, escalate_at,"
-        " details) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        " details, grid, building) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " RETURNING id",
         (community, rule, subject, status, title, raised_at,
          raised_at + dt.timedelta(minutes=30) if status == "open" else None,
-         Jsonb({"last_seen_at": None})),
+         Jsonb({"last_seen_at": None}), grid, building),
     ).fetchone()
     assert row is not None
     db.execute("INSERT INTO alert_timeline (alert_id, actor, action, note) VALUES"

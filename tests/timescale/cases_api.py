@@ -6,8 +6,13 @@ every optional filter present, as None when unused, and ``limit`` one more than 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from psycopg.types.json import Jsonb
+
+from linli.accounts import token_hash
 from tests.timescale.compare import Case, Params, table
 from tests.timescale.seed import Seed
 
@@ -44,6 +49,33 @@ def dead_letters(seed: Seed, **values: Any) -> Params:
             "after_id": None, "limit": PAGE, **values}
 
 
+def figures(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "month": seeded_month(seed),
+            "escalate_after": dt.timedelta(minutes=30), **values}
+
+
+def seeded_month(seed: Seed) -> dt.date:
+    """The first day of the month (in Shanghai) that alert 2 was raised in."""
+    local = alert_raised_at(seed, 2).astimezone(ZoneInfo("Asia/Shanghai"))
+    return local.date().replace(day=1)
+
+
+def deliveries(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "status": None, "channel": None, "alert_id": None,
+            "worker": None, "since": None, "after_at": None, "after_id": None, "limit": PAGE,
+            **values}
+
+
+def channels(seed: Seed, **values: Any) -> Params:
+    return {**EVERYWHERE, "community": None, "channel": None, "since": None, **values}
+
+
+def audit_entries(seed: Seed, **values: Any) -> Params:
+    return {"scope_community": None, "community": None, "username": None, "action": None,
+            "target": None, "since": None, "until": None, "after_at": None, "after_id": None,
+            "limit": PAGE, **values}
+
+
 def frequent_person(seed: Seed) -> str:
     """The resident with the most events in the seed (juxin)."""
     counts: dict[str, int] = {}
@@ -63,7 +95,10 @@ def alert_raised_at(seed: Seed, alert_id: int) -> Any:
 
 
 A = "api.alerts.queries."
+AU = "api.audit_log.queries."
 C = "api.communities.queries."
+F = "api.figures.queries."
+N = "api.notifications.queries."
 E = "api.events.queries."
 R = "api.residents.queries."
 
@@ -172,4 +207,133 @@ CASES = [
     Case(R + "CANCEL_ABSENCE", "already cancelled",
          lambda s: {"community": "juxin", "resident": "r-0000", "absence": 3,
                     "actor": "w-02"}, table("absences"), expect_empty=True),
+    # figures (one month in each community's time zone)
+    Case(F + "FIGURES_BY_COMMUNITY", "every community", lambda s: figures(s)),
+    Case(F + "FIGURES_BY_COMMUNITY", "a grid worker's",
+         lambda s: figures(s, **GRID_WORKER, community="juxin")),
+    Case(F + "FIGURES_BY_COMMUNITY", "a month without alerts",
+         lambda s: figures(s, month=dt.date(2001, 1, 1)), expect_empty=True),
+    Case(F + "FIGURES_BY_GRID", "juxin", lambda s: figures(s, community="juxin")),
+    Case(F + "FIGURES_BY_GRID", "a grid worker's grids", lambda s: figures(s, **GRID_WORKER)),
+    Case(F + "FIGURES_BY_WORKER", "every community", lambda s: figures(s)),
+    Case(F + "FIGURES_BY_WORKER", "a grid worker's own",
+         lambda s: figures(s, **GRID_WORKER, escalate_after=dt.timedelta(minutes=90))),
+    Case(F + "FIGURES_BY_RULE", "juxin", lambda s: figures(s, community="juxin")),
+    # notifications (the delivery log)
+    Case(N + "LIST_NOTIFICATIONS", "first page", lambda s: deliveries(s)),
+    Case(N + "LIST_NOTIFICATIONS", "failed pushes of one channel in juxin",
+         lambda s: deliveries(s, community="juxin", status="failed", channel="tgram")),
+    Case(N + "LIST_NOTIFICATIONS", "one alert, one worker, since 29 h",
+         lambda s: deliveries(s, alert_id=2, worker="w-02", since=s.at(hours=29))),
+    Case(N + "LIST_NOTIFICATIONS", "page after a cursor",
+         lambda s: deliveries(s, after_at=s.rows("notifications")[5]["created_at"],
+                              after_id=6, limit=4)),
+    Case(N + "LIST_NOTIFICATIONS", "a grid worker's alerts",
+         lambda s: deliveries(s, **GRID_WORKER)),
+    Case(N + "WORKERS_SECRET_URLS", "two workers",
+         lambda s: {"communities": ["juxin", "heping"], "workers": ["w-02", "w-01"]}),
+    Case(N + "CHANNEL_COUNTS", "every channel", lambda s: channels(s)),
+    Case(N + "CHANNEL_COUNTS", "one channel of juxin since 29 h",
+         lambda s: channels(s, community="juxin", channel="json", since=s.at(hours=29))),
+    # the audit log
+    Case(AU + "LIST_AUDIT", "first page", lambda s: audit_entries(s)),
+    Case(AU + "LIST_AUDIT", "an auditor of juxin",
+         lambda s: audit_entries(s, scope_community="juxin", community="juxin")),
+    Case(AU + "LIST_AUDIT", "one user's alert steps",
+         lambda s: audit_entries(s, username="W-01", action="alert.")),
+    Case(AU + "LIST_AUDIT", "a target between two times",
+         lambda s: audit_entries(s, target="alert:2", since=s.at(hours=28),
+                                 until=s.at(hours=26))),
+    Case(AU + "LIST_AUDIT", "page after a cursor",
+         lambda s: audit_entries(s, after_at=s.at(hours=27), after_id=5, limit=3)),
+]
+
+# accounts, sessions, tokens, audit (api/auth/queries.py, linli/accounts.py, linli/audit.py)
+AQ = "api.auth.queries."
+LA = "linli.accounts."
+IDLE = dt.timedelta(hours=72)
+WINDOW = dt.timedelta(minutes=15)
+
+
+def new_user(seed: Seed, **values: Any) -> Params:
+    return {"username": "juxin.w-03", "display_name": "网格员三", "role": "grid_worker",
+            "community": "juxin", "worker": "w-03", "buildings": [],
+            "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$bmV3c2FsdA$bmV3aGFzaA",
+            "must_change_password": True, **values}
+
+
+CASES += [
+    Case(AQ + "PRINCIPAL_BY_SESSION", "a grid worker's live session",
+         lambda s: {"token_hash": token_hash("session-w01"), "idle": IDLE}),
+    Case(AQ + "PRINCIPAL_BY_SESSION", "a control room session",
+         lambda s: {"token_hash": token_hash("session-ctl"), "idle": IDLE}),
+    Case(AQ + "PRINCIPAL_BY_SESSION", "expired", expect_empty=True,
+         params=lambda s: {"token_hash": token_hash("session-old"), "idle": IDLE}),
+    Case(AQ + "PRINCIPAL_BY_SESSION", "revoked", expect_empty=True,
+         params=lambda s: {"token_hash": token_hash("session-revoked"), "idle": IDLE}),
+    Case(AQ + "PRINCIPAL_BY_TOKEN", "a read token",
+         lambda s: {"token_hash": token_hash("linli_read")}),
+    Case(AQ + "PRINCIPAL_BY_TOKEN", "a revoked token", expect_empty=True,
+         params=lambda s: {"token_hash": token_hash("linli_gone")}),
+    Case(AQ + "TOUCH_SESSION", "live session",
+         lambda s: {"token_hash": token_hash("session-ctl")},
+         snapshot="SELECT user_id, revoked_at IS NULL AS live FROM sessions ORDER BY user_id"),
+    Case(AQ + "TOUCH_TOKEN", "token 1", lambda s: {"token_id": 1},
+         snapshot="SELECT id, last_used_at IS NOT NULL AS used FROM api_tokens ORDER BY id"),
+    Case(AQ + "RECENT_FAILURES", "a name with failures since its last login",
+         lambda s: {"username": "JUXIN.W-01", "ip": "10.0.0.9", "window": WINDOW}),
+    Case(AQ + "RECENT_FAILURES", "an unknown name",
+         lambda s: {"username": "nobody", "ip": "10.0.0.1", "window": dt.timedelta(hours=1)}),
+    Case(AQ + "INSERT_SESSION", "a new session",
+         lambda s: {"token_hash": token_hash("new"), "user_id": 5,
+                    "csrf_hash": token_hash("csrf-new"), "expires_at": s.at(hours=-24),
+                    "ip": "10.0.0.7", "user_agent": "Mozilla/5.0"},
+         snapshot="SELECT user_id, ip, user_agent FROM sessions ORDER BY user_id, ip"),
+    Case(AQ + "LOGGED_IN", "with a rehash", lambda s: {"user_id": 3, "rehash": "$argon2id$x"},
+         snapshot="SELECT id, password_hash, last_login_at IS NOT NULL AS in FROM users"
+                  " ORDER BY id"),
+    Case(AQ + "END_SESSION", "the control room's", lambda s: {"token_hash":
+                                                               token_hash("session-ctl")},
+         snapshot="SELECT user_id, revoked_at IS NOT NULL AS ended FROM sessions"
+                  " ORDER BY user_id, ended"),
+    Case(AQ + "USER_PASSWORD", "user 2", lambda s: {"user_id": 2}),
+    Case(AQ + "SET_OWN_PASSWORD", "user 4", lambda s: {"user_id": 4, "password_hash": "$h"},
+         snapshot="SELECT id, password_hash, must_change_password FROM users ORDER BY id"),
+    Case(LA + "INSERT_USER", "a grid worker", lambda s: new_user(s),
+         snapshot="SELECT username, role, community, worker FROM users ORDER BY id"),
+    Case(LA + "INSERT_USER", "a taken name (any case)", expect_empty=True,
+         params=lambda s: new_user(s, username="ADMIN", role="admin", community=None,
+                                   worker=None)),
+    Case(LA + "LIST_USERS", "everyone", lambda s: {"community": None}),
+    Case(LA + "LIST_USERS", "juxin", lambda s: {"community": "juxin"}),
+    Case(LA + "GET_USER_BY_NAME", "any case", lambda s: {"username": "Juxin.W-01"}),
+    Case(LA + "SET_PASSWORD", "reset", lambda s: {"username": "installer",
+                                                   "password_hash": "$new",
+                                                   "must_change_password": True},
+         snapshot="SELECT id, password_hash, must_change_password FROM users ORDER BY id"),
+    Case(LA + "SET_DISABLED", "disable", lambda s: {"username": "auditor", "disabled": True},
+         snapshot="SELECT id, disabled_at IS NOT NULL AS off FROM users ORDER BY id"),
+    Case(LA + "SET_DISABLED", "enable", lambda s: {"username": "juxin.w-02", "disabled": False},
+         snapshot="SELECT id, disabled_at IS NOT NULL AS off FROM users ORDER BY id"),
+    Case(LA + "REVOKE_SESSIONS", "all but this one",
+         lambda s: {"user_id": 3, "keep": token_hash("session-w01")},
+         snapshot="SELECT user_id, revoked_at IS NOT NULL AS ended FROM sessions"
+                  " ORDER BY user_id, ended"),
+    Case(LA + "REVOKE_SESSIONS", "all", lambda s: {"user_id": 2, "keep": None},
+         snapshot="SELECT user_id, revoked_at IS NOT NULL AS ended FROM sessions"
+                  " ORDER BY user_id, ended"),
+    Case(LA + "REVOKE_TOKENS", "user 2", lambda s: {"user_id": 2},
+         snapshot="SELECT id, revoked_at IS NOT NULL AS off FROM api_tokens ORDER BY id"),
+    Case(LA + "INSERT_TOKEN", "a read token",
+         lambda s: {"user_id": 4, "name": "巡检", "token_hash": token_hash("linli_x"),
+                    "prefix": "linli_x", "scope": "read", "expires_at": None}),
+    Case(LA + "LIST_TOKENS", "user 2", lambda s: {"user_id": 2}),
+    Case(LA + "REVOKE_TOKEN", "own token", lambda s: {"token_id": 1, "user_id": 2}),
+    Case(LA + "REVOKE_TOKEN", "someone else's", expect_empty=True,
+         params=lambda s: {"token_id": 2, "user_id": 2}),
+    Case("linli.audit.INSERT_AUDIT", "a login",
+         lambda s: {"user_id": 2, "username": "ctl-juxin", "role": "control_room",
+                    "community": "juxin", "action": "login", "target": None,
+                    "via": "session", "ip": "10.0.0.8", "detail": Jsonb({"a": 1})},
+         snapshot="SELECT username, action, detail FROM audit_log ORDER BY id"),
 ]

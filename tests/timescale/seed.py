@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from linli.accounts import token_hash
 from rules.care import model
 
 UTC = dt.UTC
@@ -86,8 +87,65 @@ def build(anchor: dt.datetime) -> Seed:
     _presence(seed)
     _dead_letters(seed)
     _alerts(seed)
+    _alert_loop(seed)
+    _audit_log(seed)
     _care(seed)
+    _accounts(seed)
     return seed
+
+
+USERS = (  # username, role, community, worker, buildings
+    ("admin", "admin", None, None, []),
+    ("ctl-juxin", "control_room", "juxin", None, []),
+    ("juxin.w-01", "grid_worker", "juxin", "w-01", []),
+    ("juxin.w-02", "grid_worker", "juxin", "w-02", []),
+    ("installer", "installer", "juxin", None, ["b02"]),
+    ("auditor", "auditor", None, None, []),
+)
+
+
+def _accounts(seed: Seed) -> None:
+    """Accounts of every role, sessions and tokens (live, expired, revoked), and audit rows
+    with failed logins to count."""
+    for n, (username, role, community, worker, buildings) in enumerate(USERS):
+        seed.add("users", id=n + 1, username=username, display_name=f"用户{n + 1}", role=role,
+                 community=community, worker=worker, buildings=buildings,
+                 password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2g",
+                 must_change_password=username == "juxin.w-02",
+                 disabled_at=seed.at(days=1) if username == "juxin.w-02" else None,
+                 last_login_at=seed.at(hours=3), created_at=seed.at(days=30),
+                 updated_at=seed.at(days=30))
+    sessions = (  # token, user id, created (hours ago), expires (hours from anchor), revoked
+        ("session-ctl", 2, 2, 300, None),
+        ("session-w01", 3, 1, 300, None),
+        ("session-old", 3, 400, -10, None),
+        ("session-revoked", 1, 5, 300, 4),
+    )
+    for token, user_id, created, expires, revoked in sessions:
+        seed.add("sessions", token_hash=token_hash(token), user_id=user_id,
+                 csrf_hash=token_hash(f"csrf-{token}"), created_at=seed.at(hours=created),
+                 last_seen_at=seed.at(hours=created), expires_at=seed.at(hours=-expires),
+                 revoked_at=None if revoked is None else seed.at(hours=revoked),
+                 ip="10.0.0.8", user_agent="test")
+    tokens = (("linli_read", 2, "read", None), ("linli_write", 1, "write", None),
+              ("linli_gone", 2, "read", 1))
+    for n, (token, user_id, scope, revoked) in enumerate(tokens):
+        seed.add("api_tokens", id=n + 1, user_id=user_id, name=f"集成{n + 1}",
+                 token_hash=token_hash(token), prefix=token[:12], scope=scope,
+                 created_at=seed.at(days=5), expires_at=seed.at(days=-30),
+                 revoked_at=None if revoked is None else seed.at(hours=revoked),
+                 last_used_at=None)
+    audits = (  # hours ago, username, action, ip
+        (30, "juxin.w-01", "login_failed", "10.0.0.9"),
+        (2.5, "juxin.w-01", "login_failed", "10.0.0.9"),
+        (0.2, "juxin.w-01", "login_failed", "10.0.0.9"),
+        (0.1, "nobody", "login_failed", "10.0.0.9"),
+        (2, "ctl-juxin", "read.resident", "10.0.0.8"),
+    )
+    for n, (hours, username, action, ip) in enumerate(audits):
+        seed.add("audit_log", id=100 + n, at=seed.at(hours=hours), user_id=None,
+                 username=username, role=None, community="juxin", action=action,
+                 target=None, via="session", ip=ip, detail=Jsonb({}))
 
 
 def _directory(seed: Seed) -> None:
@@ -254,6 +312,47 @@ def _notifications(seed: Seed, alert_id: int, community: str, raised: dt.datetim
                          duration_ms=10 + nid, error=None if status == "sent" else "timeout")
 
 
+def _alert_loop(seed: Seed) -> None:
+    """The closed loop's columns (migration 0004) on the seeded alerts: dispatched to a
+    worker, feedback deadlines, outcomes, a review and an archive."""
+    loop = {  # alert id: assignee, feedback due (h after raising), outcome, archived
+        1: ("w-01", None, None, False),
+        2: ("w-01", 3.0, None, False),  # acknowledged, feedback overdue
+        5: ("w-02", 4.0, "false_alarm", True),
+        8: ("w-01", 1.0, "safe", False),  # feedback late
+    }
+    for alert in seed.rows("alerts"):
+        assignee, due, outcome, archived = loop.get(alert["id"], (None, None, None, False))
+        raised = alert["raised_at"]
+        resolved = alert["resolved_at"]
+        alert.update(
+            assignee=assignee, assigned_at=raised + dt.timedelta(minutes=2) if assignee else None,
+            feedback_due_at=raised + dt.timedelta(hours=due) if due else None,
+            outcome=outcome, review="accepted" if archived else None,
+            reviewed_at=resolved + dt.timedelta(minutes=30) if archived else None,
+            reviewed_by="ctl-1" if archived else None,
+            archived_at=resolved + dt.timedelta(hours=1) if archived else None,
+            archived_by="ctl-1" if archived else None)
+
+
+def _audit_log(seed: Seed) -> None:
+    entries = (  # hours ago, username, role, community, action, target
+        (50, "admin", "admin", None, "user.created", "user:ctl-1"),
+        (30, "ctl-1", "control_room", "juxin", "login", None),
+        (29, "ctl-1", "control_room", "juxin", "read.resident", "resident:juxin/r-0000"),
+        (27, "w-01", "grid_worker", "juxin", "alert.acknowledged", "alert:2"),
+        (27, "w-01", "grid_worker", "juxin", "read.contacts", "alert:2"),
+        (20, "hp-1", "control_room", "heping", "read.resident", "resident:heping/r-0003"),
+        (8, "aud-1", "auditor", None, "read.audit", None),
+        (2, "ctl-1", "control_room", "juxin", "alert.dispatched", "alert:1"),
+    )
+    for n, (ago, username, role, community, action, target) in enumerate(entries):
+        seed.add("audit_log", id=n + 1, at=seed.at(hours=ago), user_id=n % 3 + 1,
+                 username=username, role=role, community=community, action=action,
+                 target=target, via="session", ip=f"10.0.0.{n}",
+                 detail=Jsonb({"n": n}))
+
+
 def _care(seed: Seed) -> None:
     """Signs of life from the homes' own devices, the residents' signal state, learned
     baselines and registered absences."""
@@ -341,7 +440,7 @@ def insert(conn: psycopg.Connection[Any], seed: Seed) -> None:
 
 
 SERIAL_TABLES = ("dead_letters", "alerts", "alert_timeline", "notifications",
-                 "notification_attempts", "absences")
+                 "notification_attempts", "absences", "users", "api_tokens", "audit_log")
 
 
 def reset_sequences(conn: psycopg.Connection[Any]) -> None:

@@ -1,0 +1,1 @@
+"""Reading the audit log (admins and auditors); every read is itself audited."""

@@ -230,3 +230,26 @@ UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now())
  WHERE id = %(token_id)s AND user_id = %(user_id)s
 RETURNING id, name, prefix, scope, created_at, expires_at, revoked_at, last_used_at
 """
+
+# ``linli users add``: does the place exist, and has the worker an account already?
+USER_PLACE = """
+SELECT EXISTS (SELECT 1 FROM communities c WHERE c.id = %(community)s) AS community_exists,
+       w.id IS NOT NULL AS worker_exists, w.active AS worker_active, w.name AS worker_name,
+       (SELECT u.username FROM users u
+         WHERE u.community = %(community)s AND u.worker = %(worker)s) AS worker_account,
+       ARRAY(SELECT b FROM unnest(%(buildings)s::text[]) AS b
+              WHERE NOT EXISTS (SELECT 1 FROM buildings x
+                                 WHERE x.community = %(community)s AND x.id = b)
+              ORDER BY b) AS missing_buildings
+  FROM (VALUES (1)) AS one (n)
+  LEFT JOIN grid_workers w ON w.community = %(community)s AND w.id = %(worker)s
+"""
+
+# ``linli users token --revoke ID``: an administrator revokes anyone's token by its id.
+REVOKE_ANY_TOKEN = """
+UPDATE api_tokens t SET revoked_at = coalesce(t.revoked_at, now())
+  FROM users u
+ WHERE t.id = %(token_id)s AND u.id = t.user_id
+RETURNING t.id, t.name, t.prefix, t.scope, t.revoked_at, u.id AS user_id, u.username,
+          u.role, u.community
+"""

@@ -28,6 +28,7 @@ SUBCOMMANDS = (
     "api.cli",
     "linli.dbcli",
     "linli.directory_cli",
+    "linli.users_cli",
     "hardware.simulator.cli",
     "hardware.provision.cli",
     "edge.camera.cli",

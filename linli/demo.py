@@ -7,6 +7,11 @@ the agents read over their own protocols), imports it, and runs every service as
 process — edge agents, ingest, rules, API — exactly as a deployment would. Pushes go to a local
 receiver that prints them. Within a minute the resident who stays in raises an alert,
 visible in the API and the dashboard.
+
+One login per role is made and printed at start (new passwords at every start): an admin,
+the control room and the grid worker of the resident who stays in (their accounts come
+from the directory import), an installer and an auditor. The demo reads the API itself
+with a read-only token of the admin.
 """
 
 from __future__ import annotations
@@ -28,12 +33,15 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from linli import users
+from linli.accounts import Role, new_password
 from linli.db import migrate
 from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres, free_port
 from linli.errors import ConfigError, ServiceError
 from linli.i18n import Catalog
 from linli.runtime import install_stop_handlers
 from linli.settings import Settings
+from linli.users import Actor
 from linli.webhook import Delivery, WebhookReceiver
 
 if TYPE_CHECKING:
@@ -72,14 +80,28 @@ TEXT = Catalog({
     "duress_missing": {"zh-CN": "胁迫报警未在 {seconds} 秒内推送",
                        "en": "the duress alarm was not pushed within {seconds} s"},
     "timeout": {"zh-CN": "{seconds} 秒内未出现预警", "en": "no alert within {seconds} s"},
+    "logins": {"zh-CN": "登录账号（每次启动重新生成密码）：",
+               "en": "Logins (new passwords at every start):"},
+    "login": {"zh-CN": "  {label}（{role}）: {username}  /  {password}",
+              "en": "  {label} ({role}): {username}  /  {password}"},
+    "admin": {"zh-CN": "管理员", "en": "admin"},
+    "control_room": {"zh-CN": "指挥中心值班员", "en": "control room"},
+    "grid_worker": {"zh-CN": "网格员", "en": "grid worker"},
+    "installer": {"zh-CN": "设备安装员", "en": "installer"},
+    "auditor": {"zh-CN": "审计员", "en": "auditor"},
 })
+
+DEMO = Actor(username="demo")
+"""Who the audit log names for what the demo sets up."""
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help="run the whole system on this machine")
     parser.add_argument("--dir", type=Path, default=Path("var/demo"),
                         help="working folder (simulated logs, spools); wiped at start")
-    parser.add_argument("--port", type=int, default=8000, help="API and dashboard port")
+    parser.add_argument("--port", type=int, default=None,
+                        help="API and dashboard port (default: LINLI_API__PORT, else 8000; "
+                             "0: a free one)")
     parser.add_argument("--buildings", type=int, default=3)
     parser.add_argument("--vendors", default="hikvision,dahua,zkteco",
                         help="simulated terminals for the doors of buildings after the first, "
@@ -157,11 +179,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         migrate(database_url)
         print(TEXT("services", locale, db="PostgreSQL", mqtt="Mosquitto"), flush=True)
 
-        port = args.port or free_port()
+        port = (settings.api.port if args.port is None else args.port) or free_port()
         env = _child_env(settings, database_url, mqtt_url, workdir, port)
         children = _Children(env, args.verbose)
         sim = _simulate(workdir / "sim", args.buildings, vendors, receiver.url(), database_url,
                         locale)
+        token = _logins(database_url, sim, locale)
+        api = _Api(port, token)
         children.linli("ingest")
         children.linli("rules")
         children.linli("api")
@@ -172,7 +196,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         print(TEXT("dashboard", locale, port=port), flush=True)
         print(TEXT("waiting", locale), flush=True)
-        alert = _wait_for_alert(port, args.timeout, stop, children)
+        alert = _wait_for_alert(api, args.timeout, stop, children)
         if alert is None:
             if stop.is_set():
                 return 0
@@ -181,7 +205,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         explained = _explanation(alert, sim.community.zone, locale)
         if explained:
             print(TEXT("why", locale, text=explained), flush=True)
-        pushed = _duress(sim, receiver, port, locale, stop)
+        pushed = _duress(sim, receiver, api, locale, stop)
         if args.until_alert:
             # The check ends when the grid worker's push about the resident has arrived too.
             name = str((alert.get("details") or {}).get("name", alert.get("subject")))
@@ -219,7 +243,7 @@ def _vendors(value: str) -> list[Vendor]:
 def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str,
               database_url: str, locale: str) -> Simulation:
     """Generate the community, put the chosen doors on simulated terminals, write two weeks
-    of door records, import its directory."""
+    of door records, import its directory (its staff get accounts)."""
     from hardware.simulator.community import CommunitySpec
     from hardware.simulator.run import Simulation
     from linli.directory import import_directory, load_directory
@@ -240,13 +264,51 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
                        url=terminal.url), flush=True)
     written = sim.write_history(hours)
     with psycopg.connect(database_url) as conn:
-        import_directory(conn, load_directory(sim.files.directory))
+        import_directory(conn, load_directory(sim.files.directory), actor=DEMO)
     print(TEXT("simulated", locale, lines=written, residents=len(sim.community.directory.residents)),
           flush=True)
     for person in sim.stay_in_people():
         print(TEXT("stays_in", locale, name=person["name"], id=person["id"],
                    last=person["last_passage"]), flush=True)
     return sim
+
+
+def _logins(database_url: str, sim: Simulation, locale: str) -> str:
+    """Make and print one login per role (fresh passwords, none to change); returns the
+    admin's read-only token for the demo's own API reads."""
+    from linli.directory_accounts import account_name
+
+    directory = sim.community.directory
+    community = directory.community.id
+    watched = {sim.community.person(rid).building for rid in sim.stay_until}
+    grids = {b.grid for b in directory.buildings if b.id in watched}
+    staff = [w for w in directory.grid_workers if w.role == "grid_worker"]
+    worker = next((w for w in staff if grids & set(w.grids)), staff[0])
+    control = next(w for w in directory.grid_workers if w.role == "control_room")
+    logins = [(Role.ADMIN, "admin", None), (Role.CONTROL_ROOM, account_name(community, control),
+                                            community),
+              (Role.GRID_WORKER, account_name(community, worker), community),
+              (Role.INSTALLER, "installer", community), (Role.AUDITOR, "auditor", None)]
+    shown = []
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for role, username, place in logins:
+            password = new_password()
+            # Staff accounts come from the import (which asks for a new password at the
+            # first login, skipped here); the others are made once per database.
+            if users.find_user(conn, username=username) is None:
+                users.create_user(conn, username=username, role=role, password=password,
+                                  must_change_password=False, actor=DEMO, community=place)
+            else:
+                users.set_password(conn, username=username, password=password,
+                                   must_change_password=False, actor=DEMO)
+            shown.append((role, username, password))
+        token = users.create_token(conn, username="admin", name="demo", scope="read", days=1,
+                                   actor=DEMO).token
+    print(TEXT("logins", locale), flush=True)
+    for role, username, password in shown:
+        print(TEXT("login", locale, label=TEXT(role.value, locale), role=role.value,
+                   username=username, password=password), flush=True)
+    return token
 
 
 def _child_env(settings: Settings, database_url: str, mqtt_url: str, workdir: Path,
@@ -266,19 +328,33 @@ def _child_env(settings: Settings, database_url: str, mqtt_url: str, workdir: Pa
     return env
 
 
-def _wait_for_alert(port: int, timeout: float, stop: threading.Event,
+class _Api:
+    """The demo's own reads of the API, with the admin's read-only token."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.base = f"http://127.0.0.1:{port}/api/v1"
+        self.token = token
+
+    def open_alert(self, rule: str) -> dict[str, Any]:
+        """The newest open alert of ``rule``; {} when none (or the API is not up yet)."""
+        request = urllib.request.Request(f"{self.base}/alerts?rule={rule}&status=open",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=2) as response:
+                items = json.load(response).get("items", [])
+        except OSError:
+            return {}
+        return dict(items[0]) if items else {}
+
+
+def _wait_for_alert(api: _Api, timeout: float, stop: threading.Event,
                     children: _Children) -> dict[str, Any] | None:
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{port}/api/v1/alerts?rule=silent_resident&status=open"
     while time.monotonic() < deadline and not stop.is_set():
         children.check()
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                items = json.load(response).get("items", [])
-            if items:
-                return dict(items[0])
-        except OSError:
-            pass  # the API is still starting
+        alert = api.open_alert("silent_resident")  # {} while the API is still starting
+        if alert:
+            return alert
         stop.wait(1.0)
     return None
 
@@ -298,7 +374,7 @@ def _pushed_about(receiver: WebhookReceiver, name: str) -> bool:
     return any(name in str(d.body.get("message", "")) for d in receiver.deliveries)
 
 
-def _duress(sim: Simulation, receiver: WebhookReceiver, port: int, locale: str,
+def _duress(sim: Simulation, receiver: WebhookReceiver, api: _Api, locale: str,
             stop: threading.Event) -> bool:
     """Someone opens the first building's door under threat: time the alarm to its push."""
     from hardware.simulator.routines import DoorRecord
@@ -317,7 +393,7 @@ def _duress(sim: Simulation, receiver: WebhookReceiver, port: int, locale: str,
             title = str(delivery.body.get("title", ""))
             if "胁迫" in title or "Duress" in title:
                 elapsed = (time.monotonic() - started) * 1000
-                alert = _alert(port, "duress")
+                alert = api.open_alert("duress")
                 print(TEXT("duress_pushed", locale, ms=round(elapsed),
                            id=alert.get("id", "?"), severity=alert.get("severity", "?")),
                       flush=True)
@@ -325,16 +401,6 @@ def _duress(sim: Simulation, receiver: WebhookReceiver, port: int, locale: str,
         stop.wait(0.05)
     print(TEXT("duress_missing", locale, seconds=30), flush=True)
     return False
-
-
-def _alert(port: int, rule: str) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{port}/api/v1/alerts?rule={rule}&status=open"
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            items = json.load(response).get("items", [])
-    except OSError:
-        return {}
-    return dict(items[0]) if items else {}
 
 
 def _print_push(delivery: Delivery, locale: str) -> None:

@@ -6,7 +6,8 @@ names its field, e.g. ``residents[3].household: no household 'h-9' in households
 ``import_directory(conn, directory)`` upserts it in one transaction and returns what
 changed. The file describes its whole community: residents and grid workers it no longer
 lists are deactivated (kept for history, no longer watched or notified); places and
-devices are never deleted by an import.
+devices are never deleted by an import. Staff get accounts on their first import, and lose
+them when they leave the file (``linli.directory_accounts``).
 
 Notify URLs carry tokens: nothing here prints or logs them.
 """
@@ -29,8 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic import field_validator as validator
 
 from linli import directory_queries as q
+from linli.directory_accounts import (
+    NewAccount,
+    account_name,
+    sync_accounts,
+    username_problems,
+)
 from linli.errors import ConfigError
 from linli.topics import IDENTIFIER
+from linli.users import USERNAME, Actor, cli_actor
 
 __all__ = ["Directory", "DirectoryError", "ImportSummary", "import_directory", "load_directory"]
 
@@ -117,6 +125,8 @@ class Resident(_Model):
 class GridWorker(_Model):
     id: Key
     name: Text
+    username: Annotated[str, StringConstraints(pattern=USERNAME.pattern)] | None = None
+    """The login made for them on the first import; default ``<community>.<id>``."""
     phone: Text | None = None
     role: Literal["grid_worker", "control_room", "installer"] = "grid_worker"
     grids: list[Key] = Field(default_factory=list)
@@ -225,6 +235,9 @@ def check_references(d: Directory) -> list[str]:
             problems.append(
                 f"residents[{i}].household: no household {r.household!r} in households"
             )
+    problems += username_problems(d.community.id, d.grid_workers)
+    problems += _duplicates("grid_workers (user names)",
+                            [account_name(d.community.id, w).lower() for w in d.grid_workers])
     for i, w in enumerate(d.grid_workers):
         problems += _duplicates(f"grid_workers[{i}].grids", w.grids)
         for j, grid in enumerate(w.grids):
@@ -266,6 +279,10 @@ class ImportSummary:
     deactivated_residents: list[str] = field(default_factory=list)
     deactivated_workers: list[str] = field(default_factory=list)
     removed_worker_grids: int = 0
+    new_accounts: list[NewAccount] = field(default_factory=list)
+    """Accounts made for staff, with their initial passwords: shown once, never logged."""
+    updated_accounts: list[str] = field(default_factory=list)
+    disabled_accounts: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -274,6 +291,7 @@ class ImportSummary:
             or self.deactivated_residents
             or self.deactivated_workers
             or self.removed_worker_grids
+            or self.new_accounts or self.updated_accounts or self.disabled_accounts
         )
 
     def lines(self) -> list[str]:
@@ -286,15 +304,29 @@ class ImportSummary:
             )
         named = (("registered devices seen before provisioning", self.registered_devices),
                  ("deactivated residents", self.deactivated_residents),
-                 ("deactivated grid workers", self.deactivated_workers))
+                 ("deactivated grid workers", self.deactivated_workers),
+                 ("accounts updated (name or role)", self.updated_accounts),
+                 ("accounts disabled", self.disabled_accounts))
         out += [f"  {label}: {', '.join(ids)}" for label, ids in named if ids]
         if self.removed_worker_grids:
             out.append(f"  removed grid assignments: {self.removed_worker_grids}")
         return out
 
+    def account_lines(self) -> list[str]:
+        """The new accounts and their initial passwords, to hand to each person (shown
+        once; they change it at the first login)."""
+        if not self.new_accounts:
+            return []
+        return ["new accounts (initial passwords, shown once; changed at the first login):",
+                *(f"  {a.username:<24} {a.role:<13} {a.password}" for a in self.new_accounts)]
 
-def import_directory(conn: psycopg.Connection[Any], directory: Directory) -> ImportSummary:
-    """Upsert ``directory`` in one transaction; importing the same file twice changes nothing."""
+
+def import_directory(conn: psycopg.Connection[Any], directory: Directory, *,
+                     actor: Actor | None = None) -> ImportSummary:
+    """Upsert ``directory`` in one transaction; importing the same file twice changes nothing.
+
+    Staff get accounts (``linli.directory_accounts``); ``actor`` is who the audit log
+    names for them (default: the person at the command line)."""
     c = directory.community.id
     summary = ImportSummary(community=c)
     with conn.transaction():
@@ -336,6 +368,7 @@ def import_directory(conn: psycopg.Connection[Any], directory: Directory) -> Imp
             conn, q.DEACTIVATE_MISSING_WORKERS, community=c,
             keep=[w.id for w in directory.grid_workers],
         )
+        sync_accounts(conn, directory, summary, actor or cli_actor())
     return summary
 
 

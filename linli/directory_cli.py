@@ -1,7 +1,8 @@
 """``linli import FILE``: load a community directory YAML into the database.
 
 ``--check`` only validates the file (no database needed). The summary printed counts rows
-per table; notify URLs (secrets) are never printed.
+per table; notify URLs (secrets) are never printed. Accounts made for new staff are listed
+with their initial passwords, this once.
 """
 
 from __future__ import annotations
@@ -41,6 +42,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     with connect(settings.require_database_url()) as conn:
         summary = import_directory(conn, directory)
-    for line in summary.lines():
+    for line in summary.lines() + summary.account_lines():
         print(line)
     return 0

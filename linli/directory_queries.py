@@ -142,3 +142,23 @@ UPDATE grid_workers SET active = false
  WHERE community = %(community)s AND active AND NOT (id = ANY(%(keep)s::text[]))
 RETURNING id
 """
+
+# Accounts of the directory's staff (``linli.directory_accounts``): every worker of the
+# community, active or not, with the account linked to them, if any.
+WORKER_ACCOUNTS = """
+SELECT w.id AS worker, w.active, u.id AS user_id, u.username, u.role, u.display_name,
+       u.disabled_at
+  FROM grid_workers w
+  LEFT JOIN users u ON u.community = w.community AND u.worker = w.id
+ WHERE w.community = %(community)s
+ ORDER BY w.id
+"""
+
+# The directory says who a worker is and what they do; accounts of other roles (an admin
+# linked to a worker) are left alone.
+UPDATE_WORKER_ACCOUNT = """
+UPDATE users SET role = %(role)s, display_name = %(display_name)s, updated_at = now()
+ WHERE id = %(user_id)s AND role IN ('grid_worker', 'control_room', 'installer')
+   AND (role, display_name) IS DISTINCT FROM (%(role)s, %(display_name)s)
+RETURNING id, username
+"""

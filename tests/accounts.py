@@ -48,3 +48,11 @@ def logged_in(base_url: str, username: str, password: str = PASSWORD,
     """A new client for ``base_url``, logged in as ``username``."""
     return login(httpx.Client(base_url=base_url, timeout=kwargs.pop("timeout", 10), **kwargs),
                  username, password)
+
+
+def set_password(db: psycopg.Connection[Any], username: str) -> None:
+    """Give an existing account (e.g. one the directory import made) the password
+    ``PASSWORD``, with nothing to change at first login."""
+    updated = db.execute("UPDATE users SET password_hash = %s, must_change_password = false"
+                         " WHERE lower(username) = lower(%s)", (_HASH, username)).rowcount
+    assert updated == 1, f"no account {username!r}"

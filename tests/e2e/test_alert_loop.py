@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from linli.embedded import EmbeddedMosquitto, free_port
 from linli.webhook import WebhookReceiver
+from tests.accounts import add_user, logged_in
 from tests.e2e.conftest import Service, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -62,9 +64,12 @@ def door_line(at: dt.datetime, person: str, **extra: Any) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
-def api_get(port: int, path: str) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-        return json.load(response)
+def api_up(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+            return True
+    except OSError:
+        return False
 
 
 def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
@@ -103,10 +108,20 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
            "LINLI_INGEST__CLIENT_ID": "ingest-loop"}
     importer = services("import", ["import", str(community_file)], env)
     assert importer.proc is not None and importer.proc.wait(60) == 0, importer.log()
+    # The worker got an account, its initial password printed once.
+    assert re.search(r"loop\.w-01 +grid_worker +\S{16}", importer.log()), importer.log()
+    add_user(db, "ops", "control_room", community="loop")
     services("ingest", ["ingest"], env)
     services("edge", ["edge", "--config", str(agent)], env)
     rules = services("rules", ["rules"], env)
     services("api", ["api"], env)
+    assert wait_until(lambda: api_up(port), 30)
+    operator = logged_in(f"http://127.0.0.1:{port}", "ops")
+
+    def api_get(path: str) -> Any:
+        response = operator.get(path)
+        assert response.status_code == 200, response.text
+        return response.json()
 
     # One alert, pushed once to the grid worker, in Chinese, naming the resident.
     assert wait_until(lambda: len(receiver.deliveries) >= 1, 60), "no push arrived"
@@ -123,7 +138,7 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     alerts = db.execute("SELECT * FROM alerts").fetchall()
     assert len(alerts) == 1 and alerts[0]["subject"] == "r-0001"
     assert len(receiver.deliveries) == 1
-    listed = api_get(port, "/api/v1/alerts?status=open")["items"]
+    listed = api_get("/api/v1/alerts?status=open")["items"]
     assert [a["id"] for a in listed] == [alerts[0]["id"]]
 
     # A malformed MQTT message from a misbehaving device (ingest is subscribed by now).
@@ -136,8 +151,8 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     publisher.disconnect()
 
     # The operator sees both bad inputs, with reasons; the events around them are stored.
-    assert wait_until(lambda: bool(api_get(port, "/api/v1/dead-letters")["items"]), 20)
-    dead = api_get(port, "/api/v1/dead-letters")["items"]
+    assert wait_until(lambda: bool(api_get("/api/v1/dead-letters")["items"]), 20)
+    dead = api_get("/api/v1/dead-letters")["items"]
     assert len(dead) == 1 and dead[0]["reason"]
     assert db.execute("SELECT count(*) AS n FROM events").fetchone() == {"n": 2 + 28}
     rejects = list((tmp_path / "spool").rglob("*reject*"))
@@ -156,6 +171,7 @@ def test_silent_resident_alert_is_raised_once_pushed_and_resolved(
     # The worker who was told hears that no visit is needed any more.
     assert wait_until(lambda: len(receiver.deliveries) == 2, 20)
     assert "已解除" in receiver.deliveries[1].body["title"]
+    operator.close()
 
 
 def _open_alerts(db: psycopg.Connection[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ import yaml
 
 from linli.embedded import EmbeddedMosquitto, free_port
 from linli.webhook import WebhookReceiver
-from tests.accounts import add_user, logged_in
+from tests.accounts import logged_in, set_password
 from tests.e2e.conftest import Service, wait_until
 from tests.e2e.test_alert_loop import directory, door_line
 
@@ -84,8 +84,9 @@ def test_an_alert_goes_round_the_whole_loop(
            "LINLI_API__PUBLIC_URL": base, "LINLI_INGEST__CLIENT_ID": "ingest-closed-loop"}
     importer = services("import", ["import", str(community_file)], env)
     assert importer.proc is not None and importer.proc.wait(60) == 0, importer.log()
-    add_user(db, "zhao", "grid_worker", community="loop", worker="w-02", display_name="赵磊")
-    add_user(db, "duty", "control_room", community="loop", worker="ctl", display_name="值班员")
+    # The import gave every worker an account (loop.<id>); they set their passwords.
+    set_password(db, "loop.w-02")
+    set_password(db, "loop.ctl")
     for name, args in (("ingest", ["ingest"]), ("edge", ["edge", "--config", str(agent)]),
                        ("rules", ["rules"]), ("api", ["api"])):
         services(name, args, env)
@@ -98,8 +99,8 @@ def test_an_alert_goes_round_the_whole_loop(
     first = _pushes_to(receiver, "/w-01")[0].body
     assert "000-0000" not in first["message"]  # contacts' phones stay out of pushes
     assert wait_until(lambda: _api_up(base), 30)
-    control = logged_in(base, "duty")
-    worker = logged_in(base, "zhao")
+    control = logged_in(base, "loop.ctl")
+    worker = logged_in(base, "loop.w-02")
 
     # 派单: the control room dispatches it to a named worker, who gets a push with a link.
     dispatched = control.post(f"/api/v1/alerts/{alert_id}/dispatch",
@@ -137,15 +138,16 @@ def test_an_alert_goes_round_the_whole_loop(
 
     steps = [(s["action"], s["actor"]) for s in archived.json()["timeline"]]
     people = [step for step in steps if step[1] != "system"]
-    assert people == [("dispatched_to", "duty"), ("acknowledged", "zhao"),
-                      ("feedback", "zhao"), ("accepted", "duty"), ("archived", "duty")]
+    duty, zhao = "loop.ctl", "loop.w-02"
+    assert people == [("dispatched_to", duty), ("acknowledged", zhao), ("feedback", zhao),
+                      ("accepted", duty), ("archived", duty)]
     assert steps[0] == ("raised", "system")
     assert ("notified", "system") in steps
     audited = [(a["username"], a["action"], a["target"]) for a in db.execute(
         "SELECT username, action, target FROM audit_log ORDER BY id").fetchall()]
-    assert ("zhao", "read.contacts", "resident:loop/r-0001") in audited
-    assert ("duty", "alert.archived", f"alert:{alert_id}") in audited
-    assert ("zhao", "link.opened", f"alert:{alert_id}") in audited  # the link was zhao's
+    assert (zhao, "read.contacts", "resident:loop/r-0001") in audited
+    assert (duty, "alert.archived", f"alert:{alert_id}") in audited
+    assert (zhao, "link.opened", f"alert:{alert_id}") in audited  # the link was zhao's
 
     # The visit the worker confirmed is a sign of life: the rules do not raise it again.
     assert not wait_until(lambda: _active(db), 4)

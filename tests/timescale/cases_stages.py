@@ -251,6 +251,26 @@ def link(seed: Seed, alert_id: int, worker: str, *, hours: float) -> Params:
             "worker": worker, "now": seed.anchor, "expires_at": seed.at(hours=-hours)}
 
 
+def staff_accounts(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """Accounts of juxin's control room w-cr (two tokens, one revoked) and of w-03 (disabled),
+    and an admin (workers and names no seeded account uses)."""
+    conn.execute(
+        "INSERT INTO users (id, username, display_name, role, community, worker, buildings,"
+        " password_hash, disabled_at) VALUES"
+        " (901, 'juxin.w-cr', '网格员w-cr', 'control_room', 'juxin', 'w-cr', '{}', 'x', NULL),"
+        " (902, 'juxin.w-03', '网格员w-03', 'grid_worker', 'juxin', 'w-03', '{}', 'x', %s),"
+        " (903, 'root-9', 'root', 'admin', NULL, NULL, '{}', 'x', NULL)", (seed.at(days=2),))
+    conn.execute(
+        "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, scope, revoked_at)"
+        " VALUES (801, 901, 'bridge', '\\x01', 'linli_abc', 'read', NULL),"
+        " (802, 901, 'old', '\\x02', 'linli_def', 'write', %s)", (seed.at(days=1),))
+
+
+USERS = ("SELECT id, username, display_name, role, community, worker, disabled_at FROM users"
+         " WHERE id > 900 ORDER BY id")
+TOKENS = "SELECT id, user_id, name, revoked_at FROM api_tokens WHERE id > 800 ORDER BY id"
+
+
 CASES = [
     # rules engine
     Case(R + "COMMUNITIES", "all"),
@@ -467,6 +487,27 @@ CASES = [
                     "keep": [r["id"] for r in s.rows("residents")][2:]}, table("residents")),
     Case(D + "DEACTIVATE_MISSING_WORKERS", "one kept",
          lambda s: {"community": "juxin", "keep": ["w-01"]}, table("grid_workers")),
+    # staff accounts (directory import) and ``linli users``
+    Case(D + "WORKER_ACCOUNTS", "juxin, with and without accounts",
+         lambda s: {"community": "juxin"}, prepare=staff_accounts),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "renamed, now a grid worker",
+         lambda s: {"user_id": 901, "role": "grid_worker", "display_name": "王芳"}, USERS,
+         prepare=staff_accounts),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "unchanged",
+         lambda s: {"user_id": 901, "role": "control_room", "display_name": "网格员w-cr"},
+         USERS, prepare=staff_accounts, expect_empty=True),
+    Case(D + "UPDATE_WORKER_ACCOUNT", "an admin is left alone",
+         lambda s: {"user_id": 903, "role": "grid_worker", "display_name": "x"}, USERS,
+         prepare=staff_accounts, expect_empty=True),
+    Case("linli.accounts.USER_PLACE", "worker with an account, one unknown building",
+         lambda s: {"community": "juxin", "worker": "w-cr", "buildings": ["b02", "b09"]},
+         prepare=staff_accounts),
+    Case("linli.accounts.USER_PLACE", "unknown community, no worker",
+         lambda s: {"community": "nowhere", "worker": None, "buildings": []}),
+    Case("linli.accounts.REVOKE_ANY_TOKEN", "an active token",
+         lambda s: {"token_id": 801}, TOKENS, prepare=staff_accounts),
+    Case("linli.accounts.REVOKE_ANY_TOKEN", "revoked before: kept as it was",
+         lambda s: {"token_id": 802}, TOKENS, prepare=staff_accounts),
 ]
 
 __all__ = ["CASES", "execute"]

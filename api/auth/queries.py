@@ -3,40 +3,36 @@ are in ``linli.accounts``)."""
 
 from __future__ import annotations
 
+# A grid worker's grids and the buildings in them (joined to ``users u``).
+_GRIDS = """LEFT JOIN LATERAL (
+      SELECT array_agg(DISTINCT wg.grid) AS grids,
+             coalesce(array_agg(DISTINCT b.id) FILTER (WHERE b.id IS NOT NULL), '{}')
+                 AS grid_buildings
+        FROM grid_worker_grids wg
+        LEFT JOIN buildings b ON b.community = wg.community AND b.grid = wg.grid
+       WHERE wg.community = u.community AND wg.worker = u.worker
+  ) g ON true"""
+
 # The principal behind a session cookie or an API token, with a grid worker's grids and
 # their buildings.
-PRINCIPAL_BY_SESSION = """
+PRINCIPAL_BY_SESSION = f"""
 SELECT u.id, u.username, u.display_name, u.role, u.community, u.worker, u.buildings,
        u.must_change_password, s.csrf_hash, s.last_seen_at, NULL::text AS token_scope,
        g.grids, g.grid_buildings
   FROM sessions s
   JOIN users u ON u.id = s.user_id
-  LEFT JOIN LATERAL (
-      SELECT array_agg(DISTINCT wg.grid) AS grids,
-             coalesce(array_agg(DISTINCT b.id) FILTER (WHERE b.id IS NOT NULL), '{}')
-                 AS grid_buildings
-        FROM grid_worker_grids wg
-        LEFT JOIN buildings b ON b.community = wg.community AND b.grid = wg.grid
-       WHERE wg.community = u.community AND wg.worker = u.worker
-  ) g ON true
+  {_GRIDS}
  WHERE s.token_hash = %(token_hash)s AND s.revoked_at IS NULL AND s.expires_at > now()
    AND s.last_seen_at > now() - %(idle)s::interval AND u.disabled_at IS NULL
 """
 
-PRINCIPAL_BY_TOKEN = """
+PRINCIPAL_BY_TOKEN = f"""
 SELECT u.id, u.username, u.display_name, u.role, u.community, u.worker, u.buildings,
        false AS must_change_password, NULL::bytea AS csrf_hash, t.last_used_at AS last_seen_at,
        t.scope AS token_scope, t.id AS token_id, g.grids, g.grid_buildings
   FROM api_tokens t
   JOIN users u ON u.id = t.user_id
-  LEFT JOIN LATERAL (
-      SELECT array_agg(DISTINCT wg.grid) AS grids,
-             coalesce(array_agg(DISTINCT b.id) FILTER (WHERE b.id IS NOT NULL), '{}')
-                 AS grid_buildings
-        FROM grid_worker_grids wg
-        LEFT JOIN buildings b ON b.community = wg.community AND b.grid = wg.grid
-       WHERE wg.community = u.community AND wg.worker = u.worker
-  ) g ON true
+  {_GRIDS}
  WHERE t.token_hash = %(token_hash)s AND t.revoked_at IS NULL
    AND (t.expires_at IS NULL OR t.expires_at > now()) AND u.disabled_at IS NULL
 """

@@ -190,7 +190,8 @@ class PhotoCreated(BaseModel):
 
 
 class ContactRead(BaseModel):
-    """An emergency contact, in full."""
+    """An emergency contact (on a resident's card, the phone is masked for roles that may
+    not see contacts)."""
 
     name: str | None = None
     relation: str | None = None

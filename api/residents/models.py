@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from api.alerts.models import AlertRead
+from api.alerts.models import AlertRead, ContactRead
 from api.events.models import EventRead
 from api.pagination import Page, PageQuery
 
@@ -35,14 +35,6 @@ class ResidentRead(BaseModel):
     active: bool
     grid: str | None = None
     phone: str | None = Field(None, description="masked unless one may see contacts")
-
-
-class ContactRead(BaseModel):
-    """An emergency contact."""
-
-    name: str | None = None
-    relation: str | None = None
-    phone: str | None = None
 
 
 class ResidentCard(ResidentRead):

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from api import audit
+from api.alerts.models import ContactRead
 from api.alerts.service import alerts_for_subject
 from api.deps import Conn
 from api.errors import Conflict, InvalidInput, NotFound
@@ -21,7 +22,6 @@ from api.residents.models import (
     AbsenceCancel,
     AbsenceCreate,
     AbsenceRead,
-    ContactRead,
     PresenceRead,
     ResidentCard,
     ResidentQuery,

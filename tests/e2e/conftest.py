@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from linli.webhook import WebhookReceiver
+
 
 class Service:
     """One ``linli`` subcommand running as its own process, logging to a file."""
@@ -84,3 +86,11 @@ def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A local HTTP server standing in for grid workers' phones (Apprise ``json://``)."""
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()

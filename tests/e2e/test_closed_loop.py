@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,13 +29,6 @@ pytestmark = pytest.mark.e2e
 
 Db = psycopg.Connection[dict[str, Any]]
 LINK = re.compile(r"(https?://\S+)/go/([A-Za-z0-9_-]+)")
-
-
-@pytest.fixture
-def receiver() -> Iterator[WebhookReceiver]:
-    server = WebhookReceiver().start()
-    yield server
-    server.stop()
 
 
 def _community(receiver: WebhookReceiver) -> dict[str, Any]:

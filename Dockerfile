@@ -28,11 +28,11 @@ RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
 RUN groupadd --system --gid 10001 linli \
  && useradd --system --uid 10001 --gid linli --home-dir /var/lib/linli \
         --shell /usr/sbin/nologin linli \
- && mkdir -p /var/lib/linli/sim /var/lib/linli/edge \
+ && mkdir -p /var/lib/linli/sim /var/lib/linli/edge /var/lib/linli/tls \
  && chown -R linli:linli /var/lib/linli
 WORKDIR /var/lib/linli
 USER 10001:10001
-EXPOSE 8000
+EXPOSE 8443
 # Health checks are per service in docker-compose.yml (they differ by command); python
 # is all they need, so the image carries no curl.
 HEALTHCHECK NONE

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection
@@ -38,11 +39,13 @@ from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
 from api.links.views import router as links_router
+from api.middleware import RequestGuard, SecurityHeaders
 from api.notifications.views import router as notifications_router
+from api.openapi import install_openapi
 from api.residents.views import router as residents_router
-from api.security import check_every_route_is_guarded
+from api.security import CSRF_HEADER, check_every_route_is_guarded
 from linli import __version__
-from linli.settings import Settings
+from linli.settings import ApiSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -84,12 +87,27 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
     if assets:
         install_offline_docs(app, assets)
     install_error_handlers(app)
+    install_openapi(app)
+    _install_middleware(app, settings.api)
     app.include_router(health_router)
     app.include_router(_api_v1())
     app.include_router(links_router)
     _install_ui(app)
     check_every_route_is_guarded(app.routes)
     return app
+
+
+def _install_middleware(app: FastAPI, api: ApiSettings) -> None:
+    # add_middleware puts each one outside the ones before: security headers go on every
+    # answer, CORS's included; the guard runs before any route.
+    app.add_middleware(RequestGuard, max_body_bytes=api.max_body_bytes,
+                       max_body_bytes_by_path=api.max_body_bytes_by_path)
+    if api.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=api.cors_origins,
+                           allow_credentials=True,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", CSRF_HEADER])
+    app.add_middleware(SecurityHeaders)
 
 
 def _api_v1() -> APIRouter:

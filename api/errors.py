@@ -35,9 +35,14 @@ _CODES_BY_STATUS = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
     422: "validation_error",
     503: "unavailable",
 }
+
+
+_FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
 
 
 class FieldError(BaseModel):
@@ -155,6 +160,12 @@ async def _api_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media and not media.endswith("json") and media not in _FORM_TYPES and any(
+            tuple(err.get("loc", ())) == ("body",) for err in exc.errors()):
+        # A body sent as text or a form to a route that reads JSON: not parsed at all.
+        return error_response(415, "unsupported_media_type",
+                              f"send the body as application/json, not {media}")
     fields = validation_fields(exc.errors())
     message = "; ".join(f"{f.field}: {f.message}" for f in fields[:5]) or "invalid request"
     return error_response(422, "validation_error", message, fields=fields)

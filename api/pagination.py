@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import InvalidInput
 
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 _MAX_CURSOR = 512
@@ -57,7 +59,7 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> tuple[Any, ...
         if not isinstance(values, list) or len(values) != len(parsers):
             raise ValueError("wrong shape")
         return tuple(parse(value) for parse, value in zip(parsers, values, strict=True))
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+    except (binascii.Error, UnicodeError, ValueError, TypeError) as exc:
         raise InvalidInput.for_field(
             "cursor", "query", "not a cursor from this list; use next_cursor as given"
         ) from exc
@@ -74,9 +76,11 @@ def parse_aware_time(value: Any) -> dt.datetime:
 
 
 def parse_int(value: Any) -> int:
-    """A cursor's integer part (an id)."""
+    """A cursor's integer part (an id): a 64-bit integer, as the database stores."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError("expected an integer")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("integer out of range")
     return value
 
 
@@ -84,6 +88,9 @@ def parse_str(value: Any) -> str:
     """A cursor's string part (an identifier)."""
     if not isinstance(value, str):
         raise TypeError("expected a string")
+    if "\x00" in value:
+        raise ValueError("NUL character")
+    value.encode("utf-8")  # UnicodeEncodeError for a lone surrogate
     return value
 
 

@@ -2,13 +2,15 @@
 
 The listening socket is bound here, before uvicorn starts, so that port 0 works and the
 caller learns the real port at once; ``start_in_thread`` returns when the application's
-lifespan has completed and requests are being served.
+lifespan has completed and requests are being served. With ``api.tls_cert`` and
+``api.tls_key`` set it serves HTTPS only (the session cookies then carry Secure).
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 import time
 
@@ -28,17 +30,18 @@ class ApiServer:
     """A uvicorn server running in a thread. ``port``, ``url``, ``stop()``, ``is_alive()``."""
 
     def __init__(self, server: uvicorn.Server, thread: threading.Thread, host: str,
-                 port: int) -> None:
+                 port: int, *, tls: bool = False) -> None:
         self._server = server
         self._thread = thread
         self.host = host
         self.port = port
+        self.tls = tls
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. ``http://127.0.0.1:8000``."""
+        """The base URL, e.g. ``http://127.0.0.1:8000`` (``https://`` when serving TLS)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def is_alive(self) -> bool:
         """False once the server has stopped, by request or by failure."""
@@ -67,21 +70,37 @@ def start_in_thread(
     app = app if app is not None else create_app(settings)
     host = host if host is not None else settings.api.host
     port = port if port is not None else settings.api.port
+    tls = _tls_files(settings)
     sock = _listen(host, port)
     bound_port = int(sock.getsockname()[1])
     config = uvicorn.Config(app, log_config=None, lifespan="on", server_header=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5,
+                            ssl_certfile=tls[0] if tls else None,
+                            ssl_keyfile=tls[1] if tls else None)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="linli-api", daemon=True)
     thread.start()
-    running = ApiServer(server, thread, host, bound_port)
+    running = ApiServer(server, thread, host, bound_port, tls=tls is not None)
     _wait_started(server, thread, sock)
     if stop is not None:
         threading.Thread(target=_stop_when_set, args=(stop, running),
                          name="linli-api-stop", daemon=True).start()
     log.info("API and UI on %s", running.url)
     return running
+
+
+def _tls_files(settings: Settings) -> tuple[str, str] | None:
+    """``api.tls_cert`` and ``api.tls_key``, checked now so that a bad pair is one clear line."""
+    cert, key = settings.api.tls_cert, settings.api.tls_key
+    if cert is None or key is None:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ServiceError(f"cannot use the TLS certificate {cert} with the key {key}: "
+                           f"{exc.strerror or exc}") from exc
+    return str(cert), str(key)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -191,6 +191,33 @@ class ApiSettings(_Section):
     """Failed logins from one address within the window before it is refused."""
     link_hours: float = Field(24.0, gt=0)
     """How long the link in a push opens its alert."""
+    tls_cert: Path | None = None
+    """PEM certificate (chain) to serve HTTPS with; unset: plain HTTP (behind a proxy)."""
+    tls_key: Path | None = None
+    """Its private key (PEM, unencrypted); set both or neither."""
+    cors_origins: list[str] = Field(default_factory=list)
+    """Other sites' origins (``https://app.example.org``) whose pages may call the API
+    with the user's cookies. Empty: no cross-origin access at all."""
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+    """Largest request body; larger ones get 413 before they are read."""
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=lambda: {"/api/v1/alerts/{alert_id}/photos": 6 * 1024 * 1024})
+    """Exceptions to ``max_body_bytes`` by route path (``{name}`` matches one segment)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> ApiSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("set both api.tls_cert and api.tls_key, or neither")
+        for origin in self.cors_origins:
+            scheme, sep, host = origin.partition("://")
+            if scheme not in ("http", "https") or not sep or not host or set("/*") & set(host):
+                raise ValueError(f"api.cors_origins: {origin!r} is not an origin such as "
+                                 "https://app.example.org (no path, no wildcard)")
+        for path, limit in self.max_body_bytes_by_path.items():
+            if not path.startswith("/") or limit < 1024:
+                raise ValueError(f"api.max_body_bytes_by_path: {path!r}: a path from / "
+                                 "and a limit of at least 1024 bytes")
+        return self
 
 
 class Settings(BaseSettings):

@@ -9,9 +9,12 @@ that drops QoS 1 messages, the TimescaleDB image that tests/timescale/ checks, a
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +92,7 @@ def test_every_service_has_a_healthcheck_or_is_one_shot(
             assert not check.get("disable"), name
             assert seconds(check["timeout"]) <= seconds(check["interval"]), name
             assert check["retries"] >= 3 and "start_period" in check, name
-    assert {n for n, s in services.items() if one_shot(s)} == {"migrate", "seed"}
+    assert {n for n, s in services.items() if one_shot(s)} == {"migrate", "seed", "tls-cert"}
 
 
 def seconds(duration: str) -> float:
@@ -155,6 +158,13 @@ def strings(value: Any) -> list[str]:
     return [str(value).replace("$$", "")] if value is not None else []
 
 
+def mounted_file(service: dict[str, Any], value: str) -> bool:
+    """``value`` names a file in one of the service's volumes (e.g. a TLS key): the secret is
+    the file's content, not the name."""
+    targets = [with_defaults(str(v)).split(":")[1] for v in service.get("volumes", [])]
+    return any(value.startswith(f"{target}/") for target in targets)
+
+
 def test_no_secret_has_a_default_outside_a_development_profile(
     services: dict[str, dict[str, Any]]
 ) -> None:
@@ -172,7 +182,7 @@ def test_no_secret_has_a_default_outside_a_development_profile(
                 assert dev_only or match["op"] == ":?", (
                     f"{name}: ${{{match['name']}}} must be required (:?), no default")
         for key, value in environment(service).items():
-            if SECRET_NAME.search(key):
+            if SECRET_NAME.search(key) and not mounted_file(service, value):
                 assert INTERPOLATION.fullmatch(value), f"{name}.{key} is a literal secret"
             for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
                 assert INTERPOLATION.fullmatch(password), f"{name}.{key} embeds a password"
@@ -296,7 +306,7 @@ def test_named_volumes_are_declared(
     declared = set(compose["volumes"])
     for name, service in services.items():
         for volume in service.get("volumes", []):
-            source = str(volume).split(":")[0]
+            source = with_defaults(str(volume)).split(":")[0]
             if not source.startswith((".", "/")):
                 assert source in declared, f"{name}: {source}"
 
@@ -321,8 +331,56 @@ def test_api_healthcheck_targets_health_on_its_port(services: dict[str, dict[str
     api = services["api"]
     args = command(api)
     port = args[args.index("--port") + 1]
-    assert f"http://127.0.0.1:{port}/health" in " ".join(api["healthcheck"]["test"])
-    assert f"{port}:{port}" in api["ports"]
+    assert f"https://127.0.0.1:{port}/health" in " ".join(api["healthcheck"]["test"])
+    assert [p for p in api["ports"] if str(p).endswith(f":{port}:{port}")]
+
+
+def with_defaults(text: str) -> str:
+    """``text`` as compose reads it when no variable is set: every ``${X:-default}`` → default."""
+    return INTERPOLATION.sub(lambda m: m["arg"] if m["op"] in (":-", "-") else "", text)
+
+
+def test_the_api_serves_tls_on_the_hosts_loopback_unless_configured(
+    services: dict[str, dict[str, Any]]
+) -> None:
+    api = services["api"]
+    (published,) = api["ports"]
+    assert with_defaults(str(published)) == "127.0.0.1:8443:8443"
+    assert INTERPOLATION.match(str(published)), "a variable widens the binding"
+    env = environment(api)
+    tls = services["tls-cert"]
+    tls_env = environment(tls)
+    folder = tls_env["TLS_DIR"]
+    assert env["LINLI_API__TLS_CERT"] == f"{folder}/cert.pem"
+    assert env["LINLI_API__TLS_KEY"] == f"{folder}/key.pem"
+    assert with_defaults(env["LINLI_API__PUBLIC_URL"]).startswith("https://")
+    # the same volume (or the operator's folder) holds the certificate in both services
+    api_mounts = {with_defaults(str(v)).rsplit(":", 2)[0]: str(v) for v in api["volumes"]}
+    tls_mounts = [with_defaults(str(v)).split(":") for v in tls["volumes"]]
+    assert [m[0] for m in tls_mounts if m[1] == folder] == ["api-tls"]
+    assert api_mounts["api-tls"].endswith(f"{folder}:ro")
+    assert api["depends_on"]["tls-cert"]["condition"] == "service_completed_successfully"
+    assert tls["entrypoint"][-1] == "/linli/tls/make-cert.sh"
+    assert ["./deploy/tls", "/linli/tls", "ro"] in tls_mounts
+    dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
+    assert folder in dockerfile, "the image makes the folder, owned by the service's user"
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl here")
+def test_the_certificate_script_makes_a_certificate_once(tmp_path: Path) -> None:
+    script = ROOT / "deploy/tls/make-cert.sh"
+    env = {"PATH": os.environ["PATH"], "TLS_DIR": str(tmp_path),
+           "TLS_NAMES": "linli.example.org,127.0.0.1,::1"}
+    subprocess.run(["sh", str(script)], env=env, check=True, timeout=60, capture_output=True)
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    assert key.stat().st_mode & 0o077 == 0, "the key is readable by its owner only"
+    text = subprocess.run(["openssl", "x509", "-in", str(cert), "-noout", "-text"],
+                          check=True, capture_output=True, text=True).stdout
+    assert "DNS:linli.example.org" in text and "IP Address:127.0.0.1" in text
+    made = cert.read_bytes()
+    subprocess.run(["sh", str(script)], env=env, check=True, timeout=60, capture_output=True)
+    assert cert.read_bytes() == made, "an existing certificate is kept"
 
 
 def test_the_image_runs_as_an_unprivileged_user() -> None:

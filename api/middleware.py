@@ -152,7 +152,7 @@ def check_json_body(body: bytes) -> None:
     except InvalidRequest:
         raise
     except UnicodeDecodeError as exc:
-        raise InvalidRequest("body", "body", "is not UTF-8") from exc
+        raise InvalidRequest("body", "body", "is not JSON in UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise InvalidRequest("body", "body", f"is not valid JSON: {exc.msg} at line "
                                              f"{exc.lineno} column {exc.colno}") from exc

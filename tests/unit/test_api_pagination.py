@@ -3,6 +3,7 @@ services needed)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
 
@@ -45,6 +46,9 @@ def test_cursor_round_trip_keeps_microseconds_and_offset() -> None:
         encode_cursor("2026-11-22T08:00:00", 7),  # no offset on the time
         encode_cursor("2026-11-22T08:00:00Z", "7"),  # the id must be a number
         encode_cursor("yesterday", 7),
+        encode_cursor("2026-11-22T08:00:00Z", 2**63),  # beyond bigint: never from the database
+        encode_cursor("2026-11-22T08:00:00Z", -(2**63) - 1),
+        base64.urlsafe_b64encode(b'["2026-11-22T08:00:00Z", true]').decode(),
     ],
 )
 def test_foreign_cursors_are_a_422_about_the_cursor(cursor: str) -> None:
@@ -52,6 +56,21 @@ def test_foreign_cursors_are_a_422_about_the_cursor(cursor: str) -> None:
         decode_cursor(cursor, parse_aware_time, parse_int)
     assert caught.value.status_code == 422
     assert caught.value.fields and caught.value.fields[0].field == "cursor"
+
+
+@pytest.mark.parametrize("cursor", [
+    base64.urlsafe_b64encode(b'["2026-11-22T08:00:00Z", "r-\\u0000"]').decode(),
+    base64.urlsafe_b64encode(b'["2026-11-22T08:00:00Z", "\\ud800"]').decode(),
+])
+def test_cursor_strings_the_database_cannot_hold_are_a_422(cursor: str) -> None:
+    with pytest.raises(InvalidInput):
+        decode_cursor(cursor, parse_aware_time, parse_str)
+
+
+def test_cursor_ids_at_the_limits_of_bigint_pass() -> None:
+    for value in (2**63 - 1, -(2**63)):
+        at = "2026-11-22T08:00:00+00:00"
+        assert decode_cursor(encode_cursor(at, value), parse_aware_time, parse_int)[1] == value
 
 
 def test_next_cursor_only_when_an_extra_row_was_fetched() -> None:

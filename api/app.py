@@ -6,6 +6,8 @@ Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, 
 letters, communities), each behind a login and scoped to the caller's place
 (``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the control-room UI
 at ``/`` with its files under ``/static``.
+In front of them (``api.middleware``): security headers, CORS when ``api.cors_origins`` lists
+origins, and the guard that refuses oversized bodies and input the database cannot hold.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ def add_parser(subparsers: Any) -> None:
     """Register ``linli api``."""
     parser = subparsers.add_parser(
         "api", help="serve the HTTP API and the control-room UI",
-        description="Serve the HTTP API (/api/v1, /health, /docs) and the UI (/).",
+        description="Serve the HTTP API (/api/v1, /health, /docs) and the UI (/); HTTPS only "
+                    "when settings api.tls_cert and api.tls_key are set.",
     )
     parser.add_argument("--host", help="address to listen on (default: settings api.host)")
     parser.add_argument("--port", type=int, help="port to listen on (default: settings api.port)")

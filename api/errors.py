@@ -9,6 +9,10 @@
 
 A database that does not answer (pool timeout, lost connection) is 503
 database_unavailable; anything unexpected is 500 internal_error, logged with its traceback.
+A body too large is 413 payload_too_large, one sent as text to a route that reads JSON 415
+unsupported_media_type; NUL characters and numbers the database cannot hold are refused
+before any route by ``api.middleware`` (422), and a value the database still refuses is a
+422 here too.
 
 Every response that is not a success looks like
 ``{"error": {"code": "...", "message": "...", "fields": [...]}}`` (``fields`` only for

@@ -4,7 +4,9 @@
                       - a NUL character in the path or the query (422: PostgreSQL text
                         cannot hold one);
                       - a body over the size limit (413; the limit is ``api.max_body_bytes``
-                        or a per-route exception from ``api.max_body_bytes_by_path``);
+                        or a per-route exception from ``api.max_body_bytes_by_path``; the
+                        rest of the body is read and dropped first, so that the client,
+                        still sending, gets the answer and not a reset connection);
                       - a JSON body that is not JSON, holds a NUL character or a lone
                         surrogate in a string, or a number the database cannot store
                         (an integer beyond 64 bits, NaN, an infinity) (422).
@@ -35,6 +37,8 @@ from api.errors import FieldError, error_response
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DRAIN_MAX_BYTES = 16 * 1024 * 1024
+"""Past this, the rest of a refused body is not read: the connection is just closed."""
 _NUL = "\x00"
 
 CONTENT_SECURITY_POLICY = "; ".join((
@@ -105,30 +109,96 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        try:
-            check_path_and_query(scope)
-        except InvalidRequest as exc:
-            await _refuse(scope, receive, send, exc)
-            return
         limit = self.limit_for(scope["path"])
         headers = Headers(scope=scope)
         length = _content_length(headers)
+        body = _Body(receive, limit,
+                     sent=bool(length) or "chunked" in headers.get("transfer-encoding", ""),
+                     drain=headers.get("expect", "").lower() != "100-continue")
+        try:
+            check_path_and_query(scope)
+        except InvalidRequest as exc:
+            await body.drain()
+            await _refuse(scope, receive, send, exc)
+            return
         if length is not None and length > limit:
+            if length <= DRAIN_MAX_BYTES:
+                await body.drain()
             await _too_large(scope, receive, send, limit)
             return
         if scope["method"] in _BODY_METHODS and _is_json(headers.get("content-type")):
             try:
-                body = await _read_body(receive, limit)
-                check_json_body(body)
+                check_json_body(await body.read())
             except BodyTooLarge:
+                await body.drain()
                 await _too_large(scope, receive, send, limit)
                 return
             except InvalidRequest as exc:
                 await _refuse(scope, receive, send, exc)
                 return
-            await self.app(scope, _replay(body, receive), send)
-            return
-        await self.app(scope, _counting(receive, limit), send)
+        await self.app(scope, body.receive, body.send_after(send))
+
+
+class _Body:
+    """The request's body as the app reads it: counted against its limit (BodyTooLarge past
+    it), buffered when the guard reads it first, and read to its end before an answer that
+    does not wait for it (a 413, a 401): a server that closes while the client still sends
+    makes the client see a reset connection instead of the answer."""
+
+    def __init__(self, receive: Receive, limit: int, *, sent: bool, drain: bool) -> None:
+        self._receive = receive
+        self.limit = limit
+        self.size = 0
+        self.complete = not sent
+        """True once the whole body has arrived (at once when the request has none)."""
+        self._may_drain = drain
+        self._buffered: bytes | None = None
+
+    async def receive(self) -> Message:
+        if self._buffered is not None:
+            body, self._buffered = self._buffered, None
+            return {"type": "http.request", "body": body, "more_body": False}
+        message = await self._receive()
+        if message["type"] != "http.request":
+            self.complete = True  # the client went away
+            return message
+        self.size += len(message.get("body", b""))
+        self.complete = not message.get("more_body", False)
+        if self.size > self.limit:
+            raise BodyTooLarge(self.limit)
+        return message
+
+    async def read(self) -> bytes:
+        """The whole body (BodyTooLarge past the limit), given again to the app."""
+        if self.complete:
+            return b""  # the request has no body
+        chunks = []
+        while not self.complete:
+            message = await self.receive()
+            chunks.append(message.get("body", b""))
+        self._buffered = b"".join(chunks)
+        return self._buffered
+
+    async def drain(self) -> None:
+        """Read and drop what is left of the body, up to DRAIN_MAX_BYTES."""
+        budget = DRAIN_MAX_BYTES
+        while self._may_drain and not self.complete and budget > 0:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                break
+            budget -= len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+        self.complete = True
+
+    def send_after(self, send: Send) -> Send:
+        """``send``, reading the rest of the body first when the app answers before that."""
+
+        async def send_after_body(message: Message) -> None:
+            if message["type"] == "http.response.start" and not self.complete:
+                await self.drain()
+            await send(message)
+
+        return send_after_body
 
 
 def check_path_and_query(scope: Scope) -> None:
@@ -214,53 +284,6 @@ def _content_length(headers: Headers) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None  # the server refuses such a request before it gets here
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break  # the client went away; the route sees an empty body
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A ``receive`` that gives ``body`` once, then waits for the client as usual."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
-def _counting(receive: Receive, limit: int) -> Receive:
-    """A ``receive`` that raises BodyTooLarge once more than ``limit`` bytes arrived."""
-    size = 0
-
-    async def counted() -> Message:
-        nonlocal size
-        message = await receive()
-        if message["type"] == "http.request":
-            size += len(message.get("body", b""))
-            if size > limit:
-                raise BodyTooLarge(limit)
-        return message
-
-    return counted
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, exc: InvalidRequest) -> None:

@@ -48,9 +48,9 @@ def test_nul_anywhere_is_a_422_naming_the_field(seeded: Db, control: httpx.Clien
             "path", "path")
     refused(control.post(f"/api/v1/alerts/{alert}/acknowledge", json={"note": "看\x00过"}),
             "body", "note")
-    refused(control.post(f"/api/v1/alerts/{alert}/resolve", json={"note\x00": "x"}),
+    refused(control.post(f"/api/v1/alerts/{alert}/review", json={"note\x00": "x"}),
             "body", "note\x00")
-    refused(control.post(f"/api/v1/alerts/{alert}/resolve", content=b'{"note": "\\ud800"}',
+    refused(control.post(f"/api/v1/alerts/{alert}/review", content=b'{"note": "\\ud800"}',
                          headers={"Content-Type": "application/json"}), "body", "note")
     # nothing of it was stored
     assert seeded.execute("SELECT status FROM alerts WHERE id = %s",
@@ -122,21 +122,35 @@ def test_bodies_over_the_limit_are_a_413(seeded: Db, control: httpx.Client) -> N
                               headers={"Content-Type": "application/octet-stream"}),
                  413, "payload_too_large")
     assert control.post(url, json={"note": "到场"}).status_code == 200  # still served
+    # a photo may be larger (api.max_body_bytes_by_path), up to its own limit
+    photo = f"/api/v1/alerts/{alert}/photos"
+    jpeg = {"Content-Type": "image/jpeg"}
+    response = control.post(photo, content=b"\xff\xd8\xff" + b"\0" * 100_000, headers=jpeg)
+    assert response.status_code == 201, response.text
+    assert_error(control.post(photo, content=b"\xff\xd8\xff" + b"\0" * (7 << 20),
+                              headers=jpeg), 413, "payload_too_large")
+    # answers that come before the body was read still reach a client that is sending it
+    assert_error(control.post(photo, content=b"\xff\xd8\xff" + b"\0" * (5 << 20) + b"\0",
+                              headers=jpeg), 413, "payload_too_large")  # the route's own limit
+    with httpx.Client(base_url=str(control.base_url), timeout=10) as anonymous:
+        assert_error(anonymous.post(photo, content=b"\xff\xd8\xff" + b"\0" * (4 << 20),
+                                    headers=jpeg), 401, "unauthorized")
 
 
 def test_a_route_may_take_more_than_the_default(seeded: Db, start_api: StartApi,
                                                 db_url: str) -> None:
     _, client = start_api(database_url=db_url, api={
         "max_body_bytes": 2048,
-        "max_body_bytes_by_path": {"/api/v1/alerts/{alert_id}/resolve": 8192}})
+        "max_body_bytes_by_path": {"/api/v1/alerts/{alert_id}/review": 8192}})
     add_user(seeded, "ctl-1", "control_room", community=COMMUNITY)
     login(client, "ctl-1")
     alert = insert_alert(seeded)
     body = {"note": "x" * 3000}
     assert_error(client.post(f"/api/v1/alerts/{alert}/acknowledge", json=body),
                  413, "payload_too_large")
-    # the same body is read on resolve, where the model refuses the long note
-    error = assert_error(client.post(f"/api/v1/alerts/{alert}/resolve", json=body),
+    # the same note is read on review, where the model refuses it as too long
+    error = assert_error(client.post(f"/api/v1/alerts/{alert}/review",
+                                     json={"decision": "accepted", **body}),
                          422, "validation_error")
     assert error["fields"][0]["field"] == "note"
 

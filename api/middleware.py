@@ -1,8 +1,8 @@
 """Pure ASGI middleware in front of every route: input limits and security headers.
 
     RequestGuard      refuses, before any route or the database sees it:
-                      - a NUL character in the path or the query (422: PostgreSQL text
-                        cannot hold one);
+                      - a NUL character in the path or the query of an ``/api/`` route
+                        (422: PostgreSQL text cannot hold one);
                       - a body over the size limit (413; the limit is ``api.max_body_bytes``
                         or a per-route exception from ``api.max_body_bytes_by_path``; the
                         rest of the body is read and dropped first, so that the client,
@@ -92,9 +92,11 @@ class RequestGuard:
     """Refuse NUL characters, oversized bodies and JSON the database cannot hold."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int,
-                 max_body_bytes_by_path: Mapping[str, int] | None = None) -> None:
+                 max_body_bytes_by_path: Mapping[str, int] | None = None,
+                 api_prefix: str = "/api/") -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.api_prefix = api_prefix
         self._limits = [(_path_pattern(path), limit)
                         for path, limit in (max_body_bytes_by_path or {}).items()]
 
@@ -116,7 +118,10 @@ class RequestGuard:
                      sent=bool(length) or "chunked" in headers.get("transfer-encoding", ""),
                      drain=headers.get("expect", "").lower() != "100-continue")
         try:
-            check_path_and_query(scope)
+            # Only the API's: the pages outside it (a push's /go/ link, the UI, /docs) answer
+            # people with pages of their own, and take nothing from the path to the database.
+            if scope["path"].startswith(self.api_prefix):
+                check_path_and_query(scope)
         except InvalidRequest as exc:
             await body.drain()
             await _refuse(scope, receive, send, exc)

@@ -23,6 +23,8 @@ router = APIRouter(tags=["links"])
 
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+"""The expired page: no script at all, its one inline style allowed."""
 
 EXPIRED_PAGE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
@@ -45,7 +47,8 @@ async def open_link(request: Request, conn: ConnDep, token: str) -> Response:
     if _TOKEN.fullmatch(token):
         row = await (await conn.execute(queries.OPEN_LINK, {"token": token})).fetchone()
     if row is None:
-        return HTMLResponse(EXPIRED_PAGE, status_code=404, headers=_NO_STORE)
+        return HTMLResponse(EXPIRED_PAGE, status_code=404,
+                            headers={**_NO_STORE, "Content-Security-Policy": _PAGE_POLICY})
     await conn.execute(INSERT_AUDIT, {
         "user_id": row["user_id"], "username": row["username"], "role": row["role"],
         "community": row["community"], "action": "link.opened",

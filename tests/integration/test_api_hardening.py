@@ -61,6 +61,8 @@ def test_nul_in_any_route_never_reaches_it(seeded: Db, control: httpx.Client,
                                            server: ApiServer) -> None:
     app = create_app(load_settings(None, database_url="postgresql://unused"))
     for method, template, _ in api_operations(app.routes):
+        if not template.startswith("/api/"):
+            continue  # pages for people (/go/ links, the UI) answer with their own pages
         path = re.sub(r"\{[^}]+\}", "1", template)
         response = control.request(method, path, params={"q": "a\x00"})
         refused(response, "query", "q")
@@ -164,7 +166,7 @@ def test_every_response_carries_the_security_headers(server: ApiServer) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         responses = {path: client.get(path) for path in (
             "/", "/static/app.js", "/health", "/openapi.json", "/api/v1/alerts",
-            "/api/v1/nothing", "/nothing", "/docs")}
+            "/api/v1/nothing", "/nothing", "/docs", "/go/no-such-link-0123456789")}
         responses["POST /api/v1/auth/login"] = client.post(
             "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"})
     for name, response in responses.items():
@@ -178,6 +180,9 @@ def test_every_response_carries_the_security_headers(server: ApiServer) -> None:
         if name.startswith(("/api/", "POST /api/")):
             assert headers["cache-control"] == "no-store", name
     assert responses["/"].headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    expired = responses["/go/no-such-link-0123456789"]  # its own policy: one inline style
+    assert "style-src 'unsafe-inline'" in expired.headers["content-security-policy"]
+    assert "script" not in expired.headers["content-security-policy"]
     docs = responses["/docs"]
     assert docs.status_code == 200
     assert f"'sha256-{docs_script_hash(docs.text)}'" in docs.headers["content-security-policy"]

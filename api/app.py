@@ -3,7 +3,7 @@
 The connection pool and the broker probe are made in the lifespan, from the settings
 given to the factory, so importing this module reads no configuration and opens nothing.
 Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, dead
-letters, communities), each behind a login and scoped to the caller's place
+letters, communities, the live stream), each behind a login and scoped to the caller's place
 (``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the control-room UI
 at ``/`` with its files under ``/static``.
 In front of them (``api.middleware``): security headers, CORS when ``api.cors_origins`` lists
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -41,6 +42,9 @@ from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
 from api.links.views import router as links_router
+from api.live.hub import LiveHub
+from api.live.service import health_note
+from api.live.views import router as live_router
 from api.middleware import RequestGuard, SecurityHeaders
 from api.notifications.views import router as notifications_router
 from api.openapi import install_openapi
@@ -72,9 +76,13 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
         # Not waiting: the API starts (and /health says why) while the database is down.
         await pool.open(wait=False)
         broker = BrokerProbe(mqtt_url, cache_s=health_cache_s)
+        live = LiveHub(database_url, partial(health_note, pool=pool, broker=broker))
+        live.start()
+        app.state.live = live  # ended first at server shutdown (api.server)
         try:
-            yield {"linli": ApiState(settings=settings, pool=pool, broker=broker)}
+            yield {"linli": ApiState(settings=settings, pool=pool, broker=broker, live=live)}
         finally:
+            await live.stop()
             await pool.close()
 
     assets = offline_assets()
@@ -115,7 +123,7 @@ def _install_middleware(app: FastAPI, api: ApiSettings) -> None:
 def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
-                   dead_letters_router, communities_router, workers_router):
+                   dead_letters_router, communities_router, workers_router, live_router):
         router.include_router(domain)
     # Reporting: the month's figures, the delivery log, the audit log.
     for domain in (figures_router, notifications_router, audit_log_router):

@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.queries import PRINCIPAL_BY_SESSION, PRINCIPAL_BY_TOKEN, TOUCH_SESSION, TOUCH_TOKEN
-from api.deps import ConnDep, StateDep
+from api.deps import ApiState, Conn, ConnDep, StateDep, get_conn
 from api.errors import ApiError, NotFound
 from linli.accounts import Perm, Role, permissions, token_hash
 
@@ -156,6 +156,29 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
     """The request's principal; 401 without a valid session or token, 403 on a bad CSRF."""
+    return await _authenticate(request, conn, state, cookie, csrf, credentials)
+
+
+BriefConn = Annotated[Conn, Depends(get_conn, scope="function")]
+"""A pooled connection given back as soon as the route function returns."""
+
+
+async def authenticate_briefly(
+    request: Request,
+    conn: BriefConn,
+    state: StateDep,
+    cookie: Annotated[str | None, Security(session_cookie)],
+    csrf: Annotated[str | None, Security(csrf_header)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    """``authenticate`` for a long response (a stream): its connection goes back to the
+    pool before the response starts, instead of being held until the response ends."""
+    return await _authenticate(request, conn, state, cookie, csrf, credentials)
+
+
+async def _authenticate(request: Request, conn: Conn, state: ApiState, cookie: str | None,
+                        csrf: str | None,
+                        credentials: HTTPAuthorizationCredentials | None) -> Principal:
     ip = client_ip(request)
     if credentials is not None:
         digest = token_hash(credentials.credentials)
@@ -186,17 +209,31 @@ def _stale(last: dt.datetime | None) -> bool:
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+BriefPrincipalDep = Annotated[Principal, Depends(authenticate_briefly)]
 
 
-def allow(perm: Perm) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the authenticated principal, if their role holds ``perm`` (else 403)."""
+def allow(perm: Perm, *, streaming: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the authenticated principal, if their role holds ``perm`` (else 403).
 
-    async def check(principal: PrincipalDep) -> Principal:
+    ``streaming``: for a route whose response lasts (a stream), which must not hold a
+    pooled connection meanwhile; such a route gets none of its own (no ``ConnDep``)."""
+
+    def judge(principal: Principal) -> Principal:
         if principal.must_change_password and perm is not Perm.SELF:
             raise Forbidden("change the initial password first (POST /api/v1/auth/password)")
         if not principal.can(perm):
             raise Forbidden(f"a {principal.role.value} may not do this ({perm.value})")
         return principal
+
+    if streaming:
+        async def check_briefly(principal: BriefPrincipalDep) -> Principal:
+            return judge(principal)
+
+        check_briefly.__linli_perm__ = perm  # type: ignore[attr-defined]
+        return check_briefly
+
+    async def check(principal: PrincipalDep) -> Principal:
+        return judge(principal)
 
     check.__linli_perm__ = perm  # type: ignore[attr-defined]
     return check

@@ -62,10 +62,12 @@ STATEMENT_TIMEOUT = "15s"
 """No API query should run longer; a runaway one must not hold a pooled connection."""
 
 
-def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
+def create_app(settings: Settings, *, health_cache_s: float = 5.0,
+               stream_recheck_s: float = 60.0) -> FastAPI:
     """The API and UI for ``settings``; needs ``settings.database_url``.
 
-    ``health_cache_s`` is how long a broker check result is reused by ``/health``.
+    ``health_cache_s`` is how long a broker check result is reused by ``/health``;
+    ``stream_recheck_s`` how often a live stream checks its session or token still stands.
     """
     database_url = settings.require_database_url()
     mqtt_url = settings.mqtt_url.get_secret_value() if settings.mqtt_url else None
@@ -76,7 +78,8 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
         # Not waiting: the API starts (and /health says why) while the database is down.
         await pool.open(wait=False)
         broker = BrokerProbe(mqtt_url, cache_s=health_cache_s)
-        live = LiveHub(database_url, partial(health_note, pool=pool, broker=broker))
+        live = LiveHub(database_url, partial(health_note, pool=pool, broker=broker),
+                       recheck_s=stream_recheck_s)
         live.start()
         app.state.live = live  # ended first at server shutdown (api.server)
         try:

@@ -84,6 +84,7 @@ class Principal:
     perms: frozenset[Perm] = field(default_factory=frozenset)
     must_change_password: bool = False
     session_hash: bytes | None = None
+    token_hash: bytes | None = None
     ip: str | None = None
 
     def can(self, perm: Perm) -> bool:
@@ -130,7 +131,8 @@ def client_ip(request: Request) -> str | None:
 
 
 def _principal(row: dict[str, Any], *, via: str, ip: str | None,
-               session_hash: bytes | None = None) -> Principal:
+               session_hash: bytes | None = None,
+               token_hash: bytes | None = None) -> Principal:
     role = Role(row["role"])
     grids: tuple[str, ...] | None = None
     buildings: tuple[str, ...] | None = None
@@ -143,7 +145,8 @@ def _principal(row: dict[str, Any], *, via: str, ip: str | None,
         user_id=row["id"], username=row["username"], display_name=row["display_name"],
         role=role, community=row["community"], worker=row["worker"], grids=grids,
         buildings=buildings, via=via, perms=permissions(role, token_scope=row["token_scope"]),
-        must_change_password=row["must_change_password"], session_hash=session_hash, ip=ip,
+        must_change_password=row["must_change_password"], session_hash=session_hash,
+        token_hash=token_hash, ip=ip,
     )
 
 
@@ -187,7 +190,7 @@ async def _authenticate(request: Request, conn: Conn, state: ApiState, cookie: s
             raise Unauthorized("the API token is unknown, expired or revoked")
         if _stale(row["last_seen_at"]):
             await conn.execute(TOUCH_TOKEN, {"token_id": row["token_id"]})
-        return _principal(row, via="token", ip=ip)
+        return _principal(row, via="token", ip=ip, token_hash=digest)
     if cookie:
         digest = token_hash(cookie)
         idle = dt.timedelta(hours=state.settings.api.session_idle_h)
@@ -202,6 +205,24 @@ async def _authenticate(request: Request, conn: Conn, state: ApiState, cookie: s
             await conn.execute(TOUCH_SESSION, {"token_hash": digest})
         return _principal(row, via="session", ip=ip, session_hash=digest)
     raise Unauthorized("log in first (POST /api/v1/auth/login) or send an API token")
+
+
+async def still_valid(conn: Conn, principal: Principal, *, idle: dt.timedelta) -> bool:
+    """Whether ``principal``'s session or token still stands for the same person, role and
+    place (a long response checks now and then: logout, revocation, a changed role)."""
+    if principal.session_hash is not None:
+        cur = await conn.execute(PRINCIPAL_BY_SESSION,
+                                 {"token_hash": principal.session_hash, "idle": idle})
+    elif principal.token_hash is not None:
+        cur = await conn.execute(PRINCIPAL_BY_TOKEN, {"token_hash": principal.token_hash})
+    else:
+        return False
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    fresh = _principal(row, via=principal.via, ip=principal.ip)
+    return (fresh.user_id, fresh.role, fresh.scope, fresh.perms) == (
+        principal.user_id, principal.role, principal.scope, principal.perms)
 
 
 def _stale(last: dt.datetime | None) -> bool:

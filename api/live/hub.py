@@ -47,8 +47,10 @@ class LiveHub:
     """Listens on ``database_url``; ``subscribe()`` / ``unsubscribe()`` streams."""
 
     def __init__(self, database_url: str, probe: HealthProbe, *,
-                 health_every_s: float = 5.0) -> None:
+                 health_every_s: float = 5.0, recheck_s: float = 60.0) -> None:
         self._url = database_url
+        self.recheck_s = recheck_s
+        """How often a stream checks that its session or token still stands."""
         self._probe = probe
         self._health_every_s = health_every_s
         self._subscribers: set[Subscriber] = set()

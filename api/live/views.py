@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -29,7 +31,10 @@ async def stream(state: StateDep, principal: Watcher) -> StreamingResponse:
     change, and the health of the database and the broker — also while the database is
     down. The session cookie authenticates it (``EventSource`` sends it), or a token."""
     first = await service.health_note(pool=state.pool, broker=state.broker)
+    idle = dt.timedelta(hours=state.settings.api.session_idle_h)
+    recheck = partial(service.still_valid, pool=state.pool, principal=principal, idle=idle)
     return StreamingResponse(
-        service.events(hub=state.live, principal=principal, first_health=first),
+        service.events(hub=state.live, principal=principal, first_health=first,
+                       recheck=recheck),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})

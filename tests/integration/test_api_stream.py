@@ -4,7 +4,7 @@ stream does not hold up the server's shutdown."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -12,7 +12,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api.server import ApiServer
+from api.app import create_app
+from api.server import ApiServer, start_in_thread
+from linli.settings import Settings
 from tests.accounts import add_user, logged_in
 from tests.integration.live import StreamReader, wait_until_listening
 from tests.integration.test_api_seed import COMMUNITY, OTHER, Db, insert_alert
@@ -161,3 +163,25 @@ def test_an_open_stream_does_not_hold_up_shutdown(
     assert stream.ended.wait(10)
     # Ended by the server, as a complete response: not cut off after a grace period.
     assert stream.error is None, stream.error
+
+
+def test_a_stream_ends_when_its_session_does(
+        seeded: Db, db_url: str, make_settings: Callable[..., Settings],
+        readers: list[StreamReader]) -> None:
+    settings = make_settings(database_url=db_url)
+    server = start_in_thread(settings, app=create_app(settings, stream_recheck_s=0.2),
+                             host="127.0.0.1", port=0)
+    try:
+        add_user(seeded, "ctl-1", "control_room", community=COMMUNITY)
+        client, other = logged_in(server.url, "ctl-1"), logged_in(server.url, "ctl-1")
+        stream, kept = _open(readers, client, seeded), _open(readers, other, seeded)
+        assert client.post("/api/v1/auth/logout").status_code == 204
+        assert stream.ended.wait(30)
+        assert stream.error is None
+        # Another session of the same person goes on.
+        alert_id = insert_alert(seeded)
+        kept.wait_for_alert(alert_id, "raised")
+        client.close()
+        other.close()
+    finally:
+        server.stop()

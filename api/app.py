@@ -48,6 +48,7 @@ from api.live.views import router as live_router
 from api.middleware import RequestGuard, SecurityHeaders
 from api.notifications.views import router as notifications_router
 from api.openapi import install_openapi
+from api.places.views import router as places_router
 from api.residents.views import router as residents_router
 from api.security import CSRF_HEADER, check_every_route_is_guarded
 from linli import __version__
@@ -126,7 +127,8 @@ def _install_middleware(app: FastAPI, api: ApiSettings) -> None:
 def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
-                   dead_letters_router, communities_router, workers_router, live_router):
+                   dead_letters_router, communities_router, workers_router, places_router,
+                   live_router):
         router.include_router(domain)
     # Reporting: the month's figures, the delivery log, the audit log.
     for domain in (figures_router, notifications_router, audit_log_router):

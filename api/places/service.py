@@ -12,6 +12,7 @@ from api.communities import queries as community_queries
 from api.communities.models import CommunityRead
 from api.communities.service import local_day_start
 from api.deps import Conn
+from api.devices.models import ACTIVE_WITHIN
 from api.errors import NotFound
 from api.places import queries
 from api.places.models import (
@@ -31,8 +32,6 @@ from api.places.models import (
 from api.security import Principal
 from linli.accounts import Perm
 
-ACTIVE_WITHIN = dt.timedelta(minutes=10)
-"""A device with no status report is counted online when an event came this recently."""
 WATCH_STATES: tuple[WatchState, ...] = ("home", "out", "away", "silent", "unknown")
 SILENT_RULE = "silent_resident"
 

@@ -168,3 +168,16 @@ def test_trends_count_alerts_by_rule_and_passages_per_local_day(
     assert len(control.get(TRENDS).json()["days"]) == 14
     for bad in ("0", "93", "x"):
         assert_error(control.get(TRENDS, params={"days": bad}), 422, "validation_error")
+
+
+def test_devices_say_their_live_state(seeded: Db, control: httpx.Client) -> None:
+    """A log-based door sends no status: it is active while its events arrive."""
+    def live() -> dict[str, str]:
+        items = control.get("/api/v1/devices").json()["items"]
+        return {d["id"]: d["live_state"] for d in items}
+
+    assert live() == {"b01-u1-door": "online", "b01-x-door": "online",
+                      "b02-u1-door": "offline", "b02-cam": "quiet"}
+    seeded.execute("UPDATE devices SET last_event_at = now() - interval '1 minute'"
+                   " WHERE id = 'b02-cam'")
+    assert live()["b02-cam"] == "active"

@@ -41,6 +41,7 @@ def events(seed: Seed, **values: Any) -> Params:
 
 def devices(seed: Seed, **values: Any) -> Params:
     return {**EVERYWHERE, "community": None, "building": None, "registered": None, "state": None,
+            "active_since": seed.at(hours=2),
             "after_community": None, "after_building": None, "after_id": None,
             "limit": PAGE, **values}
 

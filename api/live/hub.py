@@ -143,14 +143,16 @@ class LiveHub:
                 await conn.execute("SELECT 1")
 
     def _forward(self, channel: str, payload: str) -> None:
+        # One bad note is logged and skipped: it must not end the listening of every stream.
         try:
             note = parse_notification(channel, payload)
+            if note is not None:
+                self.publish(note)
         except ValidationError as exc:
             log.warning("live updates: bad note on %s (%s): %.200s", channel,
                         exc.errors()[0]["msg"], payload)
-            return
-        if note is not None:
-            self.publish(note)
+        except Exception:
+            log.exception("live updates: note on %s not passed on: %.200s", channel, payload)
 
     async def _watch_health(self) -> None:
         while True:

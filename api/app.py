@@ -3,7 +3,7 @@
 The connection pool and the broker probe are made in the lifespan, from the settings
 given to the factory, so importing this module reads no configuration and opens nothing.
 Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, dead
-letters, communities), each behind a login and scoped to the caller's place
+letters, communities, the live stream), each behind a login and scoped to the caller's place
 (``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the control-room UI
 at ``/`` with its files under ``/static``.
 In front of them (``api.middleware``): security headers, CORS when ``api.cors_origins`` lists
@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
@@ -41,9 +42,13 @@ from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
 from api.links.views import router as links_router
+from api.live.hub import LiveHub
+from api.live.service import health_note
+from api.live.views import router as live_router
 from api.middleware import RequestGuard, SecurityHeaders
 from api.notifications.views import router as notifications_router
 from api.openapi import install_openapi
+from api.places.views import router as places_router
 from api.residents.views import router as residents_router
 from api.security import CSRF_HEADER, check_every_route_is_guarded
 from linli import __version__
@@ -58,10 +63,12 @@ STATEMENT_TIMEOUT = "15s"
 """No API query should run longer; a runaway one must not hold a pooled connection."""
 
 
-def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
+def create_app(settings: Settings, *, health_cache_s: float = 5.0,
+               stream_recheck_s: float = 60.0) -> FastAPI:
     """The API and UI for ``settings``; needs ``settings.database_url``.
 
-    ``health_cache_s`` is how long a broker check result is reused by ``/health``.
+    ``health_cache_s`` is how long a broker check result is reused by ``/health``;
+    ``stream_recheck_s`` how often a live stream checks its session or token still stands.
     """
     database_url = settings.require_database_url()
     mqtt_url = settings.mqtt_url.get_secret_value() if settings.mqtt_url else None
@@ -72,9 +79,14 @@ def create_app(settings: Settings, *, health_cache_s: float = 5.0) -> FastAPI:
         # Not waiting: the API starts (and /health says why) while the database is down.
         await pool.open(wait=False)
         broker = BrokerProbe(mqtt_url, cache_s=health_cache_s)
+        live = LiveHub(database_url, partial(health_note, pool=pool, broker=broker),
+                       recheck_s=stream_recheck_s)
+        live.start()
+        app.state.live = live  # ended first at server shutdown (api.server)
         try:
-            yield {"linli": ApiState(settings=settings, pool=pool, broker=broker)}
+            yield {"linli": ApiState(settings=settings, pool=pool, broker=broker, live=live)}
         finally:
+            await live.stop()
             await pool.close()
 
     assets = offline_assets()
@@ -115,7 +127,8 @@ def _install_middleware(app: FastAPI, api: ApiSettings) -> None:
 def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
-                   dead_letters_router, communities_router, workers_router):
+                   dead_letters_router, communities_router, workers_router, places_router,
+                   live_router):
         router.include_router(domain)
     # Reporting: the month's figures, the delivery log, the audit log.
     for domain in (figures_router, notifications_router, audit_log_router):

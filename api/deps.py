@@ -1,6 +1,6 @@
 """What routes depend on, as ``Annotated`` aliases: ``ConnDep``, ``PoolDep``, ``StateDep``.
 
-The application's state (settings, connection pool, broker probe) is made in the
+The application's state (settings, pool, broker probe, live-update hub) is made in the
 lifespan (``api.app``) and reaches routes through the request, never a module global.
 """
 
@@ -19,6 +19,7 @@ from linli.settings import Settings
 
 if TYPE_CHECKING:
     from api.health.probe import BrokerProbe
+    from api.live.hub import LiveHub
 
 Conn = AsyncConnection[DictRow]
 """An async connection in autocommit mode whose rows are dicts."""
@@ -36,6 +37,7 @@ class ApiState:
     settings: Settings
     pool: Pool
     broker: BrokerProbe
+    live: LiveHub
 
 
 def get_state(request: Request) -> ApiState:

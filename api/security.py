@@ -28,7 +28,7 @@ from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth.queries import PRINCIPAL_BY_SESSION, PRINCIPAL_BY_TOKEN, TOUCH_SESSION, TOUCH_TOKEN
-from api.deps import ConnDep, StateDep
+from api.deps import ApiState, Conn, ConnDep, StateDep, get_conn
 from api.errors import ApiError, NotFound
 from linli.accounts import Perm, Role, permissions, token_hash
 
@@ -84,6 +84,7 @@ class Principal:
     perms: frozenset[Perm] = field(default_factory=frozenset)
     must_change_password: bool = False
     session_hash: bytes | None = None
+    token_hash: bytes | None = None
     ip: str | None = None
 
     def can(self, perm: Perm) -> bool:
@@ -130,7 +131,8 @@ def client_ip(request: Request) -> str | None:
 
 
 def _principal(row: dict[str, Any], *, via: str, ip: str | None,
-               session_hash: bytes | None = None) -> Principal:
+               session_hash: bytes | None = None,
+               token_hash: bytes | None = None) -> Principal:
     role = Role(row["role"])
     grids: tuple[str, ...] | None = None
     buildings: tuple[str, ...] | None = None
@@ -143,7 +145,8 @@ def _principal(row: dict[str, Any], *, via: str, ip: str | None,
         user_id=row["id"], username=row["username"], display_name=row["display_name"],
         role=role, community=row["community"], worker=row["worker"], grids=grids,
         buildings=buildings, via=via, perms=permissions(role, token_scope=row["token_scope"]),
-        must_change_password=row["must_change_password"], session_hash=session_hash, ip=ip,
+        must_change_password=row["must_change_password"], session_hash=session_hash,
+        token_hash=token_hash, ip=ip,
     )
 
 
@@ -156,6 +159,29 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> Principal:
     """The request's principal; 401 without a valid session or token, 403 on a bad CSRF."""
+    return await _authenticate(request, conn, state, cookie, csrf, credentials)
+
+
+BriefConn = Annotated[Conn, Depends(get_conn, scope="function")]
+"""A pooled connection given back as soon as the route function returns."""
+
+
+async def authenticate_briefly(
+    request: Request,
+    conn: BriefConn,
+    state: StateDep,
+    cookie: Annotated[str | None, Security(session_cookie)],
+    csrf: Annotated[str | None, Security(csrf_header)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Principal:
+    """``authenticate`` for a long response (a stream): its connection goes back to the
+    pool before the response starts, instead of being held until the response ends."""
+    return await _authenticate(request, conn, state, cookie, csrf, credentials)
+
+
+async def _authenticate(request: Request, conn: Conn, state: ApiState, cookie: str | None,
+                        csrf: str | None,
+                        credentials: HTTPAuthorizationCredentials | None) -> Principal:
     ip = client_ip(request)
     if credentials is not None:
         digest = token_hash(credentials.credentials)
@@ -164,7 +190,7 @@ async def authenticate(
             raise Unauthorized("the API token is unknown, expired or revoked")
         if _stale(row["last_seen_at"]):
             await conn.execute(TOUCH_TOKEN, {"token_id": row["token_id"]})
-        return _principal(row, via="token", ip=ip)
+        return _principal(row, via="token", ip=ip, token_hash=digest)
     if cookie:
         digest = token_hash(cookie)
         idle = dt.timedelta(hours=state.settings.api.session_idle_h)
@@ -181,22 +207,54 @@ async def authenticate(
     raise Unauthorized("log in first (POST /api/v1/auth/login) or send an API token")
 
 
+async def still_valid(conn: Conn, principal: Principal, *, idle: dt.timedelta) -> bool:
+    """Whether ``principal``'s session or token still stands for the same person, role and
+    place (a long response checks now and then: logout, revocation, a changed role)."""
+    if principal.session_hash is not None:
+        cur = await conn.execute(PRINCIPAL_BY_SESSION,
+                                 {"token_hash": principal.session_hash, "idle": idle})
+    elif principal.token_hash is not None:
+        cur = await conn.execute(PRINCIPAL_BY_TOKEN, {"token_hash": principal.token_hash})
+    else:
+        return False
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    fresh = _principal(row, via=principal.via, ip=principal.ip)
+    return (fresh.user_id, fresh.role, fresh.scope, fresh.perms) == (
+        principal.user_id, principal.role, principal.scope, principal.perms)
+
+
 def _stale(last: dt.datetime | None) -> bool:
     return last is None or dt.datetime.now(dt.UTC) - last > TOUCH_EVERY
 
 
 PrincipalDep = Annotated[Principal, Depends(authenticate)]
+BriefPrincipalDep = Annotated[Principal, Depends(authenticate_briefly)]
 
 
-def allow(perm: Perm) -> Callable[..., Awaitable[Principal]]:
-    """A dependency: the authenticated principal, if their role holds ``perm`` (else 403)."""
+def allow(perm: Perm, *, streaming: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """A dependency: the authenticated principal, if their role holds ``perm`` (else 403).
 
-    async def check(principal: PrincipalDep) -> Principal:
+    ``streaming``: for a route whose response lasts (a stream), which must not hold a
+    pooled connection meanwhile; such a route gets none of its own (no ``ConnDep``)."""
+
+    def judge(principal: Principal) -> Principal:
         if principal.must_change_password and perm is not Perm.SELF:
             raise Forbidden("change the initial password first (POST /api/v1/auth/password)")
         if not principal.can(perm):
             raise Forbidden(f"a {principal.role.value} may not do this ({perm.value})")
         return principal
+
+    if streaming:
+        async def check_briefly(principal: BriefPrincipalDep) -> Principal:
+            return judge(principal)
+
+        check_briefly.__linli_perm__ = perm  # type: ignore[attr-defined]
+        return check_briefly
+
+    async def check(principal: PrincipalDep) -> Principal:
+        return judge(principal)
 
     check.__linli_perm__ = perm  # type: ignore[attr-defined]
     return check

@@ -26,6 +26,21 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 30.0
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the live streams before it waits for connections to close:
+    a stream never ends by itself, so shutdown would otherwise wait out its grace period."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        live = getattr(self._app.state, "live", None)
+        if live is not None:
+            live.close()
+        await super().shutdown(sockets)
+
+
 class ApiServer:
     """A uvicorn server running in a thread. ``port``, ``url``, ``stop()``, ``is_alive()``."""
 
@@ -77,7 +92,7 @@ def start_in_thread(
                             timeout_graceful_shutdown=5,
                             ssl_certfile=tls[0] if tls else None,
                             ssl_keyfile=tls[1] if tls else None)
-    server = uvicorn.Server(config)
+    server = _Server(config, app)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                               name="linli-api", daemon=True)
     thread.start()

@@ -91,10 +91,19 @@ class Unit(_Model):
     name: Text
 
 
+class PlanPosition(_Model):
+    """Where a building sits on the community's site plan, 0–1 from the left and top."""
+
+    x: float = Field(ge=0, le=1)
+    y: float = Field(ge=0, le=1)
+
+
 class Building(_Model):
     id: TopicId
     name: Text
     grid: Key | None = None
+    plan: PlanPosition | None = None
+    """Optional; buildings without one are laid out on a grid by the API."""
     units: list[Unit] = Field(default_factory=list)
 
 
@@ -339,7 +348,9 @@ def import_directory(conn: psycopg.Connection[Any], directory: Directory, *,
         summary.tables["buildings"] = _upsert(
             conn,
             q.UPSERT_BUILDING,
-            [{"community": c, **b.model_dump(exclude={"units"})} for b in directory.buildings],
+            [{"community": c, **b.model_dump(exclude={"units", "plan"}),
+              "plan_x": b.plan.x if b.plan else None, "plan_y": b.plan.y if b.plan else None}
+             for b in directory.buildings],
         )
         summary.tables["units"] = _upsert(
             conn,

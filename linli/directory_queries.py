@@ -32,11 +32,13 @@ RETURNING (xmax = 0) AS inserted
 """
 
 UPSERT_BUILDING = """
-INSERT INTO buildings (community, id, name, grid)
-VALUES (%(community)s, %(id)s, %(name)s, %(grid)s)
+INSERT INTO buildings (community, id, name, grid, plan_x, plan_y)
+VALUES (%(community)s, %(id)s, %(name)s, %(grid)s, %(plan_x)s, %(plan_y)s)
 ON CONFLICT (community, id) DO UPDATE
-   SET name = EXCLUDED.name, grid = EXCLUDED.grid
- WHERE (buildings.name, buildings.grid) IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.grid)
+   SET name = EXCLUDED.name, grid = EXCLUDED.grid, plan_x = EXCLUDED.plan_x,
+       plan_y = EXCLUDED.plan_y
+ WHERE (buildings.name, buildings.grid, buildings.plan_x, buildings.plan_y)
+       IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.grid, EXCLUDED.plan_x, EXCLUDED.plan_y)
 RETURNING (xmax = 0) AS inserted
 """
 

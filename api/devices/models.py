@@ -10,6 +10,9 @@ from pydantic import BaseModel
 
 from api.pagination import PageQuery
 
+ACTIVE_WITHIN = dt.timedelta(minutes=10)
+"""A device that sends no status is ``active`` when an event came this recently."""
+
 
 class DeviceState(StrEnum):
     """A device's state as its retained status says; ``unknown`` when none arrived yet."""
@@ -29,6 +32,9 @@ class DeviceRead(BaseModel):
     name: str | None = None
     registered: bool
     state: str | None = None
+    live_state: str
+    """``state`` as reported; for a device that reports none (a log-based door) ``active``
+    when an event came within 10 minutes, else ``quiet``."""
     status: dict[str, Any] | None = None
     status_at: dt.datetime | None = None
     first_seen_at: dt.datetime | None = None

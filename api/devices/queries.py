@@ -1,10 +1,19 @@
-"""SQL of the devices domain."""
+"""SQL of the devices domain.
+
+``live_state``: the state the device reports, or for one that sends no status (a door
+whose log an agent reads) ``active`` when an event came since ``active_since``, else
+``quiet``.
+"""
 
 from __future__ import annotations
 
 LIST_DEVICES = """
 SELECT community, building, id, kind, name, registered, state, status, status_at,
-       first_seen_at, last_event_at, created_at
+       first_seen_at, last_event_at, created_at,
+       CASE WHEN state IS NOT NULL THEN state
+            WHEN last_event_at > %(active_since)s THEN 'active'
+            ELSE 'quiet'
+       END AS live_state
   FROM devices
  WHERE (%(community)s::text IS NULL OR community = %(community)s)
    AND (%(building)s::text IS NULL OR building = %(building)s)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from api.deps import Conn
 from api.devices import queries
-from api.devices.models import DeviceQuery, DeviceRead, device_cursor_key
+from api.devices.models import ACTIVE_WITHIN, DeviceQuery, DeviceRead, device_cursor_key
 from api.pagination import Page, decode_cursor, make_page, parse_str
 from api.security import Principal
 
@@ -23,6 +24,7 @@ async def list_devices(*, conn: Conn, query: DeviceQuery,
         "building": query.building,
         "registered": query.registered,
         "state": query.state.value if query.state else None,
+        "active_since": dt.datetime.now(dt.UTC) - ACTIVE_WITHIN,
         "after_community": after[0],
         "after_building": after[1],
         "after_id": after[2],

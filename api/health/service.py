@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from api.deps import ApiState
+from api.deps import ApiState, Pool
 from api.health import queries
 from api.health.models import HealthRead
 from api.health.probe import NOT_CONFIGURED, OK
@@ -15,9 +15,14 @@ DATABASE_TIMEOUT_S = 2.0
 
 async def check_database(state: ApiState) -> str:
     """``ok`` when ``SELECT 1`` answers within the timeout, else why not."""
+    return await check_pool(state.pool)
+
+
+async def check_pool(pool: Pool) -> str:
+    """``ok`` when ``SELECT 1`` on a connection of ``pool`` answers in time, else why not."""
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_S):
-            async with state.pool.connection(timeout=DATABASE_TIMEOUT_S) as conn:
+            async with pool.connection(timeout=DATABASE_TIMEOUT_S) as conn:
                 await conn.execute(queries.PING)
     except TimeoutError:
         return f"error: no answer within {DATABASE_TIMEOUT_S:g}s"

@@ -103,6 +103,8 @@ class Route:
     expect: dict[str, int]
     fresh_session: bool = False
     """Call it from a session of its own (e.g. logout, which ends the session)."""
+    streaming: bool = False
+    """Its answer does not end (a stream): read the status and headers only."""
 
 
 def everyone(status: int, **others: int) -> dict[str, int]:
@@ -214,6 +216,17 @@ ROUTES = [
           lambda w, c: (f"/api/v1/alerts/{w.alert()}/contacts", None), handlers(200)),
     Route("GET", "/api/v1/communities/{community}/workers",
           lambda w, c: (f"/api/v1/communities/{COMMUNITY}/workers", None), dispatchers(200)),
+    Route("GET", "/api/v1/communities/{community}/places",
+          lambda w, c: (f"/api/v1/communities/{COMMUNITY}/places", None),
+          everyone(200, other_control_room=404)),
+    Route("GET", "/api/v1/communities/{community}/watch",
+          lambda w, c: (f"/api/v1/communities/{COMMUNITY}/watch", None),
+          readers_of_personal_data(200)),
+    Route("GET", "/api/v1/communities/{community}/trends",
+          lambda w, c: (f"/api/v1/communities/{COMMUNITY}/trends", None),
+          everyone(200, installer=403, other_control_room=404)),
+    Route("GET", "/api/v1/stream", lambda w, c: ("/api/v1/stream", None), everyone(200),
+          streaming=True),
 ]
 
 
@@ -266,7 +279,7 @@ def test_every_route_answers_every_role_as_its_rule_says(world: World) -> None:
             if route.fresh_session and role != "anonymous":
                 client = logged_in(world.url, USERS[role][0])
             path, body = route.build(world, client)
-            response = client.request(route.method, path, json=body)
+            response = _call(client, route, path, body)
             if response.status_code != route.expect[role]:
                 wrong.append(f"{route.method} {route.path} as {role}: "
                              f"{response.status_code} (expected {route.expect[role]}) "
@@ -274,6 +287,16 @@ def test_every_route_answers_every_role_as_its_rule_says(world: World) -> None:
             if response.status_code >= 400:
                 assert response.json()["error"]["code"], response.text
     assert wrong == []
+
+
+def _call(client: httpx.Client, route: Route, path: str,
+          body: dict[str, Any] | None) -> httpx.Response:
+    if not route.streaming:
+        return client.request(route.method, path, json=body)
+    with client.stream(route.method, path, json=body) as response:
+        if response.status_code >= 400:
+            response.read()
+        return response
 
 
 def _items(response: httpx.Response) -> list[dict[str, Any]]:

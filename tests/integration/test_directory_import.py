@@ -165,3 +165,16 @@ def test_simulated_community_imports_cleanly(tmp_path: Path, db: Conn) -> None:
     urls = db.execute("SELECT id, notify_urls FROM grid_workers ORDER BY id").fetchall()
     assert all(row["notify_urls"] == [f"json://127.0.0.1:9/hook/{row['id']}"] for row in urls)
     assert not import_directory(db, load_directory(files.directory)).changed
+
+
+def test_a_building_placed_on_the_plan_keeps_its_position(db: Conn) -> None:
+    raw = bigger_sample()
+    import_directory(db, parse_directory(raw))  # no plan: older files import as before
+    unplaced = db.execute("SELECT plan_x, plan_y FROM buildings WHERE id = 'b01'").fetchone()
+    assert unplaced == {"plan_x": None, "plan_y": None}
+
+    raw["buildings"][0]["plan"] = {"x": 0.25, "y": 0.5}
+    assert import_directory(db, parse_directory(raw)).tables["buildings"].updated == 1
+    placed = db.execute("SELECT plan_x, plan_y FROM buildings WHERE id = 'b01'").fetchone()
+    assert placed == {"plan_x": 0.25, "plan_y": 0.5}
+    assert import_directory(db, parse_directory(raw)).changed is False

@@ -41,6 +41,7 @@ def events(seed: Seed, **values: Any) -> Params:
 
 def devices(seed: Seed, **values: Any) -> Params:
     return {**EVERYWHERE, "community": None, "building": None, "registered": None, "state": None,
+            "active_since": seed.at(hours=2),
             "after_community": None, "after_building": None, "after_id": None,
             "limit": PAGE, **values}
 
@@ -103,7 +104,44 @@ N = "api.notifications.queries."
 E = "api.events.queries."
 R = "api.residents.queries."
 
+P = "api.places.queries."
+INSTALLER = {"scope_community": "juxin", "scope_buildings": ["b02"], "scope_grids": None,
+             "scope_worker": None}
+"""The scope of an installer given building b02."""
+
+
+def placed(seed: Seed, scope: dict[str, Any], **values: Any) -> Params:
+    return {**scope, "community": "juxin", **values}
+
+
+def trend(seed: Seed, scope: dict[str, Any], **values: Any) -> Params:
+    return {**scope, "community": "juxin", "since": seed.at(days=14),
+            "timezone": "Asia/Shanghai", **values}
+
+
 CASES = [
+    # places (the control room's tree and plan, the watch list, the trends)
+    Case(P + "PLACE_BUILDINGS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_BUILDINGS", "an installer's building", lambda s: placed(s, INSTALLER)),
+    Case(P + "PLACE_UNITS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
+    Case(P + "PLACE_ALERTS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_ALERTS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
+    Case(P + "PLACE_DEVICES", "recent events count as online",
+         lambda s: placed(s, EVERYWHERE, now=s.at(hours=0),
+                          active_within=dt.timedelta(hours=2))),
+    Case(P + "PLACE_DEVICES", "an installer's building",
+         lambda s: placed(s, INSTALLER, now=s.at(hours=0),
+                          active_within=dt.timedelta(minutes=10))),
+    Case(P + "PLACE_WATCHED", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "WATCHED_RESIDENTS", "now, all of juxin",
+         lambda s: placed(s, EVERYWHERE, now=s.at(hours=0))),
+    Case(P + "WATCHED_RESIDENTS", "a grid worker's, 2 days ago",
+         lambda s: placed(s, GRID_WORKER, now=s.at(hours=47))),
+    Case(P + "TREND_ALERTS", "14 days", lambda s: trend(s, EVERYWHERE)),
+    Case(P + "TREND_ALERTS", "a grid worker's", lambda s: trend(s, GRID_WORKER)),
+    Case(P + "TREND_PASSAGES", "14 days, compressed chunks included",
+         lambda s: trend(s, EVERYWHERE)),
+    Case(P + "TREND_PASSAGES", "an installer's building", lambda s: trend(s, INSTALLER)),
     Case("api.queries.CONFIGURE_SESSION", "5s timeout",
          lambda s: {"statement_timeout": "5s"}),
     Case("api.health.queries.PING", "ping"),

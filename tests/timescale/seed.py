@@ -156,10 +156,11 @@ def _directory(seed: Seed) -> None:
     for community, grid, name in (("juxin", "g1", "第一网格"), ("juxin", "g2", "第二网格"),
                                   ("heping", "g1", "Grid 1")):
         seed.add("grids", community=community, id=grid, name=name)
-    for community, building, name, grid in (("juxin", "b01", "1栋", "g1"),
-                                            ("juxin", "b02", "2栋", "g2"),
-                                            ("heping", "b01", "1号楼", "g1")):
-        seed.add("buildings", community=community, id=building, name=name, grid=grid)
+    for community, building, name, grid, plan in (("juxin", "b01", "1栋", "g1", (0.2, 0.3)),
+                                                  ("juxin", "b02", "2栋", "g2", (None, None)),
+                                                  ("heping", "b01", "1号楼", "g1", (None, None))):
+        seed.add("buildings", community=community, id=building, name=name, grid=grid,
+                 plan_x=plan[0], plan_y=plan[1])
     units = (("juxin", "b01", "u1"), ("juxin", "b01", "u2"), ("juxin", "b02", "u1"),
              ("heping", "b01", "u1"))
     for community, building, unit in units:

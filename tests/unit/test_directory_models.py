@@ -59,6 +59,8 @@ def test_valid_file_loads_with_numbers_kept_as_text(tmp_path: Path) -> None:
         (("households", 0, "unit"), "u7", "households[0].unit"),
         (("grid_workers", 0, "grids"), ["g1", "g2"], "grid_workers[0].grids[1]"),
         (("devices", 0, "building"), "b02", "devices[0].building"),
+        (("buildings", 0, "plan"), {"x": 1.5, "y": 0.5}, "buildings[0].plan.x"),
+        (("buildings", 0, "plan"), {"x": 0.5}, "buildings[0].plan.y"),
     ],
 )
 def test_cross_reference_errors_name_the_field(

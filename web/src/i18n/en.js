@@ -118,5 +118,19 @@ export default {
   "device.offline": "Offline",
   "device.active": "Active",
   "device.quiet": "Quiet",
-  "device.unknown": "Unknown"
+  "device.unknown": "Unknown",
+  "trends.title": "Last 14 days",
+  "trends.summary": "{n} alerts in {days} days",
+  "trends.passages": "Passages",
+  "rule.all": "Alerts",
+  "rule.silent_resident": "Silent resident",
+  "rule.out_not_back": "Out, not back",
+  "rule.absence_overdue": "Absence overdue",
+  "rule.device_offline": "Device offline",
+  "rule.duress": "Duress",
+  "rule.tamper": "Tamper",
+  "rule.door_forced": "Door forced",
+  "rule.door_held_open": "Door held open",
+  "rule.access_denied": "Repeated denied access",
+  "rule.tailgating": "Tailgating"
 };

@@ -118,5 +118,19 @@ export default {
   "device.offline": "离线",
   "device.active": "活跃",
   "device.quiet": "静默",
-  "device.unknown": "未知"
+  "device.unknown": "未知",
+  "trends.title": "近14天趋势",
+  "trends.summary": "近 {days} 天共 {n} 条告警",
+  "trends.passages": "通行人次",
+  "rule.all": "告警",
+  "rule.silent_resident": "独居老人无动静",
+  "rule.out_not_back": "外出未归",
+  "rule.absence_overdue": "报备逾期未归",
+  "rule.device_offline": "设备离线",
+  "rule.duress": "胁迫开门",
+  "rule.tamper": "设备防拆",
+  "rule.door_forced": "强行开门",
+  "rule.door_held_open": "门长时间未关",
+  "rule.access_denied": "多次刷卡失败",
+  "rule.tailgating": "尾随进入"
 };

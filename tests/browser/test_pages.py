@@ -87,7 +87,7 @@ def test_the_closed_loop_across_the_control_room_and_a_phone(
     phone.locator("[data-test=acknowledge]").click()
     form = phone.locator("[data-test=feedback-form]")
     expect(form).to_be_visible()
-    form.get_by_text("安全无事").click()
+    form.get_by_label("安全无事").check()
     phone.fill("#note", "已上门，老人在家休息")
     phone.set_input_files("#photo", files=[{"name": "door.png", "mimeType": "image/png",
                                             "buffer": tiny_png()}])
@@ -117,6 +117,30 @@ def test_the_phone_lists_my_alerts(open_page: OpenPage, users: dict[str, str],
     log_in(phone, "w-01")
     expect(phone.locator(f"[data-alert='{alert_id}']")).to_contain_text("李建国 门禁异常")
     screenshot(phone, "phone-list")
+
+
+def test_a_push_link_on_a_phone_sized_screen_opens_the_phone_page(
+        open_page: OpenPage, users: dict[str, str], seeded: Db) -> None:
+    alert_id = g1_alert(seeded)
+    page = open_page(f"/?alert={alert_id}", viewport=PHONE)
+    log_in(page, "ctl-1")
+    expect(page).to_have_url(f"/m/alerts/{alert_id}")
+    # By keyboard alone: Tab to the acknowledge button, Enter, then an outcome with Space.
+    assert tab_to(page, "[data-test=acknowledge]")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-test=feedback-form]")).to_be_visible()
+    assert tab_to(page, "input[name=outcome]")
+    page.keyboard.press("Space")
+    expect(page.locator("input[name=outcome]").first).to_be_checked()
+
+
+def tab_to(page: Page, selector: str, most: int = 30) -> bool:
+    """Press Tab until the element matching ``selector`` has the focus."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement?.matches(s) ?? false", selector):
+            return True
+    return False
 
 
 def test_a_database_outage_shows_on_an_open_page(open_page: OpenPage, users: dict[str, str],

@@ -83,7 +83,7 @@ def test_ui_pages_are_served_with_long_cached_files(api: httpx.Client) -> None:
     index.html, never cached; its hashed files are cached for good."""
     for path in ("/", "/login", "/m/", "/m/alerts/12", "/installer/", "/?alert=7"):
         page = api.get(path)
-        assert page.status_code == 200, path
+        assert page.status_code == 200, f"{path}: is the UI built? ./dev test builds web/ first"
         assert page.headers["content-type"].startswith("text/html"), path
         assert page.headers["cache-control"] == "no-cache", path
         assert '<html lang="zh-CN">' in page.text

@@ -39,9 +39,11 @@ USERS = {
 OpenPage = Callable[..., Page]
 
 
-@pytest.fixture(name="browser", scope="session")
+@pytest.fixture(name="browser", scope="package")
 def browser_fixture() -> Iterator[Browser]:
-    """Headless Chromium from Debian (never a downloaded one)."""
+    """Headless Chromium from Debian (never a downloaded one). Package-scoped: Playwright's
+    sync API runs an event loop in this thread while it is open, which would refuse the
+    ``asyncio.run`` of later tests."""
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium fonts-noto-cjk")
     if not UI_INDEX.is_file():

@@ -47,7 +47,7 @@ def test_each_role_logs_in_to_its_own_page(open_page: OpenPage, users: dict[str,
     expect(page.locator("body")).to_contain_text("退出登录")
     if users[username] == "installer":
         expect(page.locator("[data-test=devices]")).to_contain_text("1栋1单元门禁")
-        expect(page.locator("[data-test=devices]")).to_contain_text("离线")
+        expect(page.locator("[data-test=devices] .el-tag", has_text="离线")).to_be_visible()
         screenshot(page, "installer")
     page.get_by_role("button", name=re.compile(r"^(English|EN)$")).click()
     expect(page.locator("body")).to_contain_text("Log out")

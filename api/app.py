@@ -4,8 +4,10 @@ The connection pool and the broker probe are made in the lifespan, from the sett
 given to the factory, so importing this module reads no configuration and opens nothing.
 Routes: ``/health``; ``/api/v1/...`` (auth, events, residents, alerts, devices, dead
 letters, communities, the live stream), each behind a login and scoped to the caller's place
-(``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the control-room UI
-at ``/`` with its files under ``/static``.
+(``api.security``); ``/go/{token}``, the links in pushes; ``/docs``; the web UI (built from
+``web/`` into ``api/ui/``): the control room at ``/``, the grid worker's phone at ``/m/``,
+the installer's console at ``/installer/``, login at ``/login``, hashed files under
+``/assets``.
 In front of them (``api.middleware``): security headers, CORS when ``api.cors_origins`` lists
 origins, and the guard that refuses oversized bodies and input the database cannot hold.
 """
@@ -20,11 +22,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
+from starlette.types import Scope
 
 from api import queries
 from api.alerts.views import router as alerts_router
@@ -56,7 +59,17 @@ from linli.settings import ApiSettings, Settings
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+UI_DIR = Path(__file__).resolve().parent / "ui"
+"""The built web UI (``npm run build`` in ``web/``; ``./dev`` builds it when its sources change)."""
+UI_PAGES = ("/", "/login")
+"""Where the single-page UI starts; below ``/m/`` and ``/installer/`` every path is its too."""
+LONG_CACHE = "public, max-age=31536000, immutable"
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>界面未构建 · UI not built</title></head>
+<body><h1>界面未构建</h1><p>请运行 <code>./dev demo</code>（或在 web/ 中运行 npm ci 和 npm run build）。</p>
+<p lang="en">The web UI is not built: run <code>./dev demo</code> (or npm ci and npm run build
+in web/).</p></body></html>
+"""
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 10
 STATEMENT_TIMEOUT = "15s"
@@ -156,9 +169,34 @@ def _make_pool(database_url: str) -> Pool:
     )
 
 
-def _install_ui(app: FastAPI) -> None:
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+class _HashedFiles(StaticFiles):
+    """The UI's files: their names carry a hash of their content, so they never change."""
 
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = LONG_CACHE
+        return response
+
+
+def _install_ui(app: FastAPI) -> None:
+    index = UI_DIR / "index.html"
+    if not index.is_file():
+        log.warning("the web UI is not built (%s missing): / answers a page saying so", index)
+    # check_dir=False: the API still starts without a built UI (its pages then say so).
+    app.mount("/assets", _HashedFiles(directory=UI_DIR / "assets", check_dir=False), name="assets")
+
+    async def page() -> Response:
+        # index.html names the current hashed files: it is checked again on every load.
+        if not index.is_file():
+            return HTMLResponse(NOT_BUILT_PAGE, status_code=503, headers={"Cache-Control": "no-store"})
+        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+    for path in UI_PAGES:
+        app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
+    for prefix in ("/m", "/installer"):
+        app.add_api_route(prefix + "/{rest:path}", page, methods=["GET"], include_in_schema=False)
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(UI_DIR / "favicon.svg", headers={"Cache-Control": "public, max-age=86400"})

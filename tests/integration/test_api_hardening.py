@@ -165,7 +165,7 @@ def docs_script_hash(html: str) -> str:
 def test_every_response_carries_the_security_headers(server: ApiServer) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as client:
         responses = {path: client.get(path) for path in (
-            "/", "/static/app.js", "/health", "/openapi.json", "/api/v1/alerts",
+            "/", "/favicon.svg", "/health", "/openapi.json", "/api/v1/alerts",
             "/api/v1/nothing", "/nothing", "/docs", "/go/no-such-link-0123456789")}
         responses["POST /api/v1/auth/login"] = client.post(
             "/api/v1/auth/login", json={"username": "nobody", "password": "wrong-password"})

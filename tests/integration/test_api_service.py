@@ -4,6 +4,7 @@ docs, unknown routes, the threaded server and ``linli api`` itself."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,19 +78,23 @@ def test_database_down_is_503_on_health_and_json_503_on_the_api(start_api: Start
     assert_error(client.get("/api/v1/events"), 503, "database_unavailable")
 
 
-def test_ui_page_is_served_in_chinese_with_its_files(api: httpx.Client) -> None:
-    page = api.get("/")
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert '<html lang="zh-CN">' in page.text
-    assert "社区监控中心" in page.text and "未结告警" in page.text
-    script = api.get("/static/app.js")
-    assert script.status_code == 200
-    assert "javascript" in script.headers["content-type"]
-    messages = api.get("/static/i18n.json").json()
-    assert messages["zh-CN"]["panel.alerts"] == "未结告警"
-    assert messages["en"]["panel.alerts"] == "Open alerts"
-    assert "cdn" not in page.text.lower() and "https://" not in page.text
+def test_ui_pages_are_served_with_long_cached_files(api: httpx.Client) -> None:
+    """The built UI (./dev builds web/ first): every page of the single-page app is its
+    index.html, never cached; its hashed files are cached for good."""
+    for path in ("/", "/login", "/m/", "/m/alerts/12", "/installer/", "/?alert=7"):
+        page = api.get(path)
+        assert page.status_code == 200, f"{path}: is the UI built? ./dev test builds web/ first"
+        assert page.headers["content-type"].startswith("text/html"), path
+        assert page.headers["cache-control"] == "no-cache", path
+        assert '<html lang="zh-CN">' in page.text
+    page = api.get("/").text
+    assert "<script>" not in page and "<style" not in page and "https://" not in page
+    files = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page)
+    assert any(f.endswith(".js") for f in files) and any(f.endswith(".css") for f in files)
+    for name in files:
+        answer = api.get(name)
+        assert answer.status_code == 200, name
+        assert answer.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_docs_and_openapi_are_served_without_a_cdn(api: httpx.Client) -> None:
@@ -107,7 +112,7 @@ def test_docs_and_openapi_are_served_without_a_cdn(api: httpx.Client) -> None:
 def test_unknown_routes_and_methods_are_json(api: httpx.Client) -> None:
     error = assert_error(api.get("/api/v1/nothing-here"), 404, "not_found")
     assert "/api/v1/nothing-here" in error["message"]
-    assert_error(api.get("/static/missing.js"), 404, "not_found")
+    assert_error(api.get("/assets/missing.js"), 404, "not_found")
     assert_error(api.delete("/api/v1/events"), 405, "method_not_allowed")
 
 

@@ -1,0 +1,50 @@
+// Calls to /api/v1 with the session cookie; unsafe methods carry the CSRF token (from the
+// login answer, or the readable linli_csrf cookie after a reload).
+export const API = "/api/v1";
+let csrf = null;
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message || code || String(status));
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((part) => part.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : null;
+}
+
+export function setCsrf(token) { csrf = token; }
+
+export async function request(method, path, { json, body, type, query } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = csrf || cookie("linli_csrf") || "";
+  let payload = body;
+  if (json !== undefined) { headers["Content-Type"] = "application/json"; payload = JSON.stringify(json); }
+  if (type) headers["Content-Type"] = type;
+  let url = path.startsWith("/") ? path : `${API}/${path}`;
+  if (query) {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) {
+      for (const one of [].concat(value)) if (one !== undefined && one !== null) params.append(key, one);
+    }
+    url += `?${params}`;
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: payload, credentials: "same-origin" });
+  } catch (exc) {
+    throw new ApiError(0, "network", String(exc));
+  }
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    throw new ApiError(response.status, data?.error?.code, data?.error?.message);
+  }
+  return data;
+}
+
+export const get = (path, query) => request("GET", path, { query });
+export const post = (path, json) => request("POST", path, { json: json ?? {} });

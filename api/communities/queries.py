@@ -3,6 +3,8 @@ the community's own time zone."""
 
 from __future__ import annotations
 
+from api.alerts.queries import ALERT_SCOPE
+
 LIST_COMMUNITIES = """
 SELECT id, name, timezone, locale FROM communities
  WHERE %(community)s::text IS NULL OR id = %(community)s
@@ -15,16 +17,15 @@ SELECT id, name, timezone, locale
  WHERE id = %(community)s
 """
 
-ACTIVE_ALERTS_BY_RULE = """
-SELECT rule,
-       count(*) FILTER (WHERE status = 'open') AS open,
-       count(*) FILTER (WHERE status = 'acknowledged') AS acknowledged
-  FROM alerts
- WHERE community = %(community)s AND status IN ('open', 'acknowledged')
-   AND (%(scope_grids)s::text[] IS NULL OR grid = ANY(%(scope_grids)s)
-        OR building = ANY(%(scope_buildings)s) OR assignee = %(scope_worker)s)
- GROUP BY rule
- ORDER BY rule
+ACTIVE_ALERTS_BY_RULE = f"""
+SELECT a.rule,
+       count(*) FILTER (WHERE a.status = 'open') AS open,
+       count(*) FILTER (WHERE a.status = 'acknowledged') AS acknowledged
+  FROM alerts a
+ WHERE a.community = %(community)s AND a.status IN ('open', 'acknowledged')
+   AND {ALERT_SCOPE}
+ GROUP BY a.rule
+ ORDER BY a.rule
 """
 
 EVENTS_SINCE = """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.alerts.queries import ALERT_SCOPE
+
 # Every building of the community is numbered (for the grid layout of buildings with no
 # plan position) before the scope filter, so that a building sits in the same place for
 # everyone who sees it.
@@ -26,15 +28,14 @@ SELECT building, id, name
 """
 
 # Active alerts per building and severity, as ``ALERT_SCOPE`` lets the principal see them.
-PLACE_ALERTS = """
-SELECT building, severity,
-       count(*) FILTER (WHERE status = 'open') AS open,
-       count(*) FILTER (WHERE status = 'acknowledged') AS acknowledged
-  FROM alerts
- WHERE community = %(community)s AND status IN ('open', 'acknowledged')
-   AND (%(scope_grids)s::text[] IS NULL OR grid = ANY(%(scope_grids)s)
-        OR building = ANY(%(scope_buildings)s) OR assignee = %(scope_worker)s)
- GROUP BY building, severity
+PLACE_ALERTS = f"""
+SELECT a.building, a.severity,
+       count(*) FILTER (WHERE a.status = 'open') AS open,
+       count(*) FILTER (WHERE a.status = 'acknowledged') AS acknowledged
+  FROM alerts a
+ WHERE a.community = %(community)s AND a.status IN ('open', 'acknowledged')
+   AND {ALERT_SCOPE}
+ GROUP BY a.building, a.severity
  ORDER BY building, severity
 """
 
@@ -96,12 +97,11 @@ SELECT r.id, r.name, h.building, b.name AS building_name, h.unit, u.name AS unit
 """
 
 # Per local day of the community (``timezone``), from ``since``.
-TREND_ALERTS = """
-SELECT (raised_at AT TIME ZONE %(timezone)s)::date AS day, rule, count(*) AS raised
-  FROM alerts
- WHERE community = %(community)s AND raised_at >= %(since)s
-   AND (%(scope_grids)s::text[] IS NULL OR grid = ANY(%(scope_grids)s)
-        OR building = ANY(%(scope_buildings)s) OR assignee = %(scope_worker)s)
+TREND_ALERTS = f"""
+SELECT (a.raised_at AT TIME ZONE %(timezone)s)::date AS day, a.rule, count(*) AS raised
+  FROM alerts a
+ WHERE a.community = %(community)s AND a.raised_at >= %(since)s
+   AND {ALERT_SCOPE}
  GROUP BY 1, 2
  ORDER BY 1, 2
 """

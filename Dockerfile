@@ -1,6 +1,14 @@
 # syntax=docker/dockerfile:1
 # One image for every Linli service; docker-compose.yml picks the command (`linli ingest`,
-# `linli api`, …). Built in two stages so that no compiler or build cache ships.
+# `linli api`, …). Built in stages so that no compiler, node or build cache ships: the web
+# UI is built from its lockfile in a node stage and only its output is packaged.
+
+FROM node:20-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web ./
+RUN npm run build
 
 FROM python:3.11-slim AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -11,6 +19,7 @@ COPY edge ./edge
 COPY ingest ./ingest
 COPY rules ./rules
 COPY api ./api
+COPY --from=web /src/api/ui ./api/ui
 COPY hardware ./hardware
 # Linli and every dependency as wheels; tzdata because "today" is evaluated in each
 # community's zone and a slim image may lack the system zone database.

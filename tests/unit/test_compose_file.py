@@ -385,8 +385,12 @@ def test_the_certificate_script_makes_a_certificate_once(tmp_path: Path) -> None
 
 def test_the_image_runs_as_an_unprivileged_user() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
-    stages = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
-    assert stages and all(s.startswith("python:3.11-slim") for s in stages)
+    stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?", dockerfile, re.MULTILINE)
+    assert stages and stages[-1][0].startswith("python:3.11-slim"), "the image is Python's"
+    # Node only builds the web UI; its output alone is copied into the Python stages.
+    assert all(image.startswith("python:3.11-slim") or (image.startswith("node:") and name == "web")
+               for image, name in stages)
+    assert re.search(r"^COPY --from=web \S+/api/ui \./api/ui$", dockerfile, re.MULTILINE)
     users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert re.search(r"pip (install|wheel)\b.*\s\.(\s|$)", dockerfile)

@@ -228,11 +228,14 @@ class Notifier:
         """Send up to ``limit`` notifications due at ``now``: each claimed and committed
         before its send, its outcome recorded in a transaction of its own after."""
         now = now or utc_now()
+        started = time.monotonic()
         done: list[Delivery] = []
         for _ in range(limit):
             try:
+                # A lease runs from the claim, not from the start of a run of slow sends.
+                elapsed = dt.timedelta(seconds=time.monotonic() - started)
                 with conn.transaction():
-                    claim = self._claim(conn, now)
+                    claim = self._claim(conn, now, now + elapsed)
                 if claim is None:
                     break
                 if isinstance(claim, Delivery):
@@ -247,7 +250,8 @@ class Notifier:
                 break
         return done
 
-    def _claim(self, conn: Conn, now: dt.datetime) -> _Claim | Delivery | None:
+    def _claim(self, conn: Conn, now: dt.datetime,
+               clock: dt.datetime) -> _Claim | Delivery | None:
         row = conn.execute(queries.DUE_NOTIFICATION, {"now": now}).fetchone()
         if row is None:
             return None
@@ -278,7 +282,7 @@ class Notifier:
                 f"sending since {now.isoformat(timespec='seconds')}; no outcome recorded yet")
         claimed = conn.execute(queries.CLAIM_NOTIFICATION, {
             "notification_id": row["id"], "note": note,
-            "lease_until": now + dt.timedelta(seconds=lease_s(self._settings.timeout_s)),
+            "lease_until": clock + dt.timedelta(seconds=lease_s(self._settings.timeout_s)),
         }).fetchone()
         assert started is not None and claimed is not None  # the row is locked by us
         return _Claim(row, started["id"], claimed["attempts"], len(closed))

@@ -5,7 +5,8 @@ The rules engine (sync) and the API (async) both queue pushes into ``notificatio
 rules service's notifier sends them. What they share is here and in ``linli.alerts``
 (the named SQL): building a push and its link is pure, running the SQL is each stage's.
 
-Every push ends with ``{public_url}/go/{token}``: a random token, one per (alert, worker)
+Every push ends with ``{public_url}/go/{token}`` (channels that carry only text add the
+push's reference, ``编号 N-123``, after it): a random token, one per (alert, worker)
 in ``alert_links``, valid for ``api.link_hours``; opening it leads to the alert's page,
 which still asks to log in. Pushes carry no phone numbers: the contacts are behind the
 link, read at the time they are needed.
@@ -24,9 +25,9 @@ from linli.channels import redact_channel
 from linli.i18n import Catalog
 from linli.settings import ApiSettings
 
-__all__ = ["MAX_REPEATS", "TEXTS", "PushText", "link_expiry", "link_params", "link_url", "local_time",
-           "new_link_token", "notification_params", "numbered", "public_url",
-           "recipient_locale", "text", "with_link"]
+__all__ = ["MAX_REPEATS", "TEXTS", "PushText", "idempotency_key", "link_expiry", "link_params",
+           "link_url", "local_time", "new_link_token", "notification_params", "numbered",
+           "public_url", "recipient_locale", "text", "with_link", "with_reference"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class PushText:
 
 TEXTS = Catalog({
     "link": {"zh-CN": "查看详情并反馈：{url}", "en": "Details and feedback: {url}"},
+    "reference": {"zh-CN": "编号 {ref}", "en": "Ref. {ref}"},
     "repeat": {"zh-CN": "{title}（第{n}次）", "en": "{title} (#{n})"},
     "dispatched.title": {"zh-CN": "【邻里·派单】{title}", "en": "[Linli · assigned] {title}"},
     "dispatched.body": {
@@ -116,6 +118,22 @@ def link_expiry(api: ApiSettings, now: dt.datetime) -> dt.datetime:
 def with_link(body: str, url: str, locale: str | None) -> str:
     """The push body with the link to the alert as its last line."""
     return f"{body}\n{text('link', locale, url=url)}"
+
+
+def idempotency_key(notification_id: int) -> str:
+    """``N-123``: what makes one push recognisable to its receiver across repeats.
+
+    Every attempt of one notification (one alert, worker, channel and kind of push) carries
+    the same key, so a receiver that got it already can drop a repeat: webhooks get it as the
+    ``Idempotency-Key`` header and in the body, other channels at the end of the text.
+    """
+    return f"N-{notification_id}"
+
+
+def with_reference(body: str, key: str, locale: str | None) -> str:
+    """The push body with its idempotency key as a last line (``编号 N-123``), for channels
+    that carry nothing but text: a worker who gets it twice sees it is the same push."""
+    return f"{body}\n{text('reference', locale, ref=key)}"
 
 
 MAX_REPEATS = 50

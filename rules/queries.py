@@ -185,12 +185,13 @@ SELECT DISTINCT ON (n.worker, n.url_index)
 
 # --- the notifier --------------------------------------------------------------------
 
-# One row at a time, locked for the length of one send: replicas share the queue and a
-# slow endpoint holds back only its own row. The URL itself stays in grid_workers.
+# One row at a time, locked only while it is claimed: replicas share the queue. The URL
+# itself stays in grid_workers. A claimed row stays 'pending' with its next attempt pushed
+# past the end of the send (a lease): if the sender dies, the row is due again then.
 DUE_NOTIFICATION = """
 SELECT n.id, n.alert_id, n.community, n.worker, n.url_index, n.channel, n.title, n.body,
        n.attempts, w.name AS worker_name, w.notify_urls[n.url_index + 1] AS url,
-       c.locale AS community_locale
+       w.locale AS worker_locale, c.locale AS community_locale
   FROM notifications n
   LEFT JOIN grid_workers w ON w.community = n.community AND w.id = n.worker
   LEFT JOIN communities c ON c.id = n.community
@@ -200,25 +201,53 @@ SELECT n.id, n.alert_id, n.community, n.worker, n.url_index, n.channel, n.title,
    FOR UPDATE OF n SKIP LOCKED
 """
 
-RECORD_ATTEMPT = """
-INSERT INTO notification_attempts (notification_id, at, ok, duration_ms, error)
-VALUES (%(notification_id)s, %(now)s, %(ok)s, %(duration_ms)s, %(error)s)
+# Attempts still marked as sending when their row is claimed again: the sender stopped (or
+# outlived its lease) before it could record what the channel said.
+CLOSE_INTERRUPTED_ATTEMPTS = """
+UPDATE notification_attempts
+   SET error = %(error)s
+ WHERE notification_id = %(notification_id)s AND NOT ok AND error = %(sending)s
+RETURNING id
 """
 
+# Committed before the send: a crash between send and record leaves this row behind.
+START_ATTEMPT = """
+INSERT INTO notification_attempts (notification_id, at, ok, duration_ms, error)
+VALUES (%(notification_id)s, %(now)s, false, 0, %(sending)s)
+RETURNING id
+"""
+
+CLAIM_NOTIFICATION = """
+UPDATE notifications
+   SET attempts = attempts + 1, next_attempt_at = %(lease_until)s, last_error = %(note)s
+ WHERE id = %(notification_id)s
+RETURNING attempts
+"""
+
+FINISH_ATTEMPT = """
+UPDATE notification_attempts
+   SET ok = %(ok)s, duration_ms = %(duration_ms)s, error = %(error)s
+ WHERE id = %(attempt_id)s
+"""
+
+# The MARK_ statements change a row only while it is still this attempt's: a sender that
+# outlived its lease must not overwrite what a later attempt recorded.
 MARK_SENT = """
 UPDATE notifications
-   SET status = 'sent', attempts = attempts + 1, sent_at = %(now)s, last_error = NULL
- WHERE id = %(notification_id)s
+   SET status = 'sent', sent_at = %(now)s, last_error = %(note)s
+ WHERE id = %(notification_id)s AND status <> 'sent'
+RETURNING id
 """
 
 MARK_RETRY = """
 UPDATE notifications
-   SET attempts = attempts + 1, last_error = %(error)s, next_attempt_at = %(next_attempt_at)s
- WHERE id = %(notification_id)s
+   SET last_error = %(error)s, next_attempt_at = %(next_attempt_at)s
+ WHERE id = %(notification_id)s AND status = 'pending' AND attempts = %(attempt)s
 """
 
 MARK_FAILED = """
 UPDATE notifications
-   SET status = 'failed', attempts = attempts + 1, last_error = %(error)s
- WHERE id = %(notification_id)s
+   SET status = 'failed', last_error = %(error)s
+ WHERE id = %(notification_id)s AND status = 'pending' AND attempts = %(attempt)s
+RETURNING id
 """

@@ -79,6 +79,11 @@ TEXTS = Catalog({
         "zh-CN": "已推送给{worker}（{channel}）",
         "en": "Pushed to {worker} ({channel})",
     },
+    "timeline.notify_unknown": {
+        "zh-CN": "推送给{worker}（{channel}）的第{attempt}次尝试结果未知（发送中断），将以同一编号{ref}重发",
+        "en": "Attempt {attempt} to push to {worker} ({channel}) ended with no result (sending "
+              "was interrupted); it is sent again with the same reference {ref}",
+    },
     "timeline.notify_failed": {
         "zh-CN": "推送给{worker}（{channel}）失败{attempts}次，已停止重试：{error}",
         "en": "Push to {worker} ({channel}) failed {attempts} times; gave up: {error}",

@@ -105,6 +105,18 @@ def pending_id(seed: Seed) -> int:
     return int(next(n["id"] for n in seed.rows("notifications") if n["status"] == "pending"))
 
 
+def pending_attempts(seed: Seed) -> int:
+    return int(next(n["attempts"] for n in seed.rows("notifications")
+                    if n["status"] == "pending"))
+
+
+def left_sending(conn: Conn, seed: Seed, copy_ok: bool) -> None:
+    """The notifier stopped during a send: its attempt is still marked as sending."""
+    conn.execute("INSERT INTO notification_attempts (notification_id, at, ok, duration_ms,"
+                 " error) VALUES (%(id)s, %(at)s, false, 0, 'sending')",
+                 {"id": pending_id(seed), "at": seed.at(minutes=-3)})
+
+
 def jsonb_rows(*rows: dict[str, Any]) -> Params:
     return {"rows": Jsonb([{k: v.isoformat() if isinstance(v, dt.datetime) else v
                             for k, v in r.items()} for r in rows])}
@@ -306,17 +318,29 @@ CASES = [
     Case(R + "TOLD_ABOUT", "alert 1, one worker told twice", lambda s: {"alert_id": 1},
          prepare=queue_tier_two),
     Case(R + "DUE_NOTIFICATION", "due now", lambda s: {"now": s.anchor}),
-    Case(R + "RECORD_ATTEMPT", "failed attempt",
-         lambda s: {"notification_id": pending_id(s), "now": s.anchor, "ok": False,
-                    "duration_ms": 12, "error": "timeout"}, table("notification_attempts")),
+    Case(R + "CLOSE_INTERRUPTED_ATTEMPTS", "one attempt left sending",
+         lambda s: {"notification_id": pending_id(s), "sending": "sending",
+                    "error": "outcome unknown"}, table("notification_attempts"),
+         prepare=left_sending),
+    Case(R + "START_ATTEMPT", "pending one",
+         lambda s: {"notification_id": pending_id(s), "now": s.anchor, "sending": "sending"},
+         table("notification_attempts")),
+    Case(R + "CLAIM_NOTIFICATION", "pending one",
+         lambda s: {"notification_id": pending_id(s), "note": "sending",
+                    "lease_until": s.at(minutes=1)}, table("notifications")),
+    Case(R + "FINISH_ATTEMPT", "first attempt",
+         lambda s: {"attempt_id": 1, "ok": False, "duration_ms": 12, "error": "timeout"},
+         table("notification_attempts")),
     Case(R + "MARK_SENT", "pending one",
-         lambda s: {"notification_id": pending_id(s), "now": s.anchor}, table("notifications")),
-    Case(R + "MARK_RETRY", "pending one",
-         lambda s: {"notification_id": pending_id(s), "error": "503",
-                    "next_attempt_at": s.at(minutes=-5)}, table("notifications")),
-    Case(R + "MARK_FAILED", "pending one",
-         lambda s: {"notification_id": pending_id(s), "error": "gave up"},
+         lambda s: {"notification_id": pending_id(s), "now": s.anchor, "note": None},
          table("notifications")),
+    Case(R + "MARK_RETRY", "pending one, its current attempt",
+         lambda s: {"notification_id": pending_id(s), "error": "503",
+                    "next_attempt_at": s.at(minutes=-5), "attempt": pending_attempts(s)},
+         table("notifications")),
+    Case(R + "MARK_FAILED", "pending one, its current attempt",
+         lambda s: {"notification_id": pending_id(s), "error": "gave up",
+                    "attempt": pending_attempts(s)}, table("notifications")),
     # safety rules
     Case(S + "EVENTS_OF_KINDS", "denied and forced in 20 days",
          lambda s: safety(s, kinds=["access_denied", "door_forced"])),

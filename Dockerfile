@@ -38,6 +38,7 @@ RUN groupadd --system --gid 10001 linli \
  && useradd --system --uid 10001 --gid linli --home-dir /var/lib/linli \
         --shell /usr/sbin/nologin linli \
  && mkdir -p /var/lib/linli/sim /var/lib/linli/edge /var/lib/linli/tls \
+        /var/lib/linli/mqtt-ca /var/lib/linli/mqtt-tls \
  && chown -R linli:linli /var/lib/linli
 WORKDIR /var/lib/linli
 USER 10001:10001

@@ -129,22 +129,51 @@ ON CONFLICT (community, resident) DO UPDATE
 A row naming a person or home that the directory does not know is dropped."""
 
 UPSERT_DEVICE_SIGHTINGS = """
-INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,
-                          last_event_at)
-SELECT community, building, device, kind, false, now(), last_event_at
-  FROM jsonb_to_recordset(%(rows)s::jsonb)
-       AS r (community text, building text, device text, kind text,
-             last_event_at timestamptz)
- ORDER BY community, building, device
-ON CONFLICT (community, building, id) DO UPDATE
-   SET first_seen_at = COALESCE(d.first_seen_at, EXCLUDED.first_seen_at),
-       last_event_at = GREATEST(d.last_event_at, EXCLUDED.last_event_at)
- WHERE d.first_seen_at IS NULL
-    OR d.last_event_at IS NULL
-    OR d.last_event_at < EXCLUDED.last_event_at
-RETURNING d.community, d.building, d.id, (d.xmax = 0) AS inserted
+WITH sighted AS (
+    INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,
+                              last_event_at)
+    SELECT community, building, device, kind, false, now(), last_event_at
+      FROM jsonb_to_recordset(%(rows)s::jsonb)
+           AS r (community text, building text, device text, kind text,
+                 last_event_at timestamptz)
+     ORDER BY community, building, device
+    ON CONFLICT (community, building, id) DO UPDATE
+       SET first_seen_at = COALESCE(d.first_seen_at, EXCLUDED.first_seen_at),
+           last_event_at = GREATEST(d.last_event_at, EXCLUDED.last_event_at)
+     WHERE d.first_seen_at IS NULL
+        OR d.last_event_at IS NULL
+        OR d.last_event_at < EXCLUDED.last_event_at
+    RETURNING d.community, d.building, d.id, d.kind, d.last_event_at, (d.xmax = 0) AS inserted
+), elsewhere AS (
+    SELECT s.community, s.building, s.id, s.kind, s.last_event_at,
+           string_agg(o.building, ', ' ORDER BY o.building) AS registered_in
+      FROM sighted s
+      JOIN devices o ON o.community = s.community AND o.id = s.id
+                    AND o.building <> s.building AND o.registered
+     WHERE s.inserted
+     GROUP BY s.community, s.building, s.id, s.kind, s.last_event_at
+), flagged AS (
+    INSERT INTO dead_letters (topic, payload, reason)
+    SELECT format('linli/v1/%%s/%%s/%%s/events', community, building, id),
+           convert_to(jsonb_build_object('device', id, 'kind', kind,
+                                         'topic_building', building,
+                                         'registered_in', registered_in,
+                                         'last_event_at', last_event_at)::text, 'UTF8'),
+           format('device %%s is registered to building %%s of %%s, but its events arrive '
+                  'under building %%s: stored as an unregistered device of %%s. Check the '
+                  'agent''s building and credentials, or register the device where it is',
+                  id, registered_in, community, building, building)
+      FROM elsewhere
+     ORDER BY community, building, id
+    RETURNING id
+)
+SELECT community, building, id, inserted FROM sighted
 """
-"""A device not in the registry gets a row with registered = false (``inserted`` is true)."""
+"""A device not in the registry gets a row with registered = false (``inserted`` is true).
+When the same device id is registered to another building of the community, that first
+sighting is also put on the dead-letter list with a reason an installer can act on (an agent
+configured with the wrong building, a device moved, or another building's credentials): the
+events stay stored, under the topic's building, as before."""
 
 UPSERT_DEVICE_STATUS = """
 INSERT INTO devices AS d (community, building, id, kind, registered, first_seen_at,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -12,6 +12,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from linli.errors import ConfigError
+
+TLS_OPTIONS = ("cafile", "certfile", "keyfile")
+"""Query options of an ``mqtts://`` URL: the CA that signed the broker's certificate (a
+private CA, as docker-compose.yml generates), and the client's own certificate and key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +27,11 @@ class BrokerAddress:
     tls: bool
     username: str | None = None
     password: str | None = None
+    cafile: str | None = None
+    """PEM file of the CA to verify the broker against; None: the system's CAs."""
+    certfile: str | None = None
+    keyfile: str | None = None
+    """The client certificate (PEM) and its key, for a broker that asks for one."""
 
     def __repr__(self) -> str:
         scheme = "mqtts" if self.tls else "mqtt"
@@ -31,9 +40,18 @@ class BrokerAddress:
 
     __str__ = __repr__
 
+    def tls_context(self) -> ssl.SSLContext:
+        """A verifying client context: the broker's certificate must chain to ``cafile``
+        (else the system's CAs) and name the host; the client certificate when given."""
+        context = ssl.create_default_context(cafile=self.cafile)
+        if self.certfile:
+            context.load_cert_chain(self.certfile, self.keyfile)
+        return context
+
 
 def parse_broker_url(url: str) -> BrokerAddress:
-    """Parse ``mqtt://user:password@host:port`` (``mqtts://`` for TLS)."""
+    """Parse ``mqtt://user:password@host:port`` (``mqtts://`` for TLS, optionally
+    ``?cafile=/path/ca.pem&certfile=…&keyfile=…``)."""
     parts = urlsplit(url)
     if parts.scheme not in ("mqtt", "mqtts"):
         raise ConfigError("LINLI_MQTT_URL must start with mqtt:// or mqtts://")
@@ -44,12 +62,24 @@ def parse_broker_url(url: str) -> BrokerAddress:
         port = parts.port or (8883 if tls else 1883)
     except ValueError as exc:
         raise ConfigError("LINLI_MQTT_URL has an invalid port") from exc
+    options = dict(parse_qsl(parts.query, keep_blank_values=True))
+    unknown = sorted(set(options) - set(TLS_OPTIONS))
+    if unknown:
+        raise ConfigError(f"LINLI_MQTT_URL: unknown option {unknown[0]!r} "
+                          f"(known: {', '.join(TLS_OPTIONS)})")
+    if options and not tls:
+        raise ConfigError("LINLI_MQTT_URL: cafile, certfile and keyfile need mqtts://")
+    if options.get("keyfile") and not options.get("certfile"):
+        raise ConfigError("LINLI_MQTT_URL: keyfile without certfile")
     return BrokerAddress(
         host=parts.hostname,
         port=port,
         tls=tls,
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        cafile=options.get("cafile") or None,
+        certfile=options.get("certfile") or None,
+        keyfile=options.get("keyfile") or None,
     )
 
 
@@ -107,7 +137,7 @@ def new_session(
     if broker.username:
         client.username_pw_set(broker.username, broker.password)
     if broker.tls:
-        client.tls_set_context(ssl.create_default_context())
+        client.tls_set_context(broker.tls_context())
     if will:
         client.will_set(will[0], will[1], qos=1, retain=True)
     client.reconnect_delay_set(min_delay=1, max_delay=30)

@@ -2,13 +2,14 @@
 
     linli hardware profiles  [--profiles DIR]
     linli hardware provision --devices FILE --out DIR [--building B] [--community C]
-                             [--broker-url mqtt://HOST:PORT] [--broker-dir DIR]
-                             [--rotate-password] [--check] [--profiles DIR]
+                             [--broker-url mqtts://HOST:8883] [--broker-dir DIR]
+                             [--broker-ca CA.pem] [--client-cert [--ca-key CA.key]]
+                             [--agent-dir DIR] [--rotate-password] [--check] [--profiles DIR]
     linli hardware test      --config AGENT.yaml --device DEV [--seconds N] [--wait-db]
                              [--db-only] [--follow]
 
-Secrets (the agent's password, the terminals' passwords) are written to files only, never
-printed.
+Secrets (the agent's password and key, the terminals' passwords) are written to files
+only, never printed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,19 @@ def add_parser(subparsers: Any) -> None:
     provision.add_argument("--broker-dir", type=Path, metavar="DIR",
                            help="the broker's passwd and acl files (default DIR/broker); "
                                 "shared by all buildings")
+    provision.add_argument("--broker-ca", type=Path, metavar="CA.pem",
+                           help="the CA certificate the broker's TLS certificate is signed "
+                                "by (compose: ca.pem of the mqtt-tls volume); copied to "
+                                "DIR/agents/mqtt-ca.pem and named in the agent's mqtts:// URL")
+    provision.add_argument("--client-cert", action="store_true",
+                           help="also give the agent a key and TLS client certificate "
+                                "(signed with --ca-key; without it a .csr to be signed)")
+    provision.add_argument("--ca-key", type=Path, metavar="CA.key",
+                           help="the CA's key (compose: ca.key of the mqtt-ca volume), to "
+                                "sign the client certificate; read, never copied")
+    provision.add_argument("--agent-dir", type=Path, metavar="DIR",
+                           help="where the agent's files will be on its machine, for the "
+                                "paths in its URL (default: DIR/agents as written)")
     provision.add_argument("--rotate-password", action="store_true",
                            help="give the agent a new password (else an existing one is kept)")
     provision.add_argument("--check", action="store_true",
@@ -115,6 +129,7 @@ def _shortened(text: str, width: int) -> str:
 def run_provision(args: argparse.Namespace, settings: Settings) -> int:
     """Validate, register, write; print what was done (no secrets)."""
     from hardware.profiles import load_profiles
+    from hardware.provision.clientcert import AgentTls
     from hardware.provision.devices import load_devices_file, plan_building
     from hardware.provision.flow import output_paths, provision
     from linli.db import connect
@@ -128,10 +143,14 @@ def run_provision(args: argparse.Namespace, settings: Settings) -> int:
               f"{len(plan.agent.sources)} sources")
         return 0
     broker = _agent_broker(args.broker_url, settings)
+    ca_cert = args.broker_ca or (Path(broker.cafile) if broker.cafile else None)
+    tls = AgentTls(ca_cert=ca_cert, client_cert=args.client_cert, ca_key=args.ca_key,
+                   agent_dir=args.agent_dir)
+    tls.check(tls=broker.tls)
     paths = output_paths(args.out, plan.community, plan.building, args.broker_dir)
     with connect(settings.require_database_url()) as conn:
         result = provision(conn, plan, paths, broker=broker, rotate=args.rotate_password,
-                           origin=args.devices.name)
+                           origin=args.devices.name, tls=tls)
     if result.devices is not None:
         counts = result.devices
         print(f"devices of {plan.community}/{plan.building}: {len(plan.devices)} registered "
@@ -139,6 +158,17 @@ def run_provision(args: argparse.Namespace, settings: Settings) -> int:
     print(f"agent configuration: {paths.agent_config}")
     print(f"agent credentials:   {paths.agent_env} (MQTT user {result.username}, "
           f"password {result.password}; keep this file secret)")
+    if not broker.tls:
+        print("warning: the agent's URL is plain mqtt://: its password crosses the network "
+              "unencrypted; use --broker-url mqtts://HOST:8883 --broker-ca CA.pem",
+              file=sys.stderr)
+    if result.client_cert == "request":
+        print(f"client certificate:  not signed: have {paths.agent_config.with_suffix('.csr')} "
+              "signed by the broker's CA, save it as "
+              f"{paths.agent_config.with_suffix('.crt')} and provision again")
+    elif result.client_cert is not None:
+        print(f"client certificate:  {paths.agent_config.with_suffix('.crt')} "
+              f"({result.client_cert}; key {paths.agent_config.with_suffix('.key')}, secret)")
     print(f"broker files:        {paths.passwd}, {paths.acl} ({result.agents_in_acl} agents)")
     if paths.passwd in result.changed or paths.acl in result.changed:
         print("broker files changed: install them and reload Mosquitto (kill -HUP)")
@@ -155,10 +185,12 @@ def _agent_broker(url: str | None, settings: Settings) -> BrokerAddress:
             raise ConfigError("no broker address for the agent: pass --broker-url "
                               "mqtt://host:port or set LINLI_MQTT_URL")
         found = parse_broker_url(settings.require_mqtt_url())
-        return BrokerAddress(found.host, found.port, found.tls)
+        return BrokerAddress(found.host, found.port, found.tls, cafile=found.cafile)
     found = parse_broker_url(url)
     if found.username or found.password:
         raise ConfigError("--broker-url must not carry credentials: the agent gets its own")
+    if found.certfile:
+        raise ConfigError("--broker-url must not name a client certificate: use --client-cert")
     return found
 
 

@@ -10,7 +10,10 @@ a failed run is simply run again):
    hold the terminals' passwords);
 3. ``OUT/agents/{community}-{building}.env``: ``LINLI_MQTT_URL`` with the agent's own user
    ``agent-{community}-{building}`` and password (mode 0600). An existing password is kept
-   unless ``rotate`` asks for a new one; it is never printed or logged;
+   unless ``rotate`` asks for a new one; it is never printed or logged. Over TLS
+   (``mqtts://``) the URL names the broker's CA certificate, copied to
+   ``OUT/agents/mqtt-ca.pem``, and with a client certificate its ``.crt`` and ``.key``
+   (``hardware.provision.clientcert``);
 4. ``BROKER/passwd`` (mode 0600, the agent's ``$7$`` entry, other entries kept) and
    ``BROKER/acl`` (services and every agent; see ``hardware.provision.acl``).
 """
@@ -21,6 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote, urlencode
 
 import psycopg
 import yaml
@@ -28,6 +32,7 @@ from psycopg.rows import dict_row
 
 from hardware.provision import queries
 from hardware.provision.acl import parse_acl, render_acl
+from hardware.provision.clientcert import AgentTls, CertState, client_files, write_client_files
 from hardware.provision.devices import BuildingPlan
 from hardware.provision.files import agent_broker, env_text, write_file, write_private
 from hardware.provision.mosquitto import agent_username, new_password, upsert_entry
@@ -78,6 +83,8 @@ class ProvisionResult:
     changed: list[Path] = field(default_factory=list)
     devices: DeviceCounts | None = None
     """Set when the devices were registered in the database."""
+    client_cert: CertState | None = None
+    """With ``--client-cert``: what became of the agent's certificate."""
 
 
 def register_devices(conn: psycopg.Connection[Any], plan: BuildingPlan) -> DeviceCounts:
@@ -112,11 +119,44 @@ def agent_yaml(plan: BuildingPlan, origin: str) -> str:
     return header + body
 
 
-def broker_url_for(broker: BrokerAddress, username: str, password: str) -> str:
-    """``mqtt://user:password@host:port`` for the agent's env file."""
+def broker_url_for(broker: BrokerAddress, username: str, password: str, *,
+                   cafile: str | None = None, certfile: str | None = None,
+                   keyfile: str | None = None) -> str:
+    """``mqtt://user:password@host:port`` for the agent's env file; over TLS with the
+    ``cafile``/``certfile``/``keyfile`` options the agent's paths give."""
     scheme = "mqtts" if broker.tls else "mqtt"
     host = f"[{broker.host}]" if ":" in broker.host else broker.host
-    return f"{scheme}://{username}:{password}@{host}:{broker.port}"
+    options = {"cafile": cafile, "certfile": certfile, "keyfile": keyfile}
+    query = urlencode({k: v for k, v in options.items() if v}, safe="/", quote_via=quote)
+    return f"{scheme}://{username}:{password}@{host}:{broker.port}" + (f"?{query}" if query else "")
+
+
+CA_FILE_NAME = "mqtt-ca.pem"
+"""The broker's CA certificate, next to the agents' files (the same for every building)."""
+
+
+def agent_tls_files(paths: OutputPaths, username: str,
+                    tls: AgentTls) -> tuple[dict[str, str], CertState | None, list[Path]]:
+    """Copy the CA, make the client certificate; the URL options naming them as the agent
+    will find them, what became of the certificate, and the files changed."""
+    options: dict[str, str] = {}
+    changed: list[Path] = []
+    folder = paths.agent_config.parent
+    agent_dir = tls.agent_dir or folder.resolve()
+    if tls.ca_cert is not None:
+        copy = folder / CA_FILE_NAME
+        if write_file(copy, tls.ca_cert.read_text(encoding="ascii")):
+            changed.append(copy)
+        options["cafile"] = str(agent_dir / CA_FILE_NAME)
+    state: CertState | None = None
+    if tls.client_cert:
+        files = client_files(paths.agent_config)
+        state, made = write_client_files(files, username, tls)
+        changed += made
+        if files.cert.is_file():
+            options["certfile"] = str(agent_dir / files.cert.name)
+            options["keyfile"] = str(agent_dir / files.key.name)
+    return options, state, changed
 
 
 def agent_password(env_file: Path, username: str, *, rotate: bool) -> tuple[str, PasswordState]:
@@ -130,8 +170,11 @@ def agent_password(env_file: Path, username: str, *, rotate: bool) -> tuple[str,
 
 
 def write_agent_files(plan: BuildingPlan, paths: OutputPaths, *, broker: BrokerAddress,
-                      rotate: bool = False, origin: str = "devices file") -> ProvisionResult:
+                      rotate: bool = False, origin: str = "devices file",
+                      tls: AgentTls | None = None) -> ProvisionResult:
     """Steps 2–4: the agent's configuration and credentials, the broker's files."""
+    tls = tls or AgentTls()
+    tls.check(tls=broker.tls)
     username = agent_username(plan.community, plan.building)
     acl = parse_acl(paths.acl.read_text(encoding="utf-8")) if paths.acl.exists() else None
     acl = acl or parse_acl("")
@@ -140,7 +183,9 @@ def write_agent_files(plan: BuildingPlan, paths: OutputPaths, *, broker: BrokerA
     changed = []
     if write_private(paths.agent_config, agent_yaml(plan, origin)):
         changed.append(paths.agent_config)
-    url = broker_url_for(broker, username, password)
+    options, cert_state, made = agent_tls_files(paths, username, tls)
+    changed += made
+    url = broker_url_for(broker, username, password, **options)
     if write_private(paths.agent_env, env_text(community=plan.community,
                                                building=plan.building, url=url)):
         changed.append(paths.agent_env)
@@ -150,14 +195,17 @@ def write_agent_files(plan: BuildingPlan, paths: OutputPaths, *, broker: BrokerA
         changed.append(paths.acl)
     log.info("provisioned %s/%s: MQTT user %s (password %s); %d files changed",
              plan.community, plan.building, username, state, len(changed))
-    return ProvisionResult(paths, username, state, len(acl.agents()), changed)
+    return ProvisionResult(paths, username, state, len(acl.agents()), changed,
+                           client_cert=cert_state)
 
 
 def provision(conn: psycopg.Connection[Any], plan: BuildingPlan, paths: OutputPaths, *,
               broker: BrokerAddress, rotate: bool = False,
-              origin: str = "devices file") -> ProvisionResult:
+              origin: str = "devices file", tls: AgentTls | None = None) -> ProvisionResult:
     """Register the building's devices, then write its agent's and the broker's files."""
+    (tls or AgentTls()).check(tls=broker.tls)  # before anything is written
     counts = register_devices(conn, plan)
-    result = write_agent_files(plan, paths, broker=broker, rotate=rotate, origin=origin)
+    result = write_agent_files(plan, paths, broker=broker, rotate=rotate, origin=origin,
+                               tls=tls)
     result.devices = counts
     return result

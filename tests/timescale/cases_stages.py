@@ -392,6 +392,11 @@ CASES = [
          table("presence")),
     Case(I + "UPSERT_DEVICE_SIGHTINGS", "known, stale and new device", sightings,
          table("devices")),
+    Case(I + "UPSERT_DEVICE_SIGHTINGS", "a device of b01 under b02's topic: flagged once",
+         lambda s: jsonb_rows(
+             {"community": "juxin", "building": "b02", "device": "b01-u2-door",
+              "kind": "door", "last_event_at": s.at(minutes=1)}),
+         table("dead_letters")),
     Case(I + "UPSERT_RESIDENT_SIGNALS", "named, home devices, newer and older", signal_rows,
          table("resident_signals")),
     Case(I + "UPSERT_DEVICE_STATUS", "known device and new agent", statuses, table("devices")),

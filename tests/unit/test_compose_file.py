@@ -2,8 +2,9 @@
 
 No Docker engine runs here, so these tests read the files: every service healthy or
 one-shot, start order by health and completion (no cycle), no secret with a default
-outside a development profile, Mosquitto with authentication, persistence and no limit
-that drops QoS 1 messages, the TimescaleDB image that tests/timescale/ checks, and every
+outside a development profile, Mosquitto with authentication, per-building publishing,
+a TLS listener (plain MQTT not published), persistence and no limit that drops QoS 1
+messages, the TimescaleDB image that tests/timescale/ checks, and every
 ``linli`` command one the CLI really parses.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from hardware.provision.acl import SERVICE_USERS, agent_rules, parse_acl
 from linli.cli import build_parser
 from linli.contract import MAX_PAYLOAD_BYTES
 from linli.settings import EdgeSettings, IngestSettings
@@ -64,12 +66,30 @@ def command(service: dict[str, Any]) -> list[str]:
 
 
 def mosquitto_conf() -> dict[str, str]:
+    """The options before the first listener (global) and, per option, the last value."""
     options = {}
     for line in (ROOT / "deploy/mosquitto/mosquitto.conf").read_text("utf-8").splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             key, _, value = line.strip().partition(" ")
             options[key] = value.strip()
     return options
+
+
+def mosquitto_listeners() -> dict[int, dict[str, str]]:
+    """Each ``listener PORT`` block of the config: its options."""
+    listeners: dict[int, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in (ROOT / "deploy/mosquitto/mosquitto.conf").read_text("utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, _, value = line.strip().partition(" ")
+        if key == "listener":
+            port, *bind = value.split()
+            current = listeners.setdefault(int(port), {"bind": " ".join(bind)})
+        elif current is not None and key in ("protocol", "cafile", "certfile", "keyfile",
+                                             "tls_version", "require_certificate"):
+            current[key] = value.strip()
+    return listeners
 
 
 def test_the_system_is_all_there(services: dict[str, dict[str, Any]]) -> None:
@@ -92,7 +112,8 @@ def test_every_service_has_a_healthcheck_or_is_one_shot(
             assert not check.get("disable"), name
             assert seconds(check["timeout"]) <= seconds(check["interval"]), name
             assert check["retries"] >= 3 and "start_period" in check, name
-    assert {n for n, s in services.items() if one_shot(s)} == {"migrate", "seed", "tls-cert"}
+    assert {n for n, s in services.items() if one_shot(s)} == {"migrate", "seed", "tls-cert",
+                                                               "mqtt-tls"}
 
 
 def seconds(duration: str) -> float:
@@ -186,7 +207,7 @@ def test_no_secret_has_a_default_outside_a_development_profile(
                 assert INTERPOLATION.fullmatch(value), f"{name}.{key} is a literal secret"
             for password in re.findall(r"://[^:/@\s]+:([^@\s]+)@", value):
                 assert INTERPOLATION.fullmatch(password), f"{name}.{key} embeds a password"
-    assert {"POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_EDGE_PASSWORD",
+    assert {"POSTGRES_PASSWORD", "MQTT_INGEST_PASSWORD", "MQTT_SIM_AGENT_PASSWORD",
             "MQTT_MONITOR_PASSWORD"} <= secrets
 
 
@@ -206,7 +227,7 @@ def test_services_get_the_urls_they_need(services: dict[str, dict[str, Any]]) ->
 
     for name in ("migrate", "ingest", "rules", "api", "seed"):
         assert env(name)["LINLI_DATABASE_URL"].startswith("postgresql://"), name
-    for name, user in (("ingest", "ingest"), ("edge", "edge"), ("api", "monitor")):
+    for name, user in (("ingest", "ingest"), ("edge", "agent-juxin-b01"), ("api", "monitor")):
         assert env(name)["LINLI_MQTT_URL"].startswith(f"mqtt://{user}:"), name
     assert "LINLI_DATABASE_URL" not in env("edge")  # the building needs only the broker
 
@@ -214,6 +235,8 @@ def test_services_get_the_urls_they_need(services: dict[str, dict[str, Any]]) ->
 def test_mosquitto_authenticates_every_client(services: dict[str, dict[str, Any]]) -> None:
     conf = mosquitto_conf()
     assert conf["allow_anonymous"] == "false"
+    # one set of users and ACL for both listeners: none is more open than the other
+    assert conf["per_listener_settings"] == "false"
     assert conf["password_file"] and conf["acl_file"]
     start = (ROOT / "deploy/mosquitto/start.sh").read_text("utf-8")
     assert conf["password_file"] in start.replace('"$auth', "/mosquitto/auth")
@@ -221,21 +244,109 @@ def test_mosquitto_authenticates_every_client(services: dict[str, dict[str, Any]
     mosquitto = services["mosquitto"]
     assert mosquitto["environment"]["MOSQUITTO_CONF"].endswith("/mosquitto.conf")
     users_with_password = set(re.findall(r"mosquitto_passwd -b \S+ (\w+) ", start))
-    acl = (ROOT / "deploy/mosquitto/acl").read_text("utf-8")
-    grants: dict[str, list[str]] = {}
-    user = None
-    for line in acl.splitlines():
-        parts = line.split()
-        if parts[:1] == ["user"]:
-            user = parts[1]
-            grants[user] = []
-        elif parts[:1] == ["topic"] and user:
-            grants[user].append(" ".join(parts[1:]))
-    assert users_with_password == set(grants)
-    assert grants["ingest"] == ["read linli/v1/#"]
-    assert grants["edge"] == ["write linli/v1/#"]
-    for name in ("MQTT_INGEST_PASSWORD", "MQTT_EDGE_PASSWORD", "MQTT_MONITOR_PASSWORD"):
+    acl = parse_acl((ROOT / "deploy/mosquitto/acl").read_text("utf-8"))
+    assert acl.top == [], "no rule for anonymous clients or for every user"
+    assert users_with_password == set(acl.users) == set(SERVICE_USERS)
+    # the same service rules as the ACL provisioning writes
+    assert {user: tuple(rules) for user, rules in acl.users.items()} == SERVICE_USERS
+    for name in ("MQTT_INGEST_PASSWORD", "MQTT_SIM_AGENT_PASSWORD", "MQTT_MONITOR_PASSWORD"):
         assert name in mosquitto["environment"]
+
+
+def test_no_user_may_write_another_buildings_topics(services: dict[str, dict[str, Any]]) -> None:
+    acl = parse_acl((ROOT / "deploy/mosquitto/acl").read_text("utf-8"))
+    for user, rules in acl.users.items():
+        assert not [r for r in rules if r.split()[1] in ("write", "readwrite")], user
+    # the simulated building's agent gets an agent's rules, for its own building only
+    start = (ROOT / "deploy/mosquitto/start.sh").read_text("utf-8")
+    community, building = services["mosquitto"]["environment"]["MQTT_SIM_AGENT"].split("/")
+    rendered = start.replace("$sim_community", community).replace("$sim_building", building)
+    assert all(rule in rendered for rule in agent_rules(community, building))
+    assert "edge" not in users_of(start)
+    edge = services["edge"]["environment"]["LINLI_MQTT_URL"]
+    assert edge.startswith(f"mqtt://agent-{community}-{building}:")
+    assert command(services["edge"])[-1].endswith(f"/{building}.yaml")
+
+
+def users_of(start: str) -> set[str]:
+    return set(re.findall(r"mosquitto_passwd -b \S+ \"?([\w$-]+)\"? ", start))
+
+
+def test_plain_mqtt_stays_inside_and_tls_is_published(
+    services: dict[str, dict[str, Any]]
+) -> None:
+    listeners = mosquitto_listeners()
+    assert set(listeners) == {1883, 8883}
+    assert listeners[1883].get("cafile") is None
+    tls = listeners[8883]
+    assert {"cafile", "certfile", "keyfile"} <= set(tls)
+    assert tls["tls_version"] in ("tlsv1.2", "tlsv1.3")
+    assert tls["require_certificate"] == "false"  # start.sh turns it on on request
+    mosquitto = services["mosquitto"]
+    published = [with_defaults(str(p)) for p in mosquitto.get("ports", [])]
+    assert published == ["0.0.0.0:8883:8883"]
+    assert not [p for p in published if p.split(":")[-1].split("/")[0] == "1883"]
+    # the services reach 1883 over the compose network
+    for name in ("ingest", "api", "edge"):
+        assert "@mosquitto:1883" in services[name]["environment"]["LINLI_MQTT_URL"], name
+    # the TLS files: made by the one-shot mqtt-tls before the broker starts, copied by start.sh
+    start = (ROOT / "deploy/mosquitto/start.sh").read_text("utf-8")
+    for option in ("cafile", "certfile", "keyfile"):
+        name = Path(tls[option]).name
+        assert tls[option] == f"/mosquitto/auth/tls/{name}"
+        assert name in start
+    maker = services["mqtt-tls"]
+    assert maker["entrypoint"][-1] == "/linli/mosquitto/make-tls.sh"
+    assert mosquitto["depends_on"]["mqtt-tls"]["condition"] == "service_completed_successfully"
+    env = environment(maker)
+    maker_mounts = {with_defaults(str(v)).split(":")[1]: with_defaults(str(v)).split(":")[0]
+                    for v in maker["volumes"]}
+    broker_mounts = {with_defaults(str(v)).split(":")[1]: with_defaults(str(v)).split(":")[0]
+                     for v in mosquitto["volumes"]}
+    tls_volume = maker_mounts[env["TLS_DIR"]]
+    assert broker_mounts[environment(mosquitto)["MOSQUITTO_TLS"]] == tls_volume
+    # the CA's key stays in its own volume, which the broker never mounts
+    ca_volume = maker_mounts[env["CA_DIR"]]
+    assert ca_volume != tls_volume and ca_volume not in broker_mounts.values()
+    dockerfile = (ROOT / "Dockerfile").read_text("utf-8")
+    assert env["CA_DIR"] in dockerfile and env["TLS_DIR"] in dockerfile
+    assert "--cafile" in " ".join(mosquitto["healthcheck"]["test"])
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl here")
+def test_the_broker_ca_is_made_once_and_the_server_certificate_follows_the_names(
+    tmp_path: Path
+) -> None:
+    script = ROOT / "deploy/mosquitto/make-tls.sh"
+    ca_dir, tls_dir = tmp_path / "ca", tmp_path / "tls"
+
+    def run(names: str) -> None:
+        env = {"PATH": os.environ["PATH"], "CA_DIR": str(ca_dir), "TLS_DIR": str(tls_dir),
+               "MQTT_TLS_NAMES": names}
+        subprocess.run(["sh", str(script)], env=env, check=True, timeout=60,
+                       capture_output=True)
+
+    run("mqtt.example.org,10.0.0.5")
+    ca, cert = (ca_dir / "ca.pem").read_bytes(), (tls_dir / "server.pem").read_bytes()
+    assert (tls_dir / "ca.pem").read_bytes() == ca
+    assert not (tls_dir / "ca.key").exists(), "the broker never gets the CA's key"
+    for key in (ca_dir / "ca.key", tls_dir / "server.key"):
+        assert key.stat().st_mode & 0o077 == 0, key
+    context = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
+    context.load_cert_chain(tls_dir / "server.pem", tls_dir / "server.key")
+    text = subprocess.run(["openssl", "x509", "-in", str(tls_dir / "server.pem"), "-noout",
+                           "-text"], check=True, capture_output=True, text=True).stdout
+    for name in ("DNS:mqtt.example.org", "IP Address:10.0.0.5", "DNS:mosquitto",
+                 "DNS:localhost"):
+        assert name in text
+    run("mqtt.example.org,10.0.0.5")
+    assert (tls_dir / "server.pem").read_bytes() == cert, "kept while the names are the same"
+    run("mqtt.example.org,10.0.0.6")
+    assert (tls_dir / "server.pem").read_bytes() != cert, "made again for new names"
+    assert (ca_dir / "ca.pem").read_bytes() == ca, "with the same CA: agents keep theirs"
+    verified = subprocess.run(["openssl", "verify", "-CAfile", str(ca_dir / "ca.pem"),
+                               str(tls_dir / "server.pem")], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
 
 
 def test_mosquitto_persists_sessions_for_as_long_as_ingest_asks(

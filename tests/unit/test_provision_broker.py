@@ -138,4 +138,4 @@ def test_the_compose_acl_can_seed_the_generated_one() -> None:
     acl.set_agent("juxin", "b01")
     generated = parse_acl(render_acl(acl))
     assert set(generated.users) == {*SERVICE_USERS, *kept, "agent-juxin-b01"}
-    assert {user: generated.users[user] for user in kept} == kept  # e.g. the shared edge user
+    assert {user: generated.users[user] for user in kept} == kept  # an operator's own users

@@ -296,6 +296,21 @@ class ZktecoTcpEdgeSource:
             log.warning("zkteco-tcp %s: the terminal's clock is off by %.0f s", self.device,
                         drift)
         self.drift_s = drift
+        self._check_zone(drift)
+
+    def _check_zone(self, drift: float) -> None:
+        """A clock off by whole hours (within a minute) is set for another time zone than
+        the profile's ``timezone``: every punch is read hours off."""
+        hours = round(drift / 3600)
+        if hours == 0 or abs(drift - hours * 3600) > 60:
+            self.problems.pop("zone_mismatch", None)
+            return
+        message = (f"the terminal's clock is {hours:+d} h from the time in "
+                   f"{self.config.timezone} (the profile's zone): the terminal is set to "
+                   f"another time zone; set its zone (or the device's timezone)")
+        if self.problems.get("zone_mismatch") != message:
+            self.problems["zone_mismatch"] = message
+            log.warning("zkteco-tcp %s: %s", self.device, message)
 
     def _read_serial(self, session: Session) -> None:
         reply = session.request(Command.OPTIONS_RRQ, b"~SerialNumber\0")

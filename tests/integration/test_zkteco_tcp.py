@@ -209,3 +209,30 @@ def test_an_access_panel_on_the_tcp_source_is_named_not_looped_on(
         assert "no packet start" not in caplog.text
     finally:
         panel.close()
+
+
+def test_a_terminal_set_to_another_time_zone_is_flagged(
+        pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    """A terminal on Bangkok time read as Shanghai time: its clock is an hour behind to the
+    minute, which is a zone, not a drift."""
+    device = TcpTerminal(comm_key=COMM_KEY, timezone="Asia/Bangkok")
+    try:
+        running = pipeline.start_agent(agent_config(device, timezone="Asia/Shanghai"))
+        connected(device)
+        source = source_of(running)
+        wait_for(lambda: source.health()["problems"] != [], 10, "the zone check")
+        (problem,) = source.health()["problems"]
+        assert problem["code"] == "zone_mismatch" and "-1 h" in problem["message"]
+        assert "Asia/Shanghai" in problem["message"]
+        assert any(r.levelname == "WARNING" and "time zone" in r.getMessage()
+                   for r in caplog.records)
+        running.stop()
+    finally:
+        device.close()
+    right = TcpTerminal(comm_key=COMM_KEY)
+    try:
+        running = pipeline.start_agent(agent_config(right))
+        connected(right)
+        assert source_of(running).health()["problems"] == []
+    finally:
+        right.close()

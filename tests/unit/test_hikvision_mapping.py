@@ -153,10 +153,10 @@ def test_configuration_defaults() -> None:
 
 
 def test_overrides_keep_the_door_signal_and_tables_follow_the_profile() -> None:
-    contact = code_meaning(5, 25, {"5.25": "door_forced"})
+    contact = code_meaning(5, 25, {"5.25": EventKind.DOOR_FORCED})
     assert contact is not None and (contact.kind, contact.signal) == (
         EventKind.DOOR_FORCED, "contact")
-    lock = code_meaning(5, 21, {"5.21": "door_held_open"})
+    lock = code_meaning(5, 21, {"5.21": EventKind.DOOR_HELD_OPEN})
     assert lock is not None and lock.signal == "lock" and lock.credential is None
     sdk = code_meaning(5, 23, {})
     wired = code_meaning(5, 23, {}, "door-contact")
@@ -165,4 +165,4 @@ def test_overrides_keep_the_door_signal_and_tables_follow_the_profile() -> None:
                                                                 "contact")
     routine = code_meaning(3, 0x405, {})
     assert routine is not None and routine.kind is None
-    assert code_meaning(3, 0x405, {"3.1029": "tamper"}) is not None
+    assert code_meaning(3, 0x405, {"3.1029": EventKind.TAMPER}) is not None

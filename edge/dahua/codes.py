@@ -7,6 +7,14 @@ state comes as ``DoorStatus`` with ``Status`` ``Open``/``Close``; alarms as thei
 ``BreakIn`` (the door opened without a credential: forced) and ``DoorNotClosed`` (left
 open too long). ``AlarmLocal`` is a generic alarm input whose meaning depends on the
 wiring, so it is ignored unless a profile says what it is.
+
+Face terminals (ASI) and door stations (VTO) also report the credential read on its own,
+just before the ``AccessControl`` event that carries the terminal's decision:
+``_DoorFace_`` (a face matched: ``UserID``, ``Similarity``, ``readID``, no time) and
+``DoorCard`` (a card swiped: ``Number``). Counting them as passages would count every
+opening twice, so they are read and ignored unless a profile maps them (a VTO without the
+access-control module reports only ``DoorCard``); mapped, they keep their credential, the
+card's last digits and the reader. ``Duress`` is the duress finger or code.
 """
 
 from __future__ import annotations
@@ -30,6 +38,9 @@ DEFAULT_CODES: Mapping[str, CodeMeaning] = {
     "DoorNotClosed": CodeMeaning(EventKind.DOOR_HELD_OPEN, signal="contact"),
     "ChassisIntruded": CodeMeaning(EventKind.TAMPER, signal="tamper"),  # case opened
     "AlarmLocal": CodeMeaning(None),
+    "Duress": CodeMeaning(EventKind.DURESS),
+    "DoorCard": CodeMeaning(None, Credential.CARD),
+    "_DoorFace_": CodeMeaning(None, Credential.FACE),
 }
 
 METHODS: Mapping[int, Credential] = {

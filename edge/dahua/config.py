@@ -7,6 +7,7 @@
       password: "..."
       readers: {"1": in, "2": out}    # ReaderID → direction when the event has no Type
       codes: {AlarmLocal: door_held_open}
+      time_from: received             # events with no time of their own (_DoorFace_)
 
 Dahua states the direction itself (``Type: Entry/Exit``); ``readers`` is the fallback.
 """
@@ -23,8 +24,9 @@ from edge.vendors.config import TerminalSection
 from linli.contract import Credential
 
 DEFAULT_EVENTS = ("AccessControl", "DoorStatus", "BreakIn", "DoorNotClosed", "ChassisIntruded")
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}$")
-_CODE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,63}(\.[A-Za-z0-9]{1,32})?$")
+# Face terminals name some events with surrounding underscores (``_DoorFace_``), as sent
+_NAME = re.compile(r"^_?[A-Za-z][A-Za-z0-9]{0,61}_?$")
+_CODE_KEY = re.compile(r"^_?[A-Za-z][A-Za-z0-9]{0,61}_?(\.[A-Za-z0-9]{1,32})?$")
 
 
 class DahuaSource(TerminalSection):
@@ -40,6 +42,12 @@ class DahuaSource(TerminalSection):
     codes: dict[str, CodeTarget] = Field(default_factory=dict)
     """Event → kind or ``ignore``: ``BreakIn``, ``DoorStatus.Open``, ``AccessControl.denied``
     (granted, denied, remote, button) or any other event code, over the built-in table."""
+    time_from: Literal["received", "device_clock"] = "received"
+    """The time of an event that carries none of its own (``_DoorFace_`` has no ``UTC``):
+    ``received``, the agent's clock when the event arrived; ``device_clock``, that moment
+    on the device's clock as last measured (``Date`` headers, timed events), so it sorts
+    with the device's other events when its clock is off. Either way ``attrs.time_source``
+    says so; an event with its own time always keeps it."""
     methods: dict[str, Credential] = Field(default_factory=dict)
     """``Method`` number → credential, over the built-in table (0 pin, 1 card, 4 remote,
     5 exit button, 6 fingerprint, 15 face …)."""
@@ -49,7 +57,7 @@ class DahuaSource(TerminalSection):
     def _event_names(cls, value: list[str]) -> list[str]:
         bad = [name for name in value if not _NAME.match(name)]
         if bad:
-            raise ValueError(f"event codes are names like AccessControl, not {bad}")
+            raise ValueError(f"event codes are names like AccessControl or _DoorFace_, not {bad}")
         return value
 
     @field_validator("codes")

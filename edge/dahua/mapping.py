@@ -4,7 +4,9 @@ Pure functions. ``AccessControl`` events and card records carry ``RecNo`` (the d
 record number: with the time it makes the id, ``records.record_key``), ``UserID``,
 ``Method`` (the credential), ``Status`` (1 granted, 0 denied), ``Type`` (``Entry`` /
 ``Exit``: the direction; the ``readers`` map is the fallback), ``ReaderID`` and ``Door``.
-Times come as ``UTC`` (stream) or ``CreateTime`` (records), seconds since the epoch.
+Times come as ``UTC`` (stream) or ``CreateTime`` (records), seconds since the epoch, or
+``LocaleTime``; an event with none (``_DoorFace_``) takes the source's ``time_from``.
+Card numbers come as ``CardNo`` (AccessControl) or ``Number`` (DoorCard).
 """
 
 from __future__ import annotations
@@ -50,17 +52,20 @@ def record_as_event(record: Mapping[str, str]) -> DahuaEvent:
     return DahuaEvent("AccessControl", "Pulse", as_int(record.get("Door"), "Door") or 0, data)
 
 
-def event_time(event: DahuaEvent, source: DahuaSource,
-               received_at: dt.datetime) -> tuple[dt.datetime, bool]:
-    """The device time of ``event`` and whether it is the device's (False: the agent's
-    receive time stands in, for firmware that sends none)."""
+def event_time(event: DahuaEvent, source: DahuaSource, received_at: dt.datetime,
+               device_clock: dt.datetime | None = None) -> tuple[dt.datetime, str | None]:
+    """The time of ``event`` and where it came from: None when it is the event's own,
+    else ``agent`` (the receive time) or ``device_clock`` (the receive time on the device's
+    measured clock), as the source's ``time_from`` chooses."""
     data = event.data
     if data.get("UTC") not in (None, ""):
-        return epoch_time(data.get("UTC"), "UTC"), True
+        return epoch_time(data.get("UTC"), "UTC"), None
     if data.get("LocaleTime") not in (None, ""):
         local = str(data.get("LocaleTime")).replace(" ", "T", 1)
-        return parse_device_time(local, source.zone, "LocaleTime"), True
-    return received_at, False
+        return parse_device_time(local, source.zone, "LocaleTime"), None
+    if source.time_from == "device_clock" and device_clock is not None:
+        return device_clock, "device_clock"
+    return received_at, "agent"
 
 
 def code_key(event: DahuaEvent) -> str:
@@ -80,9 +85,11 @@ def code_key(event: DahuaEvent) -> str:
 
 def map_event(event: DahuaEvent, source: DahuaSource, *, community: str, building: str,
               where: str, received_at: dt.datetime,
-              drift_s: float | None = None) -> TerminalRecord:
+              drift_s: float | None = None,
+              device_clock: dt.datetime | None = None) -> TerminalRecord:
     """The terminal record for ``event``; BadPayload when it cannot be read at all."""
-    at, device_time = event_time(event, source, received_at)
+    at, time_source = event_time(event, source, received_at, device_clock)
+    device_time = time_source is None
     number = as_int(event.data.get("RecNo"), "RecNo")
     person = _person(event.data)
     if number is not None:
@@ -103,7 +110,7 @@ def map_event(event: DahuaEvent, source: DahuaSource, *, community: str, buildin
         "building": building, "device": source.device, "kind": meaning.kind,
         "direction": _direction(event.data, meaning, source), "person_id": person,
         "credential": _credential(event.data, meaning, source), "source": Source.DOOR,
-        "confidence": 1.0, "attrs": _attrs(event, code, meaning, device_time, drift_s),
+        "confidence": 1.0, "attrs": _attrs(event, code, meaning, time_source, drift_s),
     }
     try:
         return TerminalRecord(record_id, at, number, event=Event.model_validate(values))
@@ -139,7 +146,7 @@ def _direction(data: Mapping[str, Any], meaning: CodeMeaning,
         return TYPES[kind]
     if meaning.kind is EventKind.EXIT_BUTTON:
         return Direction.OUT  # the button is inside; no reader is involved
-    reader = _text(data, "ReaderID")
+    reader = _text(data, "ReaderID") or _text(data, "readID")
     return source.readers.get(reader) if reader is not None else None
 
 
@@ -153,19 +160,22 @@ def _credential(data: Mapping[str, Any], meaning: CodeMeaning,
     return source.methods.get(str(method)) or METHODS.get(method)
 
 
-def _attrs(event: DahuaEvent, code: str, meaning: CodeMeaning, device_time: bool,
+def _attrs(event: DahuaEvent, code: str, meaning: CodeMeaning, time_source: str | None,
            drift_s: float | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {"code": code}
     for name, ours in (("RecNo", "rec_no"), ("Method", "method"), ("ReaderID", "reader"),
-                       ("Door", "door"), ("ErrorCode", "error_code"), ("Type", "type")):
+                       ("readID", "reader"), ("Door", "door"), ("ErrorCode", "error_code"),
+                       ("Type", "type"), ("OpenDoorMethod", "open_door_method"),
+                       ("Similarity", "similarity")):
         value = _text(event.data, name)
         if value is not None:
             attrs[ours] = value[:64]
     if event.code != "AccessControl":
         attrs["index"] = event.index
-    if not device_time:
-        attrs["time_source"] = "agent"
-    return meaning.note(attrs, card=_text(event.data, "CardNo"), drift_s=drift_s)
+    if time_source is not None:
+        attrs["time_source"] = time_source
+    card = _text(event.data, "CardNo") or _text(event.data, "Number")
+    return meaning.note(attrs, card=card, drift_s=drift_s)
 
 
 def _text(data: Mapping[str, Any], name: str) -> str | None:

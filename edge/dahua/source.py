@@ -81,7 +81,8 @@ class DahuaTerminal(TerminalSource):
                 try:
                     record = map_event(event, self.dahua, community=self.community,
                                        building=self.building, where=where,
-                                       received_at=received_at, drift_s=self.drift.notable())
+                                       received_at=received_at, drift_s=self.drift.notable(),
+                                       device_clock=self.drift.device_now())
                 except BadPayload as exc:
                     rejected.append(RejectedLine(where, 0, item.body[:2048], str(exc)))
                     continue

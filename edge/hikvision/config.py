@@ -48,8 +48,17 @@ class HikvisionSource(TerminalSection):
     attendance_direction: bool = False
     """Take the direction from ``attendanceStatus`` (checkIn/checkOut) where the site
     makes residents choose it; otherwise only the ``readers`` map gives a direction."""
+    code_table: Literal["sdk", "door-contact"] = "sdk"
+    """Which built-in table the codes follow: ``sdk`` (5.23/5.24 the exit button) or
+    ``door-contact`` (5.23/5.24 the door contact, as DS-K1T342 firmware and terminals with
+    the contact wired to that input write them). Chosen by the device's profile."""
     codes: dict[str, CodeTarget] = Field(default_factory=dict)
     """``"major.minor"`` → kind or ``ignore``, over the built-in table (per-device quirks)."""
+    wiring_check: int = Field(5, ge=0, le=1000)
+    """Warn when this many lock openings in a row (5.21) were each followed within
+    ``wiring_window_s`` by an exit-button press (5.23): that is a door contact read with
+    the wrong table, not residents leaving. 0: no check."""
+    wiring_window_s: float = Field(1.5, gt=0, le=10)
 
     @field_validator("codes")
     @classmethod

@@ -56,7 +56,7 @@ def map_record(record: AcsRecord, source: HikvisionSource, *, community: str, bu
     else:  # no number: what the record says is all that can name it
         key = f"t{int(at.timestamp())}:{record.major}.{record.minor}:{person or ''}"
     record_id = derived_event_id(community, building, source.device, key)
-    meaning = code_meaning(record.major, record.minor, source.codes)
+    meaning = code_meaning(record.major, record.minor, source.codes, source.code_table)
     if meaning is None:
         return TerminalRecord(record_id, at, record.serial, history=history, rejected=_reject(
             record, where, f"unknown Hikvision event code {record.major}.{record.minor}"))

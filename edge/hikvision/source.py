@@ -35,6 +35,7 @@ from edge.hikvision.parse import (
     read_part,
     read_search_page,
 )
+from edge.hikvision.wiring import ExitAfterLock
 from edge.rejects import RejectedLine
 from edge.sources import SourceContext
 from edge.vendors.config import parse_listen
@@ -69,6 +70,8 @@ class HikvisionTerminal(TerminalSource):
         self._heard_again = threading.Event()
         self.push_port: int | None = None
         """The port the push listener bound (push mode, once listening)."""
+        self._wiring = ExitAfterLock(config.wiring_check, config.wiring_window_s)
+        self._wiring_seen: set[uuid.UUID] = set()
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -161,9 +164,29 @@ class HikvisionTerminal(TerminalSource):
     def _map(self, record: AcsRecord, where: str) -> TerminalRecord:
         if record.live is True:
             self.drift.observe(record_time(record, self.hik))
-        return map_record(record, self.hik, community=self.community, building=self.building,
-                          where=where, drift_s=self.drift.notable(),
-                          history=record.live is False)
+        mapped = map_record(record, self.hik, community=self.community,
+                            building=self.building, where=where,
+                            drift_s=self.drift.notable(), history=record.live is False)
+        if record.live is not False and mapped.event is not None:
+            self._check_wiring(mapped)
+        return mapped
+
+    def _check_wiring(self, mapped: TerminalRecord) -> None:
+        assert mapped.event is not None
+        with self._lock:
+            if mapped.record_id in self._wiring_seen:
+                return  # the same record pushed twice is one occurrence
+            self._wiring_seen.add(mapped.record_id)
+            if len(self._wiring_seen) > 1000:
+                self._wiring_seen.clear()
+            wrong = self._wiring.observe(mapped.event)
+        if wrong:
+            self.raise_problem(
+                "exit_after_every_lock_open",
+                f"{self._wiring.streak} lock openings in a row were each followed within "
+                f"{self.hik.wiring_window_s:g}s by an exit-button event (5.23): this "
+                f"terminal reports its door contact there; use a door-contact profile "
+                f"(code_table: door-contact) for it")
 
     # -- catch-up --------------------------------------------------------------------------
 

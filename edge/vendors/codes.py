@@ -15,7 +15,10 @@ from typing import Any, Literal
 
 from linli.contract import Credential, EventKind
 
-__all__ = ["CodeMeaning", "CodeTarget", "resolve"]
+__all__ = ["PERSON_KINDS", "CodeMeaning", "CodeTarget", "resolve"]
+
+PERSON_KINDS = (EventKind.PASSAGE, EventKind.ACCESS_DENIED)
+"""Kinds that stand for a person presenting a credential."""
 
 CodeTarget = EventKind | Literal["ignore"]
 """What a vendor code becomes: one of our kinds, or ``ignore`` (read, counted, not sent)."""
@@ -55,7 +58,18 @@ def resolve(code: str, table: Mapping[str, CodeMeaning],
     if override == "ignore":
         return CodeMeaning(None)
     kind = EventKind(override)
-    if default is not None and default.kind is kind:
+    if default is None:
+        return CodeMeaning(kind, Credential.EXIT_BUTTON if kind is EventKind.EXIT_BUTTON
+                           else None)
+    if default.kind is kind:
         return default
-    credential = Credential.EXIT_BUTTON if kind is EventKind.EXIT_BUTTON else None
-    return CodeMeaning(kind, credential)
+    # The override changes what the code means, not what it was read from: the door signal
+    # (lock, contact, tamper) stays, and so does the credential of a read that becomes a
+    # person at the door (a face match mapped to a passage is still a face).
+    if kind is EventKind.EXIT_BUTTON:
+        credential: Credential | None = Credential.EXIT_BUTTON
+    elif kind in PERSON_KINDS and default.credential is not Credential.EXIT_BUTTON:
+        credential = default.credential
+    else:
+        credential = None
+    return CodeMeaning(kind, credential, signal=default.signal)

@@ -96,6 +96,7 @@ class TerminalSource(ABC):
         self._socket: socket.socket | None = None
         self._stop = threading.Event()
         self._stopped = False
+        self._problems: dict[str, str] = {}
 
     # -- what a vendor provides ------------------------------------------------------------
 
@@ -151,7 +152,23 @@ class TerminalSource(ABC):
         state = ("stopped" if self._stopped else "online" if self.is_online() else "offline")
         return {"state": state, "events": self.stats.events,
                 "duplicates": self.stats.duplicates, "rejected": self.stats.rejected,
-                "reconnects": self.stats.reconnects, "drift_s": self.drift.notable()}
+                "ignored": self.stats.ignored, "caught_up": self.stats.caught_up,
+                "reconnects": self.stats.reconnects, "drift_s": self.drift.notable(),
+                "problems": self.problems()}
+
+    def problems(self) -> list[dict[str, str]]:
+        """What the agent found wrong with how this device is set up (a wrong profile),
+        each as a stable ``code`` and an English ``message`` for the installer."""
+        with self._lock:
+            return [{"code": code, "message": text} for code, text in self._problems.items()]
+
+    def raise_problem(self, code: str, message: str) -> None:
+        """Note a set-up problem: logged once as a WARNING, kept in the health."""
+        with self._lock:
+            if self._problems.get(code) == message:
+                return
+            self._problems[code] = message
+        log.warning("%s: %s", self.key, message)
 
     def device_status(self) -> dict[str, Any] | None:
         """The terminal's own status document (format 4, without version and time)."""
@@ -169,6 +186,7 @@ class TerminalSource(ABC):
             "clock_drift_notable": self.drift.notable() is not None,
             "checkpoint": checkpoint.at.isoformat() if checkpoint.at else None,
             "last_error": self._last_error,
+            "problems": self.problems(),
             **asdict(self.stats),
         }
 

@@ -26,11 +26,12 @@ a built-in entry.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from edge.config_base import ZonedSection
+from edge.config_base import Section, ZonedSection
 from edge.vendors.config import parse_listen
 from linli.contract import Credential, Direction, EventKind
 
@@ -117,6 +118,19 @@ class ZktecoSection(ZonedSection):
         return value
 
 
+class PhotoSettings(Section):
+    """The terminal's own snapshots (``ATTPHOTO``): off unless the site enables them.
+
+    They are pictures of residents' faces: kept only on the agent's disk (a folder and
+    files only the agent's user may read), never published, never logged, and deleted
+    after ``keep_days``."""
+
+    enabled: bool = False
+    dir: Path = Path("var/snapshots")
+    """Photos go to ``<dir>/<device>/<time>-<pin>.jpg`` as the terminal names them."""
+    keep_days: float = Field(7.0, gt=0, le=90)
+
+
 class ZktecoPushSource(ZktecoSection):
     """A ZKTeco terminal that pushes its records to the agent (PUSH/ADMS over HTTP)."""
 
@@ -133,6 +147,8 @@ class ZktecoPushSource(ZktecoSection):
     """The terminal counts as offline when it has not been heard from for this long."""
     max_body_bytes: int = Field(4 << 20, ge=1024, le=64 << 20)
     """Larger uploads are refused (413) unread."""
+    snapshots: PhotoSettings = Field(default_factory=PhotoSettings)
+    """Keep the photos the terminal takes at each punch (off by default)."""
 
     @field_validator("serial")
     @classmethod

@@ -9,6 +9,11 @@ whole process, so the registry of listeners is one per process (``LISTENERS``), 
 and kept in the rejects file (once per serial every ten minutes, so a stray terminal
 polling every few seconds does not flood it).
 
+Whatever the installer typed before ``iclock/`` in the terminal's server address comes
+first in the path (X903 firmware set to ``/adms/`` asks ``/adms//iclock/getrequest``), so
+the route is what follows the last ``/iclock/``. A refused request is logged as a WARNING
+naming the terminal's serial and the path (once per path every ten minutes).
+
 Routes (old firmware appends ``.aspx``): ``GET /iclock/cdata`` handshake (``options=all``)
 or heartbeat, ``POST /iclock/cdata`` uploads, ``GET /iclock/getrequest`` command polls,
 ``POST /iclock/devicecmd`` command results, ``GET /iclock/ping``, ``POST /iclock/registry``.
@@ -17,6 +22,7 @@ or heartbeat, ``POST /iclock/cdata`` uploads, ``GET /iclock/getrequest`` command
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +37,9 @@ REQUEST_TIMEOUT_S = 30.0
 """A terminal that sends nothing for this long mid-request is dropped."""
 UNKNOWN_REJECT_EVERY_S = 600.0
 MAX_UNKNOWN_SERIALS = 64
+_ICLOCK_SLASHES = re.compile(r"/{2,}")
+_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]{1,64}){0,4}$")
+"""What may stand before ``/iclock/``: a few plain path segments (``/adms``)."""
 
 
 class Reply(NamedTuple):
@@ -71,6 +80,10 @@ class PushTerminal(Protocol):
 
     def refuse_unknown(self, serial: str, request: str) -> None:
         """Keep a request of an unknown terminal where an operator sees it."""
+        ...
+
+    def refused(self, request: str, reason: str) -> None:
+        """A request of this terminal was refused: say so where the installer looks."""
         ...
 
 
@@ -156,6 +169,7 @@ class PushListener:
         self._lock = threading.Lock()
         self._terminals: dict[str, PushTerminal] = {}
         self.unknown: dict[str, UnknownSerial] = {}
+        self._warned: dict[str, float] = {}
         self._server = _Server(address, _Handler)
         self._server.listener = self
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -193,12 +207,15 @@ class PushListener:
     def route(self, method: str, target: str, read_body: BodyReader) -> Reply:
         """Answer one request: find its terminal by ``SN`` and hand the request over."""
         parts = urlsplit(target)
-        route = parts.path.rstrip("/").removesuffix(".aspx")
-        if not route.startswith("/iclock/"):
-            return Reply(404, "ERROR: not an iclock path")
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         serial = query.get("SN", "").strip()
+        path = _ICLOCK_SLASHES.sub("/", parts.path).rstrip("/").removesuffix(".aspx")
+        prefix, found, route = path.rpartition("/iclock/")
+        if not found or not _PREFIX.match(prefix):
+            self._warn_refused(serial, method, parts.path, "not an iclock path")
+            return Reply(404, "ERROR: not an iclock path")
         if not serial:
+            self._warn_refused(serial, method, parts.path, "no SN in the request")
             return Reply(400, "ERROR: no SN")
         with self._lock:
             terminal = self._terminals.get(serial)
@@ -206,7 +223,7 @@ class PushListener:
         if terminal is None:
             self._refuse(serial, f"{method} {target[:200]}", first)
             return Reply(403, "ERROR: unknown SN")
-        return terminal.handle(route.removeprefix("/iclock/"), method, query, read_body)
+        return terminal.handle(route, method, query, read_body)
 
     def unknown_serials(self) -> dict[str, int]:
         """Refused serial numbers and how many requests each sent."""
@@ -219,6 +236,24 @@ class PushListener:
         self._server.server_close()
         self._thread.join(5)
         log.info("iclock listener on %s:%d closed", self.address[0], self.port)
+
+    def _warn_refused(self, serial: str, method: str, path: str, reason: str) -> None:
+        with self._lock:
+            terminal = self._terminals.get(serial)
+        if terminal is not None:
+            terminal.refused(f"{method} {path}", reason)
+            return
+        now = time.monotonic()
+        key = f"{serial}|{path[:200]}"
+        with self._lock:
+            if len(self._warned) > MAX_UNKNOWN_SERIALS:
+                self._warned.clear()
+            if now - self._warned.get(key, float("-inf")) < UNKNOWN_REJECT_EVERY_S:
+                return
+            self._warned[key] = now
+        log.warning("iclock %s:%d refused %s %.200s from terminal %s: %s; check the server "
+                    "address set on the terminal", self.address[0], self.port, method, path,
+                    serial or "(no SN)", reason)
 
     def _refuse(self, serial: str, request: str, keeper: PushTerminal | None) -> None:
         now = time.monotonic()

@@ -2,8 +2,12 @@
 
 Punches (ATTLOG lines, TCP real-time attendance, the attendance log) are ``passage``
 events: the terminal records a punch only for a user it verified. The credential comes from
-the verify type (1 fingerprint, 2 user id and 3 password → pin, 4 card, 15 face; combined
-modes such as 5 "fingerprint or password" name no single credential and give none). The
+the verify type (``VERIFY_MODES``: 1 fingerprint, 2 user id and 3 password → pin, 4 card,
+15 face; "or" modes such as 5 "fingerprint or password" name no single credential and
+give none; "and" modes give the biometric presented, e.g. 16 face and fingerprint → face;
+finger vein and palm have no credential of ours). ``attrs.verify_mode`` names the mode,
+or says ``unknown`` for a number not in the table (the number stays in ``attrs.verify``).
+The
 direction is where the terminal stands (``direction``), or the punch state when the site
 says its terminals set it per reader (``state_is_direction``). State, verify type, work
 code and PIN stay in ``attrs``.
@@ -65,10 +69,40 @@ DEFAULT_ALARMS: Mapping[int, str] = {
 """Alarm code → kind (or ``ignore``)."""
 OP_ALARM = 3
 OP_DURESS = 32
-DEFAULT_CREDENTIALS: Mapping[str, Credential] = {
-    "1": Credential.FINGERPRINT, "2": Credential.PIN, "3": Credential.PIN,
-    "4": Credential.CARD, "15": Credential.FACE,
+_FP, _PIN, _CARD, _FACE = (Credential.FINGERPRINT, Credential.PIN, Credential.CARD,
+                           Credential.FACE)
+VERIFY_MODES: Mapping[int, tuple[str, Credential | None]] = {
+    0: ("any", None),                         # fingerprint, password or card
+    1: ("fingerprint", _FP),
+    2: ("user_id", _PIN),
+    3: ("password", _PIN),
+    4: ("card", _CARD),
+    5: ("fingerprint_or_password", None),
+    6: ("fingerprint_or_card", None),
+    7: ("password_or_card", None),
+    8: ("user_id_and_fingerprint", _FP),
+    9: ("fingerprint_and_password", _FP),
+    10: ("fingerprint_and_card", _FP),
+    11: ("password_and_card", _CARD),
+    12: ("fingerprint_password_and_card", _FP),
+    13: ("user_id_fingerprint_and_password", _FP),
+    14: ("fingerprint_and_card_or_user_id", _FP),
+    15: ("face", _FACE),
+    16: ("face_and_fingerprint", _FACE),
+    17: ("face_and_password", _FACE),
+    18: ("face_and_card", _FACE),
+    19: ("face_fingerprint_and_card", _FACE),
+    20: ("face_fingerprint_and_password", _FACE),
+    21: ("finger_vein", None),
+    22: ("finger_vein_and_password", None),
+    23: ("finger_vein_and_card", None),
+    24: ("finger_vein_password_and_card", None),
+    25: ("palm", None),
 }
+"""Verify type (the PUSH protocol's verification modes) → its name and the credential."""
+DEFAULT_CREDENTIALS: Mapping[str, Credential] = {
+    str(number): credential for number, (_, credential) in VERIFY_MODES.items()
+    if credential is not None}
 DEFAULT_STATES: Mapping[str, Direction] = {
     "0": Direction.IN, "1": Direction.OUT, "2": Direction.OUT,
     "3": Direction.IN, "4": Direction.IN, "5": Direction.OUT,
@@ -102,6 +136,8 @@ class Mapper:
             values["state"] = punch.state
         if punch.verify is not None:
             values["verify"] = punch.verify
+            mode = VERIFY_MODES.get(punch.verify)
+            values["verify_mode"] = mode[0] if mode else "unknown"
         if punch.workcode not in (None, "", "0"):
             values["workcode"] = punch.workcode
         values.update(attrs or {})

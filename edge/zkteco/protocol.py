@@ -13,6 +13,11 @@ reply number; the command's data follows.
 - The reply number counts the client's commands; a reply carries the number of its command.
 - Real-time packets (``CMD_REG_EVENT``) carry the event code in the session-id field and
   reply number 0; the client acknowledges each with ``CMD_ACK_OK``.
+
+ZKAccess access panels (C3-100/200/400, InBIO 160/260/460) listen on the same port but
+speak another protocol: ``AA 01 <command> <length u16> <data> <crc16> 55``. Their answer
+is recognised by its first two bytes (``AccessPanelProtocol``) so that the installer is
+told what the device is instead of reading "no packet start" at every reconnection.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 
-from edge.zkteco.records import FramingError
+from edge.zkteco.records import AccessPanelProtocol, FramingError
 
 MAGIC = b"\x50\x50\x82\x7d"
 WRAPPER = struct.Struct("<4sI")
 HEADER = struct.Struct("<HHHH")
+C3_START = b"\xaa\x01"
+"""First bytes of a ZKAccess C3 / InBIO panel's packet (start byte, protocol version)."""
 MAX_PAYLOAD = 1 << 20
 """Longer packets are refused: a terminal sends data in chunks far smaller than this."""
 
@@ -131,6 +138,10 @@ def payload_length(wrapper: bytes) -> int:
     """The payload length an 8-byte wrapper announces; FramingError when it is no wrapper."""
     magic, length = WRAPPER.unpack(wrapper)
     length = int(length)
+    if magic != MAGIC and wrapper.startswith(C3_START):
+        raise AccessPanelProtocol(
+            "the device answers in the ZKAccess C3/InBIO access-panel protocol (packets "
+            f"AA 01 … 55: {wrapper.hex()}), not the terminal protocol of zkteco-tcp")
     if magic != MAGIC:
         raise FramingError(f"no packet start: {wrapper.hex()} (expected {MAGIC.hex()}…)")
     if not HEADER.size <= length <= MAX_PAYLOAD:

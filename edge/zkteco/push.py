@@ -19,7 +19,14 @@ The terminal's conversation, as current firmware holds it:
 ATTLOG lines have no record number, so a punch's event id is derived from the terminal's
 serial number, PIN, time, state and verify type: exactly the fields the terminal sends
 again, unchanged, when it re-uploads; two distinct punches never share all of them.
-Other tables (photos, user data) are acknowledged and counted, not stored.
+Photos (``ATTPHOTO``) are kept on the agent's disk only when the site enabled
+``snapshots`` (``edge.zkteco.photos``), else acknowledged and counted; the terminal's
+settings (``table=options``) are read for its ``TimeZone``; other tables (user data,
+biometric templates) are acknowledged and counted, not stored.
+
+The terminal's ``TimeZone`` (hours from UTC) is compared with the source's ``timezone``:
+when they differ, every punch time is read in the wrong zone, so the agent warns
+(``zone_mismatch`` in the health, a WARNING in the log).
 
 The terminal's clock is not in the protocol (it sets itself from our HTTP ``Date`` header
 when it syncs). A punch stamped in the future (beyond ``drift_threshold_s``) shows the
@@ -47,6 +54,7 @@ from edge.zkteco.listener import (
     Reply,
 )
 from edge.zkteco.mapping import ALARM_NAMES, OP_ALARM, Mapper
+from edge.zkteco.photos import BadPhoto, PhotoStore, read_photo
 from edge.zkteco.pushtext import (
     body_lines,
     decode_line,
@@ -64,6 +72,7 @@ log = logging.getLogger(__name__)
 TABLES = ("ATTLOG", "OPERLOG")
 MAX_COMMAND_BODY = 64 << 10
 MAX_BACKOFF_S = 30.0
+WARN_REFUSED_EVERY_S = 600.0
 
 
 class ZktecoPushEdgeSource:
@@ -81,7 +90,12 @@ class ZktecoPushEdgeSource:
         self.listener: PushListener | None = None
         self.listener_error: str | None = None
         self.counts = dict.fromkeys(("handshakes", "uploads", "records", "events",
-                                     "rejected", "ignored", "failed_uploads"), 0)
+                                     "rejected", "ignored", "failed_uploads",
+                                     "photos_kept", "photos_dropped", "refused"), 0)
+        self.photos = PhotoStore(config.snapshots, config.device)
+        self.problems: dict[str, str] = {}
+        self.reported_zone: str | None = None
+        self._warned: dict[str, float] = {}
         self.last_seen: float | None = None
         self.last_seen_at: dt.datetime | None = None
         self.info: dict[str, str] = {}
@@ -126,20 +140,40 @@ class ZktecoPushEdgeSource:
         """Answer one request of this terminal (called on the listener's threads)."""
         self.last_seen, self.last_seen_at = time.monotonic(), utc_now()
         if route == "cdata" and method == "POST":
+            table = query.get("table", "").strip().upper()
+            if table == "ATTPHOTO":
+                return self._photo(read_body(self.config.max_body_bytes))
+            if table == "OPTIONS":
+                return self._options(read_body(MAX_COMMAND_BODY))
             return self._upload(query, read_body(self.config.max_body_bytes))
         if route == "cdata":
             return Reply(200, self._handshake(query) if "options" in query else "OK")
         if route == "getrequest":
             if query.get("INFO"):
                 self.info = parse_info(query["INFO"])
+            if query.get("TimeZone"):
+                self._check_zone(query["TimeZone"])
             return Reply(200, "OK")
         if route == "devicecmd" and method == "POST":
             body = read_body(MAX_COMMAND_BODY)
             log.info("zkteco-push %s: command result %.200r", self.device, body)
             return Reply(200, "OK")
-        if route == "ping":
+        if route in ("ping", "registry"):
             return Reply(200, "OK")
+        self.refused(f"{method} /iclock/{route}", "unsupported iclock request")
         return Reply(404, "ERROR: unsupported iclock request")
+
+    def refused(self, request: str, reason: str) -> None:
+        """A request of this terminal was refused: a WARNING naming its serial and the
+        path (once per path every ten minutes: a terminal retries every few seconds)."""
+        now = time.monotonic()
+        self.counts["refused"] += 1
+        path = request.split("?", 1)[0][:200]
+        if now - self._warned.get(path, float("-inf")) < WARN_REFUSED_EVERY_S:
+            return
+        self._warned[path] = now
+        log.warning("zkteco-push %s: refused %s from terminal %s: %s; check the server "
+                    "address set on the terminal", self.device, path, self.serial, reason)
 
     def refuse_unknown(self, serial: str, request: str) -> None:
         """Keep a request from an unknown terminal in the rejects file."""
@@ -153,7 +187,8 @@ class ZktecoPushEdgeSource:
         return {"serial": self.serial, "listener": self._listener_state(),
                 "last_seen": self.last_seen_at.isoformat() if self.last_seen_at else None,
                 **self.counts, "stamps": dict(self.stamps),
-                "unknown_serials": self.listener.unknown_serials() if self.listener else {}}
+                "unknown_serials": self.listener.unknown_serials() if self.listener else {},
+                "problems": self._problem_list()}
 
     def device_status(self) -> dict[str, Any]:
         """The terminal's own status document."""
@@ -167,7 +202,58 @@ class ZktecoPushEdgeSource:
                 "attlog_stamp": self.stamps.get("ATTLOG"),
                 "operlog_stamp": self.stamps.get("OPERLOG"),
                 "drift_s": self.drift_s, "last_alarm": self.last_alarm,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "time_zone": self.reported_zone,
+                "problems": self._problem_list()}
+
+    def _problem_list(self) -> list[dict[str, str]]:
+        return [{"code": code, "message": text} for code, text in self.problems.items()]
+
+    def _photo(self, body: bytes) -> Reply:
+        # the terminal drops a photo that is not acknowledged only after retrying it
+        # forever, so every photo is acknowledged, kept or not
+        if not self.config.snapshots.enabled:
+            self.counts["photos_dropped"] += 1
+            return Reply(200, "OK")
+        try:
+            self.photos.keep(read_photo(body))
+        except BadPhoto as exc:
+            self.counts["photos_dropped"] += 1
+            log.info("zkteco-push %s: a photo upload was not kept: %s", self.device, exc)
+            return Reply(200, "OK")
+        except OSError as exc:
+            self.counts["photos_dropped"] += 1
+            self.last_error = f"cannot keep a photo: {exc.strerror}"
+            log.warning("zkteco-push %s: cannot keep a photo in %s: %s", self.device,
+                        self.photos.folder, exc.strerror)
+            return Reply(200, "OK")
+        self.counts["photos_kept"] += 1
+        return Reply(200, "OK")
+
+    def _options(self, body: bytes) -> Reply:
+        text = body.decode("utf-8", "replace")
+        for item in text.replace("\n", ",").split(","):
+            key, sep, value = item.strip().lstrip("~").partition("=")
+            if sep and key.strip() == "TimeZone":
+                self._check_zone(value)
+        return Reply(200, "OK")
+
+    def _check_zone(self, value: str) -> None:
+        hours = _zone_hours(value)
+        if hours is None:
+            return
+        self.reported_zone = value.strip()[:8]
+        expected = self.config.zone.utcoffset(dt.datetime.now())
+        expected_h = None if expected is None else expected.total_seconds() / 3600
+        if expected_h is None or abs(hours - expected_h) < 0.01:
+            self.problems.pop("zone_mismatch", None)
+            return
+        message = (f"terminal {self.serial} says its time zone is UTC{hours:+g} but the "
+                   f"profile reads its times in {self.config.timezone} "
+                   f"(UTC{expected_h:+g}): every punch would be {abs(hours - expected_h):g} h "
+                   f"off; set the terminal's zone or the device's timezone")
+        if self.problems.get("zone_mismatch") != message:
+            self.problems["zone_mismatch"] = message
+            log.warning("zkteco-push %s: %s", self.device, message)
 
     def _handshake(self, query: Mapping[str, str]) -> str:
         self.counts["handshakes"] += 1
@@ -297,6 +383,18 @@ class ZktecoPushEdgeSource:
         if self.listener is not None:
             return f"listening on {self.listener.address[0]}:{self.listener.port}"
         return f"error: {self.listener_error}" if self.listener_error else "starting"
+
+
+def _zone_hours(value: str) -> float | None:
+    """A terminal's ``TimeZone``: hours from UTC (``8``, ``+8``, ``-5``); firmware that
+    counts minutes (``480``) is read as such."""
+    text = value.strip()
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 4:
+        return None
+    number = int(digits)
+    return sign * (number / 60 if number > 14 else float(number))
 
 
 def _is_number(text: str) -> bool:

@@ -27,6 +27,11 @@ class FramingError(ProtocolError):
     """The TCP stream lost its packet boundaries: the connection must be dropped."""
 
 
+class AccessPanelProtocol(FramingError):
+    """The device answered in the ZKAccess C3 / InBIO access-panel protocol: it is a door
+    controller, not a terminal, and no reconnection will change that."""
+
+
 @dataclass(frozen=True, slots=True)
 class Punch:
     """One attendance record: who verified, when, how (verify type), with which state."""

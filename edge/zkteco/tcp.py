@@ -45,7 +45,7 @@ from edge.zkteco.layouts import (
 )
 from edge.zkteco.mapping import ALARM_NAMES, Mapper
 from edge.zkteco.protocol import Command, EventFlag, Packet
-from edge.zkteco.records import BadRecord, Punch
+from edge.zkteco.records import AccessPanelProtocol, BadRecord, Punch
 from edge.zkteco.session import AuthError, Session
 from linli.contract import Event, new_event_id, utc_now
 
@@ -83,6 +83,7 @@ class ZktecoTcpEdgeSource:
         self._known_bad: set[bytes] = set()
         self._recent = RecentKeys(RECENT_KEYS)
         self._was_up = False
+        self.problems: dict[str, str] = {}
 
     @property
     def device(self) -> str:
@@ -101,6 +102,12 @@ class ZktecoTcpEdgeSource:
             self._was_up = False
             try:
                 self._serve(stop)
+            except AccessPanelProtocol as exc:
+                self._access_panel(exc)
+                backoff = self.config.reconnect_max_s
+                self.counts["reconnects"] += 1
+                stop.wait(backoff)
+                continue
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 level = logging.ERROR if isinstance(exc, AuthError) else logging.WARNING
@@ -121,7 +128,26 @@ class ZktecoTcpEdgeSource:
         """The source's line in the agent's status."""
         return {"terminal": self._where, "connection": self.connection, "serial": self.serial,
                 **self.counts, "drift_s": self.drift_s,
-                "last_event_at": _iso(self.last_event_at)}
+                "last_event_at": _iso(self.last_event_at), "problems": self._problem_list()}
+
+    def _problem_list(self) -> list[dict[str, str]]:
+        return [{"code": code, "message": text} for code, text in self.problems.items()]
+
+    def _access_panel(self, exc: AccessPanelProtocol) -> None:
+        """Say once, in plain words, that the device is an access panel; then ask it again
+        only every ``reconnect_max_s`` and quietly (a wrong device type is not an outage)."""
+        self.connection = "wrong device type: ZKAccess access panel"
+        self.last_error = str(exc)
+        message = (f"the device at {self.config.host}:{self.config.port} is a ZKAccess "
+                   "access-control panel (C3-100/200/400 or InBIO 160/260/460) speaking the "
+                   "panel protocol, not a ZKTeco terminal: zkteco-tcp cannot read it. Have "
+                   "the panel's management software (ZKAccess / ZKBioSecurity) write its "
+                   "event log and read that with a `log` source (profile generic-log)")
+        if "access_panel" not in self.problems:
+            self.problems["access_panel"] = message
+            log.warning("zkteco-tcp %s: %s", self.device, message)
+        else:
+            log.debug("zkteco-tcp %s: still an access panel at %s", self.device, self._where)
 
     def device_status(self) -> dict[str, Any]:
         """The terminal's own status document."""
@@ -131,7 +157,7 @@ class ZktecoTcpEdgeSource:
                 "session": self.session_id, **self.counts, "drift_s": self.drift_s,
                 "last_punch": _iso(self.last_punch), "last_event_at": _iso(self.last_event_at),
                 "last_alarm": self.last_alarm, "last_catchup": self.last_catchup,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "problems": self._problem_list()}
 
     def _serve(self, stop: threading.Event) -> None:
         """One connection, until it fails (raises) or ``stop`` is set."""
@@ -270,6 +296,21 @@ class ZktecoTcpEdgeSource:
             log.warning("zkteco-tcp %s: the terminal's clock is off by %.0f s", self.device,
                         drift)
         self.drift_s = drift
+        self._check_zone(drift)
+
+    def _check_zone(self, drift: float) -> None:
+        """A clock off by whole hours (within a minute) is set for another time zone than
+        the profile's ``timezone``: every punch is read hours off."""
+        hours = round(drift / 3600)
+        if hours == 0 or abs(drift - hours * 3600) > 60:
+            self.problems.pop("zone_mismatch", None)
+            return
+        message = (f"the terminal's clock is {hours:+d} h from the time in "
+                   f"{self.config.timezone} (the profile's zone): the terminal is set to "
+                   f"another time zone; set its zone (or the device's timezone)")
+        if self.problems.get("zone_mismatch") != message:
+            self.problems["zone_mismatch"] = message
+            log.warning("zkteco-tcp %s: %s", self.device, message)
 
     def _read_serial(self, session: Session) -> None:
         reply = session.request(Command.OPTIONS_RRQ, b"~SerialNumber\0")

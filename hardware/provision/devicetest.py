@@ -8,6 +8,11 @@ only the last few). With ``--wait-db`` the test also polls the ``events`` table 
 device's newest event stored since the test began: the running agent and ingest have to
 carry it there, which proves the whole chain (agent, broker, ingest, database).
 
+The figures of the result are the source's own: when the checks pass the test stops the
+source, then counts what it spooled up to its last moment (a catch-up can still be paging
+through the device's log when the first events are shown), so the count said is the
+``events`` of the source's health, with what it caught up, ignored and rejected beside it.
+
 A device that pushes to the agent (a ZKTeco in PUSH mode, a Hikvision terminal sending to
 an alarm host) needs the port the running agent listens on: stop the agent during the test,
 or test with ``--db-only`` (no connection to the device, only the database check).
@@ -138,13 +143,14 @@ class SourceWatch:
             shown.append(f"{entry['file']}:{entry['line']}: {entry['reason']}")
         return shown
 
-    def stop(self) -> dict[str, Any]:
-        """Stop the source; its last health figures."""
+    def stop(self) -> tuple[dict[str, Any], list[Event]]:
+        """Stop the source; its last health figures and the events it spooled meanwhile."""
         self._stop.set()
         self._thread.join(JOIN_TIMEOUT_S)
         health = self.source.health()
+        rest = self.events()
         self.spool.close()
-        return health
+        return health, rest
 
 
 def newest_in_db(conn: psycopg.Connection[Any], config: AgentConfig, devices: list[str],
@@ -176,10 +182,12 @@ def run_device_test(config: AgentConfig, device: str, settings: Settings,
             seen, stored = _loop(watch, conn, config, source, device, started, options, out,
                                  stop)
         finally:
-            health = watch.stop() if watch is not None else None
+            health, rest = watch.stop() if watch is not None else (None, [])
             if conn is not None:
                 conn.close()
-    return _verdict(out, options, seen, stored, health)
+    if rest:
+        _say(out, f"  (and {len(rest)} more events spooled before the source stopped)")
+    return _verdict(out, options, seen + len(rest), stored, health)
 
 
 def _loop(watch: SourceWatch | None, conn: psycopg.Connection[Any] | None,
@@ -238,11 +246,24 @@ def _verdict(out: TextIO, options: DeviceTestOptions, seen: int, stored: dict[st
     if problems:
         _say(out, "result: FAILED: " + "; ".join(problems))
         return 1
-    checks = [] if options.db_only else [f"{seen} events from the device"]
+    checks = [] if options.db_only else [f"{seen} events from the device" + _figures(health)]
     if stored is not None:
         checks.append("arrival confirmed in the database")
     _say(out, "result: ok (" + "; ".join(checks) + ")")
     return 0
+
+
+FIGURES = (("caught_up", "records read from its log catching up"),
+           ("ignored", "ignored (routine codes)"), ("rejected", "rejected"),
+           ("duplicates", "duplicates"))
+"""Health figures said beside the event count, where the source keeps them: the records a
+catch-up read are more than the events when some were ignored, rejected or seen before."""
+
+
+def _figures(health: dict[str, Any] | None) -> str:
+    shown = [f"{health[name]} {label}" for name, label in FIGURES
+             if health is not None and isinstance(health.get(name), int)]
+    return f"; {', '.join(shown)}" if shown else ""
 
 
 def _say(out: TextIO, line: str) -> None:

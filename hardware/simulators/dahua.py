@@ -69,6 +69,22 @@ class DahuaSimulator(SimulatedDevice):
             self.emit("AccessControl", data, door)
         return record
 
+    def door_face(self, user: str, *, door: int = 0, reader: int = 1,
+                  similarity: int = 98) -> None:
+        """A face terminal's match on its own, as ASI firmware sends it: ``_DoorFace_``
+        with no time field, the reader as ``readID`` (before the AccessControl event)."""
+        self.emit("_DoorFace_", {"Alive": 100, "Door": door, "FeatureId": 1,
+                                 "OpenDoorMethod": 3, "Similarity": similarity,
+                                 "SnapPath": "/var/tmp/partsnap7.jpg", "UserID": user,
+                                 "readID": reader}, door)
+
+    def door_card(self, number: str, *, door: int = 0) -> None:
+        """A card swiped at a door station's reader: ``DoorCard`` with the number as
+        ``Number`` (VTO firmware), its own ``UTC`` and ``LocaleTime``."""
+        now = self.device_now()
+        self.emit("DoorCard", {"Check": [0, 0], "LocaleTime": now.strftime("%Y-%m-%d %H:%M:%S"),
+                               "Number": number, "Type": 0, "UTC": int(now.timestamp())}, door)
+
     def door_status(self, opened: bool, *, door: int = 0) -> None:
         """The door contact reports open or closed."""
         self.emit("DoorStatus", {"Status": "Open" if opened else "Close",

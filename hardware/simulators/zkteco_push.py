@@ -41,7 +41,8 @@ class PushTerminal:
     """One terminal pointed at ``url`` (the agent's ``listen`` address)."""
 
     def __init__(self, url: str, serial: str, *, timezone: str = "Asia/Shanghai",
-                 batch: int = 100, timeout_s: float = 5.0, pushver: str = "2.4.1") -> None:
+                 batch: int = 100, timeout_s: float = 5.0, pushver: str = "2.4.1",
+                 server_path: str = "") -> None:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.serial = serial
@@ -49,6 +50,9 @@ class PushTerminal:
         self.batch = batch
         self.timeout_s = timeout_s
         self.pushver = pushver
+        self.server_path = server_path
+        """What the installer typed before ``iclock/`` in the terminal's server address:
+        X903 firmware configured with ``/adms/`` requests ``/adms//iclock/…``."""
         self.tables = {table: _Table() for table in TABLES}
         self.options: dict[str, str] = {}
         self.posted_lines = 0
@@ -124,6 +128,23 @@ class PushTerminal:
             state.server_stamp = max(state.server_stamp, stamp)
         return len(lines)
 
+    def upload_photo(self, pin: str, jpeg: bytes, time: dt.datetime | None = None) -> int:
+        """``POST /iclock/cdata?table=ATTPHOTO``: the snapshot a terminal takes at a punch,
+        as firmware sends it: ``PIN=<time>-<pin>.jpg``, ``SN``, ``size``, ``CMD=uploadphoto``
+        lines, a NUL, then the JPEG bytes. Returns the HTTP status."""
+        name = f"{(time or self.now()).strftime('%Y%m%d%H%M%S')}-{pin}.jpg"
+        head = f"PIN={name}\nSN={self.serial}\nsize={len(jpeg)}\nCMD=uploadphoto\x00"
+        return self.request("POST", "cdata", {"table": "ATTPHOTO", "Stamp": "1"},
+                            head.encode() + jpeg)[0]
+
+    def upload_options(self, time_zone: int) -> int:
+        """``POST /iclock/cdata?table=options``: the terminal's settings after a handshake,
+        ``~Key=value`` pairs separated by commas, its ``TimeZone`` (hours) among them."""
+        body = (f"~DeviceName=X903,MAC=00:17:61:00:00:01,TransactionCount=12,"
+                f"~MaxAttLogCount=10,UserCount=40,TimeZone={time_zone},"
+                f"FWVersion=Ver 8.0.4.2-20201023").encode()
+        return self.request("POST", "cdata", {"table": "options"}, body)[0]
+
     def poll(self, info: str | None = None) -> str:
         """``GET /iclock/getrequest``: the heartbeat; returns the server's answer."""
         params = {"INFO": info} if info else {}
@@ -187,4 +208,4 @@ class PushTerminal:
                 time.sleep(0.05)  # let the request arrive whole before hanging up
 
     def _target(self, path: str, params: dict[str, str]) -> str:
-        return f"/iclock/{path}?{urlencode({'SN': self.serial, **params})}"
+        return f"{self.server_path}/iclock/{path}?{urlencode({'SN': self.serial, **params})}"

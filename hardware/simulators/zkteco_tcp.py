@@ -31,7 +31,7 @@ from edge.zkteco.layouts import (
 from edge.zkteco.protocol import Command, EventFlag, FrameReader, Packet, commkey, encode
 from edge.zkteco.records import Punch, ZkError
 
-__all__ = ["TcpTerminal"]
+__all__ = ["C3Panel", "TcpTerminal", "c3_packet"]
 
 SMALL_SET_BYTES = 1024
 """Data sets up to this size are sent at once (``CMD_DATA``), larger ones in chunks."""
@@ -242,3 +242,58 @@ class TcpTerminal:
     def _try_send(self, client: _Client, data: bytes) -> None:
         with contextlib.suppress(OSError):  # a client gone: its handler thread cleans up
             client.send(data)
+
+
+C3_START, C3_VERSION, C3_END = 0xAA, 0x01, 0x55
+C3_REPLY_ERROR = 0xC9
+
+
+def c3_crc16(data: bytes) -> int:
+    """The C3 packets' checksum: CRC-16/ARC (polynomial 0xA001 reflected, start 0)."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
+    return crc
+
+
+def c3_packet(command: int, data: bytes = b"") -> bytes:
+    """One C3 packet: ``AA 01 <command> <length u16 LE> <data> <crc16 LE> 55``."""
+    body = bytes([C3_VERSION, command]) + len(data).to_bytes(2, "little") + data
+    return bytes([C3_START]) + body + c3_crc16(body).to_bytes(2, "little") + bytes([C3_END])
+
+
+class C3Panel:
+    """A ZKAccess C3 / InBIO access panel on port 4370, as a terminal client meets it: it
+    reads whatever arrives and answers each request with a C3 error packet (the panel does
+    not know the terminal protocol). ``requests`` counts what it was sent."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.requests = 0
+        panel = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                sock: socket.socket = self.request
+                with contextlib.suppress(OSError):
+                    while sock.recv(65536):
+                        panel.requests += 1
+                        sock.sendall(c3_packet(C3_REPLY_ERROR, b"\xfe\xff\xff\xff"))
+
+        self._server = socketserver.ThreadingTCPServer((host, port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """Where the panel listens."""
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def close(self) -> None:
+        """Stop listening."""
+        self._server.shutdown()
+        self._server.server_close()

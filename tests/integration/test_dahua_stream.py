@@ -154,3 +154,49 @@ def test_hostile_parts_are_rejected_with_reasons_and_the_stream_goes_on(
                      "neither 1 nor 0", "unknown Dahua event Mystery",
                      "malformed part header line"):
         assert any(expected in reason for reason in reasons), (expected, reasons)
+
+
+def test_face_and_card_reads_as_the_terminals_send_them(
+        pipeline: Pipeline, sim: DahuaSimulator) -> None:
+    """``_DoorFace_`` (no time of its own) and ``DoorCard`` (card in ``Number``): accepted
+    by the configuration, ignored by default (the AccessControl event that follows is the
+    passage), and when a device maps them, rows with credential, reader and card tail; the
+    face takes its time from ``time_from``."""
+    sim.clock_offset_s = 3600.0  # the device is an hour ahead: device_clock must follow it
+    events = ["AccessControl", "DoorCard", "_DoorFace_"]
+    config = agent_config(sim, events=events, time_from="device_clock",
+                          codes={"_DoorFace_": "passage", "DoorCard": "passage"})
+    agent = pipeline.start_agent(config)
+    wait_for(lambda: sim.stream_count == 1, 10, "the event stream")
+    assert "codes=[AccessControl,DoorCard,_DoorFace_]" in source_of(agent).attach_url
+    sim.door_face("r-0007", reader=1)
+    sim.door_card("7a087d0f")
+    sim.access(user="r-0008", method=1, card="")
+    rows = pipeline.wait_rows(3)
+
+    face = next(r for r in rows if r["attrs"].get("code") == "_DoorFace_")
+    card = next(r for r in rows if r["attrs"].get("code") == "DoorCard")
+    assert (face["kind"], face["direction"], face["person_id"], face["credential"]) == (
+        "passage", "in", "r-0007", "face")
+    assert face["attrs"]["time_source"] == "device_clock"
+    assert face["attrs"]["similarity"] == "98" and face["attrs"]["reader"] == "1"
+    assert abs((face["occurred_at"] - dt.datetime.now(dt.UTC)).total_seconds() - 3600) < 60
+    assert (card["kind"], card["credential"], card["attrs"]["card_tail"]) == (
+        "passage", "card", "7d0f")
+    assert "7a087d0f" not in json.dumps(card["attrs"]) and "time_source" not in card["attrs"]
+
+
+def test_face_and_card_reads_are_ignored_not_rejected_by_default(
+        pipeline: Pipeline, sim: DahuaSimulator) -> None:
+    config = agent_config(sim, events=["AccessControl", "DoorCard", "_DoorFace_"])
+    agent = pipeline.start_agent(config)
+    wait_for(lambda: sim.stream_count == 1, 10, "the event stream")
+    sim.door_face("r-0007")
+    sim.door_card("7a087d0f")
+    sentinel = sim.access(user="r-0007", method=15)
+    rows = rows_until(pipeline, sentinel)
+
+    assert [r["event_id"] for r in rows] == [event_id(sentinel)]
+    wait_for(lambda: source_of(agent).stats.ignored == 2, 10, "both reads counted as ignored")
+    assert source_of(agent).stats.rejected == 0
+    assert not Path(rejects_path(config, pipeline.settings)).exists()

@@ -252,3 +252,60 @@ def test_numbers_restarted_by_a_factory_reset_are_new_events(
     assert [item["serialNo"] for item in new] == [item["serialNo"] for item in old]
     rows = rows_until(pipeline, new[-1])
     assert sorted(r["person_id"] for r in rows) == ["r-0001", "r-0002", "r-0003", "r-0004"]
+
+
+def test_routine_codes_are_counted_as_ignored_not_rejected(
+        pipeline: Pipeline, sim: HikvisionSimulator) -> None:
+    config = agent_config(sim)
+    agent = pipeline.start_agent(config)
+    wait_for(lambda: sim.stream_count == 1, 10, "the alertStream")
+    for minor in (0x405, 0x404, 121, 122, 112, 113):  # NTP/remote time sync, arming, login
+        sim.add_event(3, minor)
+    sentinel = sim.add_event(5, 75, employee="r-0001", reader=1)
+    rows = rows_until(pipeline, sentinel)
+
+    assert [r["event_id"] for r in rows] == [event_id(sentinel)]
+    assert rejects(pipeline, config) == []
+    health = source_of(agent).health()
+    assert health["ignored"] == 6 and health["rejected"] == 0 and health["problems"] == []
+
+
+def test_a_contact_wired_door_read_as_exit_button_is_flagged(
+        pipeline: Pipeline, sim: HikvisionSimulator, caplog: pytest.LogCaptureFixture) -> None:
+    """The door contact under 5.23 read with the SDK table: every lock opening (5.21) is
+    followed a second later by an "exit"; after ``wiring_check`` of them the agent warns."""
+    agent = pipeline.start_agent(agent_config(sim, wiring_check=3))
+    wait_for(lambda: sim.stream_count == 1, 10, "the alertStream")
+    start = sim.device_now().replace(microsecond=0) - dt.timedelta(minutes=5)
+    sim.add_event(5, 23, at=start - dt.timedelta(seconds=30))  # a real press: button first
+    sim.add_event(5, 21, at=start - dt.timedelta(seconds=29))
+    for i in range(3):
+        opened = start + dt.timedelta(seconds=20 * i)
+        sim.add_event(5, 75, employee=f"r-000{i}", reader=1, at=opened)
+        sim.add_event(5, 21, at=opened)
+        last = sim.add_event(5, 23, at=opened + dt.timedelta(seconds=1))
+    rows_until(pipeline, last)
+
+    problems = source_of(agent).health()["problems"]
+    assert [p["code"] for p in problems] == ["exit_after_every_lock_open"]
+    assert "door-contact" in problems[0]["message"]
+    assert source_of(agent).device_status()["problems"] == problems  # type: ignore[index]
+    assert any(r.levelname == "WARNING" and "exit_button" not in r.getMessage()
+               and "5.23" in r.getMessage() for r in caplog.records)
+
+
+def test_the_door_contact_table_reads_5_23_as_the_contact(
+        pipeline: Pipeline, sim: HikvisionSimulator) -> None:
+    agent = pipeline.start_agent(agent_config(sim, code_table="door-contact", wiring_check=1,
+                                              codes={"5.24": "door_held_open"}))
+    wait_for(lambda: sim.stream_count == 1, 10, "the alertStream")
+    opened = sim.add_event(5, 21)
+    contact = sim.add_event(5, 23)
+    held = sim.add_event(5, 24)
+    rows = rows_until(pipeline, held)
+
+    by_id = {r["event_id"]: (r["kind"], r["attrs"].get("signal")) for r in rows}
+    assert by_id == {event_id(opened): ("door_opened", "lock"),
+                     event_id(contact): ("door_opened", "contact"),
+                     event_id(held): ("door_held_open", "contact")}  # override keeps signal
+    assert source_of(agent).health()["problems"] == []

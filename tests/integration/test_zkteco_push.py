@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import stat
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,3 +189,77 @@ def test_hostile_requests_are_refused_kept_aside_and_the_rest_arrive(
                      "bad time 'yesterday'", "unknown OPERLOG line type", "unknown alarm code 153"):
         assert sum(expected in reason for reason in reasons) == 1, (expected, reasons)
     assert len(reasons) == 6
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + bytes(range(256)) * 4 + b"\xff\xd9"
+
+
+def test_an_x903_with_a_server_path_is_served_and_refusals_are_named(
+        pipeline: Pipeline, port: int, caplog: pytest.LogCaptureFixture) -> None:
+    """Real X903s set to ``/adms/`` ask ``/adms//iclock/…``; a request that is still refused
+    is a WARNING naming the terminal's serial and the path."""
+    config = agent_config(port, {**ENTRANCE, "timezone": "Asia/Shanghai"})
+    running = pipeline.start_agent(config)
+    device = terminal(port, "CKJ001")
+    device.server_path = "/adms/"
+    device.handshake()
+    assert device.poll() == "OK"
+    device.punch("1", verify=16)   # face and fingerprint
+    device.punch("2", verify=99)   # a verify type nobody documented
+    device.sync()
+    rows = settled_rows(pipeline, 2)
+
+    by_person = {r["person_id"]: r for r in rows}
+    assert by_person["1"]["credential"] == "face"
+    assert by_person["1"]["attrs"]["verify_mode"] == "face_and_fingerprint"
+    assert by_person["2"]["credential"] is None
+    assert (by_person["2"]["attrs"]["verify_mode"], by_person["2"]["attrs"]["verify"]) == (
+        "unknown", 99)
+    assert device.request("GET", "fdata", {})[0] == 404
+    device.server_path = "/adms/$bad"
+    assert device.request("GET", "getrequest", {})[0] == 404
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("CKJ001" in w and "/iclock/fdata" in w for w in warnings), warnings
+    assert any("CKJ001" in w and "/adms/$bad/iclock/getrequest" in w for w in warnings), warnings
+    assert push_source(running, "b01-u1-door").health()["refused"] >= 1
+
+
+def test_photos_are_kept_privately_only_when_snapshots_are_enabled(
+        pipeline: Pipeline, port: int, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "snapshots"
+    kept = {**ENTRANCE, "snapshots": {"enabled": True, "dir": str(folder)}}
+    config = agent_config(port, kept, EXIT)
+    running = pipeline.start_agent(config)
+    entrance, exit_ = terminal(port, "CKJ001"), terminal(port, "CKJ002")
+    at = dt.datetime(2026, 11, 22, 8, 0, 0)
+    assert entrance.upload_photo("1", JPEG, at) == 200
+    assert entrance.upload_photo("2", b"not a jpeg", at) == 200
+    assert exit_.upload_photo("3", JPEG, at) == 200  # snapshots off: acknowledged, not kept
+
+    photo = folder / "b01-u1-door" / "20261122080000-1.jpg"
+    assert photo.read_bytes() == JPEG
+    assert stat.S_IMODE(photo.stat().st_mode) == 0o600
+    assert stat.S_IMODE(photo.parent.stat().st_mode) == 0o700
+    assert sorted(p.name for p in folder.rglob("*") if p.is_file()) == [photo.name]
+    assert push_source(running, "b01-u1-door").health()["photos_kept"] == 1
+    assert push_source(running, "b01-u1-exit").health()["photos_dropped"] == 1
+    assert JPEG[:32].hex() not in caplog.text and "JFIF" not in caplog.text
+
+
+def test_a_terminal_in_another_time_zone_is_flagged(
+        pipeline: Pipeline, port: int, caplog: pytest.LogCaptureFixture) -> None:
+    running = pipeline.start_agent(agent_config(port, ENTRANCE))
+    device = terminal(port, "CKJ001")
+    device.handshake()
+    assert device.upload_options(time_zone=8) == 200
+    source = push_source(running, "b01-u1-door")
+    assert source.health()["problems"] == []
+    assert device.upload_options(time_zone=7) == 200
+    (problem,) = source.health()["problems"]
+    assert problem["code"] == "zone_mismatch" and "UTC+7" in problem["message"]
+    assert source.device_status()["time_zone"] == "7"
+    assert any(r.levelname == "WARNING" and "CKJ001" in r.getMessage()
+               and "Asia/Shanghai" in r.getMessage() for r in caplog.records)
+    assert device.upload_options(time_zone=8) == 200
+    assert source.health()["problems"] == []

@@ -18,6 +18,7 @@ from edge.config import AgentConfig
 from edge.zkteco.protocol import MAGIC, Command, EventFlag, encode
 from edge.zkteco.tcp import ZktecoTcpEdgeSource
 from hardware.simulators.zkteco import TcpTerminal
+from hardware.simulators.zkteco_tcp import C3Panel
 from tests.pipeline import Pipeline, RunningAgent, wait_for
 
 COMM_KEY = 20261122
@@ -179,3 +180,59 @@ def test_a_wrong_comm_key_is_refused_and_retried(pipeline: Pipeline,
     status = source_of(running).device_status()
     assert status["state"] == "offline" and "refused the comm key" in status["last_error"]
     assert not device.registered()
+
+
+def test_an_access_panel_on_the_tcp_source_is_named_not_looped_on(
+        pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    """A ZKAccess C3/InBIO panel answers in its own framing (AA 01 … 55): the agent says
+    once, in plain words, what the device is and which path is supported, and asks again
+    only every ``reconnect_max_s``."""
+    panel = C3Panel()
+    try:
+        config = AgentConfig.model_validate({"community": "juxin", "building": "b01",
+                                             "sources": [{
+            "type": "zkteco-tcp", "device": "b01-gate", "host": "127.0.0.1",
+            "port": panel.address[1], "reconnect_min_s": 0.05, "reconnect_max_s": 0.3,
+            "timeout_s": 2}]})
+        running = pipeline.start_agent(config)
+        source = source_of(running)
+        wait_for(lambda: panel.requests >= 3, 10, "three connection attempts")
+        health = source.health()
+        (problem,) = health["problems"]
+        assert problem["code"] == "access_panel"
+        assert "access-control panel" in problem["message"]
+        assert "`log` source" in problem["message"]
+        assert health["connection"] == "wrong device type: ZKAccess access panel"
+        warnings = [r.getMessage() for r in caplog.records
+                    if r.levelname == "WARNING" and "zkteco" in r.name]
+        assert len(warnings) == 1 and "C3-100" in warnings[0]
+        assert "no packet start" not in caplog.text
+    finally:
+        panel.close()
+
+
+def test_a_terminal_set_to_another_time_zone_is_flagged(
+        pipeline: Pipeline, caplog: pytest.LogCaptureFixture) -> None:
+    """A terminal on Bangkok time read as Shanghai time: its clock is an hour behind to the
+    minute, which is a zone, not a drift."""
+    device = TcpTerminal(comm_key=COMM_KEY, timezone="Asia/Bangkok")
+    try:
+        running = pipeline.start_agent(agent_config(device, timezone="Asia/Shanghai"))
+        connected(device)
+        source = source_of(running)
+        wait_for(lambda: source.health()["problems"] != [], 10, "the zone check")
+        (problem,) = source.health()["problems"]
+        assert problem["code"] == "zone_mismatch" and "-1 h" in problem["message"]
+        assert "Asia/Shanghai" in problem["message"]
+        assert any(r.levelname == "WARNING" and "time zone" in r.getMessage()
+                   for r in caplog.records)
+        running.stop()
+    finally:
+        device.close()
+    right = TcpTerminal(comm_key=COMM_KEY)
+    try:
+        running = pipeline.start_agent(agent_config(right))
+        connected(right)
+        assert source_of(running).health()["problems"] == []
+    finally:
+        right.close()

@@ -150,3 +150,19 @@ def test_configuration_defaults() -> None:
     assert config.base_url == "http://h:8080" and config.silence_s == 30
     assert source(scheme="https").base_url == "https://h:443"
     assert str(config.password) == "**********"
+
+
+def test_overrides_keep_the_door_signal_and_tables_follow_the_profile() -> None:
+    contact = code_meaning(5, 25, {"5.25": EventKind.DOOR_FORCED})
+    assert contact is not None and (contact.kind, contact.signal) == (
+        EventKind.DOOR_FORCED, "contact")
+    lock = code_meaning(5, 21, {"5.21": EventKind.DOOR_HELD_OPEN})
+    assert lock is not None and lock.signal == "lock" and lock.credential is None
+    sdk = code_meaning(5, 23, {})
+    wired = code_meaning(5, 23, {}, "door-contact")
+    assert sdk is not None and (sdk.kind, sdk.signal) == (EventKind.EXIT_BUTTON, "button")
+    assert wired is not None and (wired.kind, wired.signal) == (EventKind.DOOR_OPENED,
+                                                                "contact")
+    routine = code_meaning(3, 0x405, {})
+    assert routine is not None and routine.kind is None
+    assert code_meaning(3, 0x405, {"3.1029": EventKind.TAMPER}) is not None

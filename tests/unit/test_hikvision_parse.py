@@ -75,8 +75,11 @@ def test_the_real_capture_maps_code_by_code(shared_samples: Path) -> None:
 
 def test_the_k1t342_profile_reads_5_23_as_the_door_contact(shared_samples: Path) -> None:
     profile = yaml.safe_load((PROFILES / "hikvision-ds-k1t342.yaml").read_text())
-    records = sample_records(shared_samples, **profile["defaults"], codes=profile["codes"])
+    records = sample_records(shared_samples, **profile["defaults"],
+                             codes=profile.get("codes", {}))
+    assert profile["defaults"]["code_table"] == "door-contact"
     assert outcome(records[1]) == ("door_opened", None, None, None)
+    assert records[1].event is not None and records[1].event.attrs["signal"] == "contact"
 
 
 def test_xml_heartbeats_and_xml_records() -> None:

@@ -64,7 +64,7 @@ def test_shows_the_last_events_of_the_device(tmp_path: Path,
     assert "credential=card" in shown[-1] and '"seq": 8' in shown[-1]
     assert " in  person=r-0007" in shown[-2] and " out person=r-0008" in shown[-1]
     assert f"  rejected {log}:9: " in out
-    assert "result: ok (8 events from the device)" in out
+    assert "result: ok (8 events from the device; 1 rejected)" in out
     assert '"events": 8' in out  # the source's health
 
 

@@ -103,7 +103,7 @@ class Result:
     def line(self) -> str:
         if self.skipped:
             return f"fault={self.fault} skipped: {self.skipped}"
-        if self.error:
+        if self.error and not self.expected:
             return f"fault={self.fault} error: {self.error}"
         return (f"fault={self.fault} expected={self.expected} stored={self.stored} "
                 f"lost={self.lost} doubled={self.doubled} rejects_kept={self.rejects_kept} "
@@ -257,7 +257,7 @@ class Run:
                 self.publish_raw([f"not json {marker}".encode()])
             until = time.monotonic() + 1.0
             while time.monotonic() < until:
-                if self._dead_letter_count(marker):
+                if self.dead_letter_count(marker):
                     return
                 time.sleep(0.1)
         raise ServiceError("ingest stored nothing within 60 s of starting")
@@ -346,7 +346,7 @@ class Run:
         with psycopg.connect(self.db_url, autocommit=True, connect_timeout=5) as conn:
             return conn.execute(sql, params).fetchall()
 
-    def _dead_letter_count(self, marker: str) -> int:
+    def dead_letter_count(self, marker: str) -> int:
         with contextlib.suppress(psycopg.Error):
             rows = self._query("SELECT count(*) FROM dead_letters WHERE position(%s IN "
                                "convert_from(payload, 'UTF8')) > 0", marker.encode().decode())
@@ -428,16 +428,23 @@ class Run:
 # ----------------------------------------------------------------------------- scenarios
 
 Step = Callable[[Run], None]
+Body = Callable[[Run, int, Result], None]
+"""A scenario's traffic and fault: starts the agents, writes ``total`` lines, ends once
+the last line is written (then the run drains and counts)."""
 
 
-@dataclass(frozen=True)
-class Scenario:
+def fault_between(fault: Step, recover: Step) -> Body:
     """Write a third, ``fault``, write a third, ``recover``, write the rest."""
 
-    name: str
-    fault: Step | None = None
-    recover: Step | None = None
-    ingest_up_while_writing: bool = True
+    def body(run: Run, total: int, result: Result) -> None:
+        run.start_agents()
+        run.write(total // 3)
+        fault(run)
+        run.write(2 * total // 3)
+        recover(run)
+        run.write(total)
+
+    return body
 
 
 def _nothing(run: Run) -> None:
@@ -454,8 +461,9 @@ def _kill_agents(run: Run) -> None:
         agent.kill()
 
 
-def _restart_agents(run: Run) -> None:
-    run.start_agents()
+def _db_down(run: Run) -> None:
+    run.outage_started = time.monotonic()
+    run.stop_postgres()
 
 
 def _db_back_after_outage(run: Run) -> None:
@@ -465,61 +473,7 @@ def _db_back_after_outage(run: Run) -> None:
     run.start_postgres()
 
 
-def _db_down(run: Run) -> None:
-    run.outage_started = time.monotonic()
-    run.stop_postgres()
-
-
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("baseline"),
-    Scenario("ingest_kill", _kill_ingest, lambda run: run.start_ingest()),
-    Scenario("broker_kill", lambda run: run.kill_broker(), lambda run: run.start_broker()),
-    Scenario("broker_kill_ingest_offline", ingest_up_while_writing=False),
-    Scenario("db_outage", _db_down, _db_back_after_outage),
-    Scenario("agent_kill", _kill_agents, _restart_agents),
-    Scenario("spool_full"),
-)}
-
-
-def run_scenario(community: Community, scenario: Scenario, options: Options,
-                 work: Path) -> Result:
-    result = Result(scenario.name)
-    if scenario.name == "spool_full":
-        # The hook for a real full spool: the agent has no setting that bounds its spool
-        # (an SQLite max_page_count, say), and a small filesystem needs root. Wire it here
-        # once the agent has one: fill the spool with the broker stopped, check its status
-        # says spool_full, free it, and count as for the others.
-        result.skipped = SPOOL_FULL_SKIP
-        return result
-    started = time.monotonic()
-    run = Run(community, scenario.name, options, work)
-    total = options.events
-    try:
-        run.start_ingest()
-        run.send_dead_letters()
-        result.dead_letters_sent = DEAD_LETTERS
-        if not scenario.ingest_up_while_writing:
-            _broker_kill_with_ingest_offline(run, total)
-        else:
-            run.start_agents()
-            run.write(total // 3)
-            (scenario.fault or _nothing)(run)
-            run.write(2 * total // 3)
-            (scenario.recover or _nothing)(run)
-            run.write(total)
-        run.drain(sum(1 for seq in range(total) if not is_malformed(seq)))
-        result.seconds = time.monotonic() - started
-        run.tally(result)
-    finally:
-        run.close()
-        if result.ok and not options.keep:
-            shutil.rmtree(run.work, ignore_errors=True)
-        else:
-            result.notes.append(f"logs, spools and broker state kept in {run.work}")
-    return result
-
-
-def _broker_kill_with_ingest_offline(run: Run, total: int) -> None:
+def broker_kill_with_ingest_offline(run: Run, total: int, result: Result) -> None:
     """Ingest's session exists, ingest stops cleanly, the agents publish every line into the
     broker's queue for it, the broker is SIGKILLed and restarted, then ingest comes back."""
     wait_dead_letters(run)
@@ -535,10 +489,103 @@ def _broker_kill_with_ingest_offline(run: Run, total: int) -> None:
     run.start_ingest()
 
 
+SPOOL_LIMIT_BYTES = 256 * 1024
+"""The spool bound in ``spool_full``: a few hundred events per agent."""
+
+
+def spool_limit_env(limit_bytes: int) -> dict[str, str] | None:
+    """The agents' environment that bounds their spool to ``limit_bytes``, or None while the
+    agent has no such setting (then ``spool_full`` is skipped).
+
+    The hook for a real full spool, to wire once the agent has the setting (an SQLite
+    ``max_page_count``, say, which fails like a full disk with "database or disk is full").
+    A small filesystem needs root, and ``RLIMIT_FSIZE`` on the agent makes SQLite fail with
+    "disk I/O error", which is not the fault under test.
+    """
+    return None
+
+
+def spool_full(run: Run, total: int, result: Result) -> None:
+    """The broker stops cleanly and the agents spool until their spools are full (they
+    must stop reading, losing nothing); the broker comes back and they publish what they
+    hold, which frees the spool without a restart. Their status must say ``spool_full``
+    meanwhile (watched from the broker's return: retained, so the last one is seen)."""
+    run.broker.stop()
+    run.start_agents()
+    run.write(2 * total // 3)
+    seen: list[bytes] = []
+    watcher = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    watcher.on_connect = lambda client, *_: client.subscribe("linli/v1/+/+/+/status", qos=1)
+    watcher.on_message = lambda _c, _u, message: seen.append(bytes(message.payload))
+    run.start_broker()
+    watcher.connect("127.0.0.1", run.broker.port)
+    watcher.loop_start()
+    try:
+        run.write(total)
+        run.drain(sum(1 for seq in range(total) if not is_malformed(seq)))
+    finally:
+        watcher.disconnect()
+        watcher.loop_stop()
+    full = sum(1 for payload in seen if b"spool_full" in payload)
+    result.notes.append(f"{full} of {len(seen)} status messages said spool_full")
+    if not full:
+        # the spool never filled, or the control room was not told: either way not shown
+        result.error = "no agent status said spool_full"
+        result.notes.append(f"failed: {result.error}")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    body: Body
+    env: Callable[[], dict[str, str] | None] = dict
+    """Extra environment of the services; None skips the scenario (SPOOL_FULL_SKIP)."""
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("baseline", fault_between(_nothing, _nothing)),
+    Scenario("ingest_kill", fault_between(_kill_ingest, lambda run: run.start_ingest())),
+    Scenario("broker_kill", fault_between(lambda run: run.kill_broker(),
+                                          lambda run: run.start_broker())),
+    Scenario("broker_kill_ingest_offline", broker_kill_with_ingest_offline),
+    Scenario("db_outage", fault_between(_db_down, _db_back_after_outage)),
+    Scenario("agent_kill", fault_between(_kill_agents, lambda run: run.start_agents())),
+    Scenario("spool_full", spool_full, lambda: spool_limit_env(SPOOL_LIMIT_BYTES)),
+)}
+
+
+def run_scenario(community: Community, scenario: Scenario, options: Options,
+                 work: Path) -> Result:
+    result = Result(scenario.name)
+    env = scenario.env()
+    if env is None:
+        result.skipped = SPOOL_FULL_SKIP
+        return result
+    started = time.monotonic()
+    run = Run(community, scenario.name, options, work)
+    run.env.update(env)
+    total = options.events
+    try:
+        run.start_ingest()
+        run.send_dead_letters()
+        result.dead_letters_sent = DEAD_LETTERS
+        scenario.body(run, total, result)
+        run.drain(sum(1 for seq in range(total) if not is_malformed(seq)))
+        result.seconds = time.monotonic() - started
+        run.tally(result)
+    finally:
+        run.close()
+        if result.ok and not options.keep:
+            shutil.rmtree(run.work, ignore_errors=True)
+        else:
+            result.notes.append(f"logs, spools and broker state kept in {run.work}")
+    return result
+
+
 def wait_dead_letters(run: Run, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if run._dead_letter_count("dead-letter-") >= DEAD_LETTERS:
+        if run.dead_letter_count("dead-letter-") >= DEAD_LETTERS:
             return
         time.sleep(0.1)
 

@@ -44,6 +44,7 @@ from api.events.views import router as events_router
 from api.figures.views import router as figures_router
 from api.health.probe import BrokerProbe
 from api.health.views import router as health_router
+from api.installer.views import router as installer_router
 from api.links.views import router as links_router
 from api.live.hub import LiveHub
 from api.live.service import health_note
@@ -141,7 +142,7 @@ def _api_v1() -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     for domain in (auth_router, events_router, residents_router, alerts_router, devices_router,
                    dead_letters_router, communities_router, workers_router, places_router,
-                   live_router):
+                   live_router, installer_router):
         router.include_router(domain)
     # Reporting: the month's figures, the delivery log, the audit log.
     for domain in (figures_router, notifications_router, audit_log_router):

@@ -52,6 +52,7 @@ class Perm(StrEnum):
     NOTIFICATIONS_READ = "notifications:read"
     FIGURES_READ = "figures:read"
     DEVICES_READ = "devices:read"
+    DEVICES_MANAGE = "devices:manage"    # adopt devices, agent files and credentials
     DEAD_LETTERS_READ = "dead_letters:read"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
@@ -63,7 +64,8 @@ _READ_ALL = {Perm.COMMUNITIES_READ, Perm.EVENTS_READ, Perm.RESIDENTS_READ, Perm.
              Perm.DEAD_LETTERS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.ADMIN: frozenset(_READ_ALL | {Perm.AUDIT_READ, Perm.USERS_MANAGE, Perm.SELF}),
+    Role.ADMIN: frozenset(_READ_ALL | {Perm.AUDIT_READ, Perm.USERS_MANAGE, Perm.DEVICES_MANAGE,
+                                        Perm.SELF}),
     Role.CONTROL_ROOM: frozenset(_READ_ALL | {
         Perm.CONTACTS_READ, Perm.ABSENCES_WRITE, Perm.ALERTS_HANDLE, Perm.ALERTS_DISPATCH,
         Perm.SELF}),
@@ -72,7 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
         Perm.ABSENCES_READ, Perm.ABSENCES_WRITE, Perm.ALERTS_READ, Perm.ALERTS_HANDLE,
         Perm.FIGURES_READ, Perm.DEVICES_READ, Perm.SELF}),
     Role.INSTALLER: frozenset({Perm.COMMUNITIES_READ, Perm.EVENTS_READ, Perm.DEVICES_READ,
-                               Perm.DEAD_LETTERS_READ, Perm.SELF}),
+                               Perm.DEVICES_MANAGE, Perm.DEAD_LETTERS_READ, Perm.SELF}),
     Role.AUDITOR: frozenset(_READ_ALL | {Perm.AUDIT_READ, Perm.SELF}),
 }
 

@@ -201,8 +201,19 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(64 * 1024, ge=1024)
     """Largest request body; larger ones get 413 before they are read."""
     max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=lambda: {"/api/v1/alerts/{alert_id}/photos": 6 * 1024 * 1024})
+        default_factory=lambda: {
+            "/api/v1/alerts/{alert_id}/photos": 6 * 1024 * 1024,
+            "/api/v1/communities/{community}/buildings/{building}/devices/{device}/frame":
+                6 * 1024 * 1024})
     """Exceptions to ``max_body_bytes`` by route path (``{name}`` matches one segment)."""
+    provision_dir: Path | None = None
+    """Where the installer's console writes the broker's ``broker/passwd`` and
+    ``broker/acl`` when it issues an agent's MQTT credentials (the layout of
+    ``linli hardware provision --out``). Unset: the broker's files are not touched; the
+    console shows the password-file line to add by hand."""
+    agent_broker_url: str | None = None
+    """``mqtt://host:port`` (no credentials) where agents reach the broker; unset: the host
+    and port of ``LINLI_MQTT_URL``."""
 
     @model_validator(mode="after")
     def _check(self) -> ApiSettings:

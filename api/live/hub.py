@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import psycopg
 from pydantic import ValidationError
 
-from api.live.models import ALERT_CHANNEL, DEVICE_CHANNEL, HealthNote, Note, parse_notification
+from api.live.models import (
+    ALERT_CHANNEL,
+    DEVICE_CHANNEL,
+    EVENTS_CHANNEL,
+    HealthNote,
+    Note,
+    parse_notification,
+)
 from api.security import Principal
 from linli.logs import redact
 
@@ -135,6 +142,7 @@ class LiveHub:
                 application_name="linli-api-live") as conn:
             await conn.execute(f"LISTEN {ALERT_CHANNEL}")
             await conn.execute(f"LISTEN {DEVICE_CHANNEL}")
+            await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
             self.listening.set()
             log.info("live updates: listening")
             while True:

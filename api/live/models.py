@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict
 
 ALERT_CHANNEL = "linli_alert"
 DEVICE_CHANNEL = "linli_device"
+EVENTS_CHANNEL = "linli_events"
+"""Ingest's note after each batch: its payload is the community whose events were stored."""
 
 
 class AlertNote(BaseModel):
@@ -52,14 +54,26 @@ class HealthNote(BaseModel):
     at: dt.datetime
 
 
-Note = AlertNote | DeviceNote | HealthNote
+class EventsNote(BaseModel):
+    """Events of ``community`` were stored (one per ingest batch). Not sent on the general
+    stream; it wakes the streams that follow one device ("test this device")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    community: str
+
+
+Note = AlertNote | DeviceNote | HealthNote | EventsNote
 
 EVENT_NAMES: dict[type[BaseModel], str] = {
-    AlertNote: "alert", DeviceNote: "device", HealthNote: "health"}
+    AlertNote: "alert", DeviceNote: "device", HealthNote: "health", EventsNote: "events"}
 
 
-def parse_notification(channel: str, payload: str) -> AlertNote | DeviceNote | None:
+def parse_notification(channel: str,
+                       payload: str) -> AlertNote | DeviceNote | EventsNote | None:
     """The note a PostgreSQL notification carries; None for another channel."""
+    if channel == EVENTS_CHANNEL:
+        return EventsNote(community=payload)
     if channel == ALERT_CHANNEL:
         return AlertNote.model_validate_json(payload)
     if channel == DEVICE_CHANNEL:

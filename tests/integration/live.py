@@ -22,9 +22,11 @@ class Event:
 
 
 class StreamReader:
-    """Opens ``/api/v1/stream`` with ``client``'s cookies and reads it until it ends."""
+    """Opens ``/api/v1/stream`` (or another stream's ``path``) with ``client``'s cookies
+    and reads it until it ends."""
 
-    def __init__(self, client: httpx.Client) -> None:
+    def __init__(self, client: httpx.Client, path: str = "/api/v1/stream") -> None:
+        self.path = path
         self.status: int | None = None
         self.headers: httpx.Headers | None = None
         self.lines: list[str] = []
@@ -41,7 +43,7 @@ class StreamReader:
 
     def _read(self) -> None:
         try:
-            with self._client.stream("GET", "/api/v1/stream") as response:
+            with self._client.stream("GET", self.path) as response:
                 self.status, self.headers = response.status_code, response.headers
                 self._opened.set()
                 name, data = "message", []

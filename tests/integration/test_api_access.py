@@ -126,6 +126,17 @@ def dispatchers(status: int) -> dict[str, int]:
     return everyone(403, control_room=status, other_control_room=404)
 
 
+def fitters(status: int, **others: int) -> dict[str, int]:
+    """The installer's console: admins and installers; the installer of b02 finds nothing
+    in b01 (404)."""
+    return everyone(403, **{"admin": status, "installer": 404, **others})
+
+
+BUILDING = "/api/v1/communities/{community}/buildings/{building}"
+DEVICE = BUILDING + "/devices/{device}"
+B01 = f"/api/v1/communities/{COMMUNITY}/buildings/b01"
+
+
 def own_token(world: World, client: httpx.Client) -> Call:
     made = client.post("/api/v1/auth/tokens", json={"name": "t", "scope": "read"})
     token_id = made.json()["id"] if made.status_code == 201 else 1
@@ -227,6 +238,27 @@ ROUTES = [
           everyone(200, installer=403, other_control_room=404)),
     Route("GET", "/api/v1/stream", lambda w, c: ("/api/v1/stream", None), everyone(200),
           streaming=True),
+    # the installer's console: installers (of b02 here: b01 is not there for them) and admins
+    Route("GET", "/api/v1/device-profiles", lambda w, c: ("/api/v1/device-profiles", None),
+          fitters(200, installer=200)),
+    Route("GET", f"{BUILDING}/installed-devices",
+          lambda w, c: (f"{B01}/installed-devices", None), fitters(200)),
+    Route("POST", f"{DEVICE}/adopt",
+          lambda w, c: (f"{B01}/devices/b01-x-door/adopt", {"profile": "generic-log"}),
+          fitters(201)),
+    Route("GET", f"{BUILDING}/agent.yaml", lambda w, c: (f"{B01}/agent.yaml", None),
+          fitters(200)),  # the admin adopted b01-x-door just before
+    Route("POST", f"{BUILDING}/agent/credentials",
+          lambda w, c: (f"{B01}/agent/credentials", {}),
+          fitters(409)),  # 409: allowed, but this API knows no broker address for agents
+    Route("POST", f"{DEVICE}/frame",
+          lambda w, c: (f"{B01}/devices/b01-u1-door/frame", {"not": "an image"}),
+          fitters(404)),  # 404: b01-u1-door is no camera
+    Route("GET", f"{DEVICE}/frame", lambda w, c: (f"{B01}/devices/b01-u1-door/frame", None),
+          fitters(404)),
+    Route("GET", f"{DEVICE}/events/stream",
+          lambda w, c: (f"{B01}/devices/b01-u1-door/events/stream", None), fitters(200),
+          streaming=True),
 ]
 
 
@@ -286,7 +318,7 @@ def test_every_route_answers_every_role_as_its_rule_says(world: World) -> None:
                              f"{response.text[:120]}")
             if response.status_code >= 400:
                 assert response.json()["error"]["code"], response.text
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def _call(client: httpx.Client, route: Route, path: str,

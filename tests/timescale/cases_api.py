@@ -474,3 +474,80 @@ CASES += [
          lambda s: {"token": "tok-expired-0000000000000"},
          "SELECT token, opened_at FROM alert_links ORDER BY token", expect_empty=True),
 ]
+
+# the installer's console (migration 0006)
+INST = "api.installer.queries."
+INSTALLED = ("SELECT community, building, device, profile, name, kind, settings, updated_by"
+             " FROM installed_devices ORDER BY community, building, device")
+FRAMES = ("SELECT community, building, device, content_type, octet_length(data) AS bytes,"
+          " uploaded_by FROM device_frames ORDER BY community, building, device")
+CREDENTIALS = ("SELECT community, building, username, password_hash, issued_by"
+               " FROM agent_credentials ORDER BY community, building")
+
+
+def installed_b02_door(conn: Any, seed: Seed, copy_ok: bool) -> None:
+    """b02's door adopted from a profile, a frame of b02's camera, b02's agent's user."""
+    conn.execute(
+        "INSERT INTO installed_devices (community, building, device, profile, name, kind,"
+        " settings, updated_by) VALUES ('juxin', 'b02', 'b02-u1-door', 'hikvision-ds-k1t',"
+        " '2栋1单元门禁', 'door', %s, 'installer')",
+        (Jsonb({"host": "192.0.2.10", "password": "s3cret"}),))
+    conn.execute(
+        "INSERT INTO device_frames (community, building, device, content_type, data,"
+        " uploaded_by) VALUES ('juxin', 'b02', 'b02-cam-1', 'image/png', %s, 'installer')",
+        (b"\x89PNG\r\n\x1a\n",))
+    conn.execute(
+        "INSERT INTO agent_credentials (community, building, username, password_hash,"
+        " issued_by) VALUES ('juxin', 'b02', 'agent-juxin-b02', '$7$101$old$old', 'installer')")
+
+
+def installed(device: str, **values: Any) -> Params:
+    return {"community": "juxin", "building": "b02", "device": device,
+            "profile": "hikvision-ds-k1t", "name": "2栋1单元门禁", "kind": "door",
+            "settings": Jsonb({"host": "192.0.2.11"}), "updated_by": "installer", **values}
+
+
+CASES += [
+    Case(INST + "DEVICE_IN_BUILDING", "an unregistered camera",
+         lambda s: {"community": "juxin", "building": "b02", "device": "b02-cam-1"}),
+    Case(INST + "DEVICE_IN_BUILDING", "another building's device",
+         lambda s: {"community": "juxin", "building": "b02", "device": "b01-u1-door"},
+         expect_empty=True),
+    Case(INST + "LIST_INSTALLED", "b02", lambda s: {"community": "juxin", "building": "b02"},
+         prepare=installed_b02_door),
+    Case(INST + "LIST_INSTALLED", "nothing adopted in b01",
+         lambda s: {"community": "juxin", "building": "b01"}, prepare=installed_b02_door,
+         expect_empty=True),
+    Case(INST + "UPSERT_INSTALLED", "adopt a device", lambda s: installed("b02-cam-1",
+         profile="generic-camera", kind="camera", name=None), INSTALLED,
+         prepare=installed_b02_door),
+    Case(INST + "UPSERT_INSTALLED", "set a device up again", lambda s: installed("b02-u1-door"),
+         INSTALLED, prepare=installed_b02_door),
+    Case(INST + "UPSERT_FRAME", "a first frame",
+         lambda s: {"community": "juxin", "building": "b02", "device": "b02-cam-1",
+                    "content_type": "image/jpeg", "data": b"\xff\xd8\xff\xe0",
+                    "uploaded_by": "installer"}, FRAMES),
+    Case(INST + "UPSERT_FRAME", "a frame replaced",
+         lambda s: {"community": "juxin", "building": "b02", "device": "b02-cam-1",
+                    "content_type": "image/jpeg", "data": b"\xff\xd8\xff\xe0",
+                    "uploaded_by": "admin"}, FRAMES, prepare=installed_b02_door),
+    Case(INST + "GET_FRAME", "b02's camera",
+         lambda s: {"community": "juxin", "building": "b02", "device": "b02-cam-1"},
+         prepare=installed_b02_door),
+    Case(INST + "GET_FRAME", "none uploaded",
+         lambda s: {"community": "juxin", "building": "b01", "device": "b01-u1-door"},
+         expect_empty=True),
+    Case(INST + "UPSERT_AGENT_CREDENTIAL", "a first agent user",
+         lambda s: {"community": "juxin", "building": "b01", "username": "agent-juxin-b01",
+                    "password_hash": "$7$101$salt$hash", "issued_by": "admin"}, CREDENTIALS),
+    Case(INST + "UPSERT_AGENT_CREDENTIAL", "rotated",
+         lambda s: {"community": "juxin", "building": "b02", "username": "agent-juxin-b02",
+                    "password_hash": "$7$101$new$new", "issued_by": "installer"}, CREDENTIALS,
+         prepare=installed_b02_door),
+    Case(INST + "DEVICE_EVENTS_AFTER", "a door's last two days",
+         lambda s: {"community": "juxin", "building": "b01", "device": "b01-u1-door",
+                    "after": s.at(days=2), "limit": 50}),
+    Case(INST + "DEVICE_EVENTS_AFTER", "nothing newer",
+         lambda s: {"community": "juxin", "building": "b01", "device": "b01-u1-door",
+                    "after": s.at(minutes=-60), "limit": 50}, expect_empty=True),
+]

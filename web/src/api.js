@@ -4,10 +4,11 @@ export const API = "/api/v1";
 let csrf = null;
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, fields) {
     super(message || code || String(status));
     this.status = status;
     this.code = code;
+    this.fields = fields || [];
   }
 }
 
@@ -41,9 +42,31 @@ export async function request(method, path, { json, body, type, query } = {}) {
   if (response.status === 204) return null;
   const data = await response.json().catch(() => null);
   if (!response.ok) {
-    throw new ApiError(response.status, data?.error?.code, data?.error?.message);
+    throw new ApiError(response.status, data?.error?.code, data?.error?.message, data?.error?.fields);
   }
   return data;
+}
+
+/** A GET whose answer is text (a YAML file), not JSON. */
+export async function getText(path) {
+  const response = await fetch(`${API}/${path}`, { credentials: "same-origin" });
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    throw new ApiError(response.status, data?.error?.code, data?.error?.message, data?.error?.fields);
+  }
+  return response.text();
+}
+
+/** Offer `text` as a file download named `name` (no server round trip). */
+export function saveText(name, text, type = "text/plain") {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = name;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
 export const get = (path, query) => request("GET", path, { query });

@@ -69,6 +69,14 @@ async def places(*, conn: Conn, community: str, principal: Principal,
     if principal.sees_personal_data and principal.can(Perm.RESIDENTS_READ):
         watched = {row["building"]: row["watched"]
                    for row in await _all(conn, queries.PLACE_WATCHED, scoped)}
+    occupancy: dict[str, dict[WatchState, int]] | None = None
+    total: dict[WatchState, int] | None = None
+    if watched is not None:
+        occupancy = defaultdict(_no_one)
+        total = _no_one()
+        for row in await _all(conn, queries.PLACE_OCCUPANCY, {**scoped, "now": as_of}):
+            occupancy[row["building"]][row["state"]] = row["residents"]
+            total[row["state"]] += row["residents"]
     grids: dict[str | None, GridPlace] = {}
     for row in buildings:
         grid = grids.setdefault(row["grid"], GridPlace(id=row["grid"], name=row["grid_name"],
@@ -77,10 +85,15 @@ async def places(*, conn: Conn, community: str, principal: Principal,
             id=row["id"], name=row["name"], plan=_plan(row), units=units[row["id"]],
             alerts=alerts.get(row["id"], PlaceAlerts()) if alerts is not None else None,
             devices=devices.get(row["id"], PlaceDevices()),
-            watched=watched.get(row["id"], 0) if watched is not None else None))
+            watched=watched.get(row["id"], 0) if watched is not None else None,
+            occupancy=occupancy[row["id"]] if occupancy is not None else None))
     return Places(community=about, as_of=as_of, grids=list(grids.values()),
                   unplaced_alerts=alerts.get(None, PlaceAlerts()) if alerts is not None
-                  else None)
+                  else None, occupancy=total)
+
+
+def _no_one() -> dict[WatchState, int]:
+    return dict.fromkeys(WATCH_STATES, 0)
 
 
 def _plan(row: dict[str, Any]) -> PlanPoint:

@@ -78,6 +78,9 @@ def test_places_follow_the_role(seeded: Db, server: ApiServer) -> None:
         assert (_buildings(fitted)["b02"]["alerts"], _buildings(fitted)["b02"]["watched"]) \
             == (None, None)
         assert fitted["unplaced_alerts"] is None
+        assert (fitted["occupancy"], _buildings(fitted)["b02"]["occupancy"]) == (None, None)
+        assert mine["occupancy"] == {"home": 0, "out": 0, "away": 0, "silent": 0,
+                                     "unknown": 1}
         assert _buildings(fitted)["b02"]["plan"]["x"] == grid_layout(1, 2)[0]
         assert_error(other.get(PLACES), 404, "not_found")
     finally:
@@ -136,6 +139,13 @@ def test_watch_says_who_is_home_out_away_or_silent(seeded: Db, control: httpx.Cl
     assert (by_id["r-home"]["building"], by_id["r-home"]["unit"], by_id["r-home"]["room"]) \
         == ("b02", "u1", "202")
     assert by_id["r-back"]["since"] is not None and by_id["r-0001"]["since"] is None
+
+    # The place tree counts every active resident (r-0002 too, not watched) the same way.
+    places = control.get(PLACES).json()
+    b01, b02 = _buildings(places)["b01"], _buildings(places)["b02"]
+    assert b01["occupancy"] == {"home": 0, "out": 0, "away": 0, "silent": 0, "unknown": 1}
+    assert b02["occupancy"] == {"home": 2, "out": 1, "away": 1, "silent": 1, "unknown": 1}
+    assert places["occupancy"] == {"home": 2, "out": 1, "away": 1, "silent": 1, "unknown": 2}
 
 
 def test_trends_count_alerts_by_rule_and_passages_per_local_day(

@@ -36,8 +36,12 @@ class PlaceDevices(BaseModel):
 
 
 class UnitPlace(BaseModel):
+    """A unit; ``alerts``: the active alerts about residents living in it (null for roles
+    that do not read alerts)."""
+
     id: str
     name: str
+    alerts: PlaceAlerts | None = None
 
 
 WatchState = Literal["home", "out", "away", "silent", "unknown"]

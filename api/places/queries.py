@@ -39,6 +39,21 @@ SELECT a.building, a.severity,
  ORDER BY building, severity
 """
 
+# Active alerts about residents, per unit of their home (alerts carry the building; the
+# unit is the subject resident's household's), as ``ALERT_SCOPE`` lets the principal see.
+PLACE_UNIT_ALERTS = f"""
+SELECT h.building, h.unit, a.severity,
+       count(*) FILTER (WHERE a.status = 'open') AS open,
+       count(*) FILTER (WHERE a.status = 'acknowledged') AS acknowledged
+  FROM alerts a
+  JOIN residents r ON r.community = a.community AND r.id = a.subject
+  JOIN households h ON h.community = r.community AND h.id = r.household
+ WHERE a.community = %(community)s AND a.status IN ('open', 'acknowledged')
+   AND h.unit IS NOT NULL AND {ALERT_SCOPE}
+ GROUP BY h.building, h.unit, a.severity
+ ORDER BY 1, 2, 3
+"""
+
 # ``online``: a status report says so, or (a log-based door, which sends none) an event came
 # within ``active_within``; as ``live_state`` on the devices list says.
 PLACE_DEVICES = """

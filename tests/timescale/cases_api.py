@@ -125,6 +125,8 @@ CASES = [
     Case(P + "PLACE_BUILDINGS", "an installer's building", lambda s: placed(s, INSTALLER)),
     Case(P + "PLACE_UNITS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_ALERTS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_UNIT_ALERTS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_UNIT_ALERTS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_ALERTS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_DEVICES", "recent events count as online",
          lambda s: placed(s, EVERYWHERE, now=s.at(hours=0),

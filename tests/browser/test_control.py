@@ -95,10 +95,21 @@ def test_occupancy_and_watched_residents(open_page: OpenPage, users: dict[str, s
 def test_grid_figures_are_drawn_per_grid(open_page: OpenPage, users: dict[str, str],
                                          seeded: Db) -> None:
     alert_in(seeded, "b01", "张桂英 今日未出现")
+    # Closed within the month: acknowledged after 10 min, on-site feedback after 15.
+    closed = alert_in(seeded, "b02", "李建国 今日未出现", subject="r-0002",
+                      raised_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20))
+    seeded.execute(
+        "UPDATE alerts SET status = 'archived', assignee = 'w-01', escalate_at = NULL,"
+        " acknowledged_at = raised_at + interval '10 min', acknowledged_by = 'w-01',"
+        " resolved_at = raised_at + interval '15 min', resolved_by = 'w-01', outcome = 'safe',"
+        " archived_at = raised_at + interval '16 min', archived_by = 'ctl-1' WHERE id = %s",
+        (closed,))
     room = control_room(open_page)
     figures = room.locator("[data-test=figures]")
     expect(figures.locator("canvas")).to_be_visible()
-    expect(figures.locator("table")).to_contain_text("第一网格")
+    row = figures.locator("table tbody tr", has_text="第一网格")
+    # Median minutes to acknowledge and to close, 化解率, 办结率, on time (%), alerts.
+    expect(row.locator("td")).to_have_text(["10", "15", "50", "50", "100", "2"])
     expect(figures.locator("[role=img]")).to_have_attribute(
         "aria-label", re.compile(r"共 \d+ 个网格、[1-9]\d* 条告警"))
     screenshot(room, "control-figures")

@@ -182,5 +182,6 @@ export default {
   "history.back": "Back to the control room",
   "history.any": "Any",
   "history.bad_range": "The end date is before the start date",
-  "figures.raised_n": "{n} alerts"
+  "figures.raised_n": "{n} alerts",
+  "watch.none": "None"
 };

@@ -182,5 +182,6 @@ export default {
   "history.back": "返回指挥中心",
   "history.any": "全部",
   "history.bad_range": "截止日期不能早于起始日期",
-  "figures.raised_n": "{n} 条告警"
+  "figures.raised_n": "{n} 条告警",
+  "watch.none": "暂无"
 };

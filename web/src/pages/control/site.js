@@ -8,7 +8,8 @@ import { can } from "../../session.js";
 const SETTLE_MS = 400;
 
 export function useSite(community) {
-  const site = reactive({ places: null, watch: null, loaded: false });
+  // `version` counts the loads: the charts reload with it, once per burst of changes.
+  const site = reactive({ places: null, watch: null, loaded: false, version: 0 });
   let timer = null;
 
   async function load() {
@@ -18,7 +19,7 @@ export function useSite(community) {
       get(`communities/${id}/places`).catch(() => null),
       can("residents:read") ? get(`communities/${id}/watch`).catch(() => null) : null,
     ]);
-    Object.assign(site, { places, watch, loaded: true });
+    Object.assign(site, { places, watch, loaded: true, version: site.version + 1 });
   }
 
   function reload() {

@@ -7,7 +7,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from api.pagination import PageQuery
 from linli.alerts import AlertStatus
@@ -15,6 +22,8 @@ from linli.alerts import AlertStatus
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 WorkerId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 PhotoId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+SearchText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=100)]
 
 
 class Outcome(StrEnum):
@@ -134,8 +143,19 @@ class AlertQuery(PageQuery):
     status: list[AlertStatus] = Field(default_factory=list)
     rule: str | None = Field(None, max_length=64)
     since: AwareDatetime | None = Field(None, description="raised at or after (inclusive)")
+    until: AwareDatetime | None = Field(None, description="raised before (exclusive)")
+    grid: str | None = Field(None, max_length=64)
+    building: str | None = Field(None, max_length=64)
+    q: SearchText | None = Field(
+        None, description="text within the title or the subject resident's name")
     assignee: WorkerId | None = Field(
         None, description="a grid worker's id, or ``me`` for one's own alerts")
+
+    @model_validator(mode="after")
+    def _range(self) -> AlertQuery:
+        if self.since is not None and self.until is not None and self.until <= self.since:
+            raise ValueError("until must be after since")
+        return self
 
 
 class _Body(BaseModel):

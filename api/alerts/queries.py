@@ -31,6 +31,8 @@ ALERT_SCOPE = """
         OR a.building = ANY(%(scope_buildings)s) OR a.assignee = %(scope_worker)s)
 """
 
+# ``text``: a plain substring of the title or the subject's name, case-insensitive (strpos,
+# not LIKE: what people type is never a pattern).
 LIST_ALERTS = f"""
 SELECT {ALERT_COLUMNS}
  WHERE {ALERT_SCOPE}
@@ -39,6 +41,11 @@ SELECT {ALERT_COLUMNS}
    AND (%(rule)s::text IS NULL OR a.rule = %(rule)s)
    AND (%(subject)s::text IS NULL OR a.subject = %(subject)s)
    AND (%(since)s::timestamptz IS NULL OR a.raised_at >= %(since)s)
+   AND (%(until)s::timestamptz IS NULL OR a.raised_at < %(until)s)
+   AND (%(grid)s::text IS NULL OR a.grid = %(grid)s)
+   AND (%(building)s::text IS NULL OR a.building = %(building)s)
+   AND (%(text)s::text IS NULL OR strpos(lower(a.title), lower(%(text)s)) > 0
+        OR strpos(lower(coalesce(r.name, '')), lower(%(text)s)) > 0)
    AND (%(assignee)s::text IS NULL OR a.assignee = %(assignee)s)
    AND (%(after_at)s::timestamptz IS NULL
         OR (a.raised_at, a.id) < (%(after_at)s, %(after_id)s::bigint))

@@ -60,6 +60,10 @@ async def list_alerts(*, conn: Conn, query: AlertQuery, principal: Principal) ->
         "rule": query.rule,
         "subject": None,
         "since": query.since,
+        "until": query.until,
+        "grid": query.grid,
+        "building": query.building,
+        "text": query.q,
         "assignee": assignee,
         "after_at": after_at,
         "after_id": after_id,
@@ -76,7 +80,8 @@ async def alerts_for_subject(*, conn: Conn, community: str, subject: str,
     """The newest alerts about one subject (e.g. a resident) ``principal`` may see."""
     params: dict[str, Any] = {
         **principal.scope, "community": community, "statuses": None, "rule": None, "subject": subject,
-        "since": None, "assignee": None, "after_at": None, "after_id": None,
+        "since": None, "until": None, "grid": None, "building": None, "text": None,
+        "assignee": None, "after_at": None, "after_id": None,
         "limit": SUBJECT_ALERTS_LIMIT,
     }
     cur = await conn.execute(queries.LIST_ALERTS, params)

@@ -36,13 +36,22 @@ class PlaceDevices(BaseModel):
 
 
 class UnitPlace(BaseModel):
+    """A unit; ``alerts``: the active alerts about residents living in it (null for roles
+    that do not read alerts)."""
+
     id: str
     name: str
+    alerts: PlaceAlerts | None = None
+
+
+WatchState = Literal["home", "out", "away", "silent", "unknown"]
 
 
 class BuildingPlace(BaseModel):
     """A building with its units and status; ``alerts`` null for roles that do not read
-    alerts, ``watched`` null for roles that do not see residents."""
+    alerts, ``watched`` and ``occupancy`` null for roles that do not see residents.
+    ``occupancy``: its active residents by state now, as ``WatchedResident.state`` (every
+    resident, not only the watched)."""
 
     id: str
     name: str
@@ -51,6 +60,7 @@ class BuildingPlace(BaseModel):
     alerts: PlaceAlerts | None
     devices: PlaceDevices
     watched: int | None
+    occupancy: dict[WatchState, int] | None = None
 
 
 class GridPlace(BaseModel):
@@ -69,9 +79,9 @@ class Places(BaseModel):
     grids: list[GridPlace]
     unplaced_alerts: PlaceAlerts | None
     """Active alerts about no building (community-wide ones)."""
-
-
-WatchState = Literal["home", "out", "away", "silent", "unknown"]
+    occupancy: dict[WatchState, int] | None = None
+    """Residents by state now in all of one's place; null for roles that do not see
+    residents."""
 
 
 class WatchedResident(BaseModel):

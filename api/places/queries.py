@@ -39,6 +39,21 @@ SELECT a.building, a.severity,
  ORDER BY building, severity
 """
 
+# Active alerts about residents, per unit of their home (alerts carry the building; the
+# unit is the subject resident's household's), as ``ALERT_SCOPE`` lets the principal see.
+PLACE_UNIT_ALERTS = f"""
+SELECT h.building, h.unit, a.severity,
+       count(*) FILTER (WHERE a.status = 'open') AS open,
+       count(*) FILTER (WHERE a.status = 'acknowledged') AS acknowledged
+  FROM alerts a
+  JOIN residents r ON r.community = a.community AND r.id = a.subject
+  JOIN households h ON h.community = r.community AND h.id = r.household
+ WHERE a.community = %(community)s AND a.status IN ('open', 'acknowledged')
+   AND h.unit IS NOT NULL AND {ALERT_SCOPE}
+ GROUP BY h.building, h.unit, a.severity
+ ORDER BY 1, 2, 3
+"""
+
 # ``online``: a status report says so, or (a log-based door, which sends none) an event came
 # within ``active_within``; as ``live_state`` on the devices list says.
 PLACE_DEVICES = """
@@ -67,6 +82,39 @@ SELECT h.building, count(*) AS watched
    AND (%(scope_buildings)s::text[] IS NULL OR h.building = ANY(%(scope_buildings)s))
  GROUP BY h.building
  ORDER BY h.building
+"""
+
+# Every active resident's state now, counted per building; the same order of precedence
+# as ``api.places.service.watch_state`` (an open silence alert, a registered absence
+# covering ``now``, then the last sign: in-home activity after the last passage, or the
+# passage's direction).
+PLACE_OCCUPANCY = """
+SELECT building, state, count(*) AS residents
+  FROM (SELECT h.building,
+               CASE WHEN EXISTS (
+                         SELECT 1 FROM alerts x
+                          WHERE x.community = r.community AND x.subject = r.id
+                            AND x.rule = 'silent_resident'
+                            AND x.status IN ('open', 'acknowledged')) THEN 'silent'
+                    WHEN EXISTS (
+                         SELECT 1 FROM absences a
+                          WHERE a.community = r.community AND a.resident = r.id
+                            AND a.cancelled_at IS NULL
+                            AND a.starts_at <= %(now)s AND a.ends_at > %(now)s) THEN 'away'
+                    WHEN s.last_activity_at IS NOT NULL
+                         AND (s.last_door_at IS NULL OR s.last_activity_at > s.last_door_at)
+                         THEN 'home'
+                    WHEN s.last_door_at IS NOT NULL AND s.last_door_direction = 'in' THEN 'home'
+                    WHEN s.last_door_at IS NOT NULL AND s.last_door_direction = 'out' THEN 'out'
+                    ELSE 'unknown'
+               END AS state
+          FROM residents r
+          JOIN households h ON h.community = r.community AND h.id = r.household
+          LEFT JOIN resident_signals s ON s.community = r.community AND s.resident = r.id
+         WHERE r.community = %(community)s AND r.active
+           AND (%(scope_buildings)s::text[] IS NULL OR h.building = ANY(%(scope_buildings)s))) o
+ GROUP BY building, state
+ ORDER BY building, state
 """
 
 # Today's watched residents (elderly, living alone) with what decides their state: a

@@ -52,23 +52,36 @@ async def places(*, conn: Conn, community: str, principal: Principal,
     as_of = now or dt.datetime.now(dt.UTC)
     scoped = {"community": community, **principal.scope}
     buildings = await _all(conn, queries.PLACE_BUILDINGS, scoped)
+    unit_alerts: dict[tuple[str, str], PlaceAlerts] | None = None
+    if principal.can(Perm.ALERTS_READ):
+        unit_alerts = defaultdict(PlaceAlerts)
+        for row in await _all(conn, queries.PLACE_UNIT_ALERTS, scoped):
+            _add(unit_alerts[row["building"], row["unit"]], row)
     units: dict[str, list[UnitPlace]] = defaultdict(list)
     for row in await _all(conn, queries.PLACE_UNITS, scoped):
-        units[row["building"]].append(UnitPlace(id=row["id"], name=row["name"]))
+        units[row["building"]].append(UnitPlace(
+            id=row["id"], name=row["name"],
+            alerts=unit_alerts.get((row["building"], row["id"]), PlaceAlerts())
+            if unit_alerts is not None else None))
     devices = {row["building"]: PlaceDevices.model_validate(row) for row in await _all(
         conn, queries.PLACE_DEVICES, {**scoped, "now": as_of, "active_within": ACTIVE_WITHIN})}
     alerts: dict[str | None, PlaceAlerts] | None = None
     if principal.can(Perm.ALERTS_READ):
         alerts = defaultdict(PlaceAlerts)
         for row in await _all(conn, queries.PLACE_ALERTS, scoped):
-            counts = alerts[row["building"]]
-            counts.open += row["open"]
-            counts.acknowledged += row["acknowledged"]
-            counts.by_severity[row["severity"]] = row["open"] + row["acknowledged"]
+            _add(alerts[row["building"]], row)
     watched: dict[str, int] | None = None
     if principal.sees_personal_data and principal.can(Perm.RESIDENTS_READ):
         watched = {row["building"]: row["watched"]
                    for row in await _all(conn, queries.PLACE_WATCHED, scoped)}
+    occupancy: dict[str, dict[WatchState, int]] | None = None
+    total: dict[WatchState, int] | None = None
+    if watched is not None:
+        occupancy = defaultdict(_no_one)
+        total = _no_one()
+        for row in await _all(conn, queries.PLACE_OCCUPANCY, {**scoped, "now": as_of}):
+            occupancy[row["building"]][row["state"]] = row["residents"]
+            total[row["state"]] += row["residents"]
     grids: dict[str | None, GridPlace] = {}
     for row in buildings:
         grid = grids.setdefault(row["grid"], GridPlace(id=row["grid"], name=row["grid_name"],
@@ -77,10 +90,21 @@ async def places(*, conn: Conn, community: str, principal: Principal,
             id=row["id"], name=row["name"], plan=_plan(row), units=units[row["id"]],
             alerts=alerts.get(row["id"], PlaceAlerts()) if alerts is not None else None,
             devices=devices.get(row["id"], PlaceDevices()),
-            watched=watched.get(row["id"], 0) if watched is not None else None))
+            watched=watched.get(row["id"], 0) if watched is not None else None,
+            occupancy=occupancy[row["id"]] if occupancy is not None else None))
     return Places(community=about, as_of=as_of, grids=list(grids.values()),
                   unplaced_alerts=alerts.get(None, PlaceAlerts()) if alerts is not None
-                  else None)
+                  else None, occupancy=total)
+
+
+def _add(counts: PlaceAlerts, row: dict[str, Any]) -> None:
+    counts.open += row["open"]
+    counts.acknowledged += row["acknowledged"]
+    counts.by_severity[row["severity"]] = row["open"] + row["acknowledged"]
+
+
+def _no_one() -> dict[WatchState, int]:
+    return dict.fromkeys(WATCH_STATES, 0)
 
 
 def _plan(row: dict[str, Any]) -> PlanPoint:

@@ -135,6 +135,39 @@ def test_alert_filters_and_pagination(seeded: Db, api: httpx.Client) -> None:
     assert_error(api.get("/api/v1/alerts", params={"status": "lost"}), 422, "validation_error")
 
 
+def test_history_filters_by_window_place_and_text(seeded: Db, api: httpx.Client) -> None:
+    hour = dt.timedelta(hours=1)
+    old = insert_alert(seeded, status="archived", title="张桂英 今日未出现", grid="g1",
+                       building="b01", raised_at=BASE_TIME - 48 * hour)
+    recent = insert_alert(seeded, status="resolved", rule="door_forced", subject="b02-door",
+                          title="2栋 门被强行打开", grid="g1", building="b02",
+                          raised_at=BASE_TIME - hour)
+    named = insert_alert(seeded, status="archived", subject="r-0002", title="今日未出现",
+                         grid="g1", building="b02", raised_at=BASE_TIME - 2 * hour)
+    insert_alert(seeded, community=OTHER, status="archived", title="张桂英 今日未出现",
+                 building="b01", raised_at=BASE_TIME - hour)
+
+    def ids(**params: object) -> list[int]:
+        response = api.get("/api/v1/alerts", params={"community": COMMUNITY, **params})
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()["items"]]
+
+    closed = {"status": ["resolved", "archived"]}
+    assert ids(**closed) == [recent, named, old]
+    assert ids(**closed, building="b02") == [recent, named]
+    assert ids(**closed, grid="g1", until=(BASE_TIME - 3 * hour).isoformat()) == [old]
+    assert ids(**closed, since=(BASE_TIME - 3 * hour).isoformat(),
+               until=(BASE_TIME - hour).isoformat()) == [named]
+    assert ids(**closed, q="强行") == [recent]
+    assert ids(**closed, q=" 李建国 ") == [named]  # the subject resident's name
+    assert ids(**closed, q="%") == []  # typed text, never a pattern
+    assert ids(status="archived", q="张桂英") == [old]  # the other community's is not asked for
+    for bad in ({"q": ""}, {"q": "x" * 101}, {"building": "b" * 65},
+                {"since": BASE_TIME.isoformat(), "until": (BASE_TIME - hour).isoformat()},
+                {"until": "yesterday"}):
+        assert_error(api.get("/api/v1/alerts", params=bad), 422, "validation_error")
+
+
 def test_detail_shows_notifications_without_secrets(seeded: Db, control: httpx.Client) -> None:
     alert_id = insert_alert(seeded)
     insert_notification(seeded, alert_id,

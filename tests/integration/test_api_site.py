@@ -29,7 +29,7 @@ def _buildings(body: dict[str, object]) -> dict[str, dict[str, object]]:
 def test_places_hold_the_tree_with_status_and_plan(seeded: Db, control: httpx.Client) -> None:
     seeded.execute("UPDATE buildings SET plan_x = 0.2, plan_y = 0.3 WHERE id = 'b01'")
     insert_alert(seeded, grid="g1", building="b01")
-    critical = insert_alert(seeded, rule="fall", grid="g1", building="b02")
+    critical = insert_alert(seeded, rule="fall", subject="r-0002", grid="g1", building="b02")
     seeded.execute("UPDATE alerts SET severity = 'critical', status = 'acknowledged'"
                    " WHERE id = %s", (critical,))
     insert_alert(seeded, rule="other", subject="r-0002", status="resolved", building="b02")
@@ -47,7 +47,11 @@ def test_places_hold_the_tree_with_status_and_plan(seeded: Db, control: httpx.Cl
     assert b01["plan"] == {"x": 0.2, "y": 0.3, "laid_out": False}
     x, y = grid_layout(1, 2)
     assert b02["plan"] == {"x": x, "y": y, "laid_out": True}
-    assert b01["units"] == [{"id": "u1", "name": "1单元"}]
+    # A unit counts the alerts about the residents living in it.
+    assert b01["units"] == [{"id": "u1", "name": "1单元", "alerts": {
+        "open": 1, "acknowledged": 0, "by_severity": {"warning": 1}}}]
+    assert b02["units"][0]["alerts"] == {"open": 0, "acknowledged": 1,
+                                         "by_severity": {"critical": 1}}
     assert b01["alerts"] == {"open": 1, "acknowledged": 0, "by_severity": {"warning": 1}}
     assert b02["alerts"] == {"open": 0, "acknowledged": 1, "by_severity": {"critical": 1}}
     assert body["unplaced_alerts"] == {"open": 1, "acknowledged": 0,
@@ -78,6 +82,10 @@ def test_places_follow_the_role(seeded: Db, server: ApiServer) -> None:
         assert (_buildings(fitted)["b02"]["alerts"], _buildings(fitted)["b02"]["watched"]) \
             == (None, None)
         assert fitted["unplaced_alerts"] is None
+        assert _buildings(fitted)["b02"]["units"][0]["alerts"] is None
+        assert (fitted["occupancy"], _buildings(fitted)["b02"]["occupancy"]) == (None, None)
+        assert mine["occupancy"] == {"home": 0, "out": 0, "away": 0, "silent": 0,
+                                     "unknown": 1}
         assert _buildings(fitted)["b02"]["plan"]["x"] == grid_layout(1, 2)[0]
         assert_error(other.get(PLACES), 404, "not_found")
     finally:
@@ -136,6 +144,13 @@ def test_watch_says_who_is_home_out_away_or_silent(seeded: Db, control: httpx.Cl
     assert (by_id["r-home"]["building"], by_id["r-home"]["unit"], by_id["r-home"]["room"]) \
         == ("b02", "u1", "202")
     assert by_id["r-back"]["since"] is not None and by_id["r-0001"]["since"] is None
+
+    # The place tree counts every active resident (r-0002 too, not watched) the same way.
+    places = control.get(PLACES).json()
+    b01, b02 = _buildings(places)["b01"], _buildings(places)["b02"]
+    assert b01["occupancy"] == {"home": 0, "out": 0, "away": 0, "silent": 0, "unknown": 1}
+    assert b02["occupancy"] == {"home": 2, "out": 1, "away": 1, "silent": 1, "unknown": 1}
+    assert places["occupancy"] == {"home": 2, "out": 1, "away": 1, "silent": 1, "unknown": 2}
 
 
 def test_trends_count_alerts_by_rule_and_passages_per_local_day(

@@ -29,8 +29,8 @@ GRID_WORKER = {"scope_community": "juxin", "scope_buildings": ["b01"], "scope_gr
 
 def alerts(seed: Seed, **values: Any) -> Params:
     return {**EVERYWHERE, "community": None, "statuses": None, "rule": None, "subject": None,
-            "since": None, "assignee": None, "after_at": None, "after_id": None, "limit": PAGE,
-            **values}
+            "since": None, "until": None, "grid": None, "building": None, "text": None,
+            "assignee": None, "after_at": None, "after_id": None, "limit": PAGE, **values}
 
 
 def events(seed: Seed, **values: Any) -> Params:
@@ -125,6 +125,8 @@ CASES = [
     Case(P + "PLACE_BUILDINGS", "an installer's building", lambda s: placed(s, INSTALLER)),
     Case(P + "PLACE_UNITS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_ALERTS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_UNIT_ALERTS", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_UNIT_ALERTS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_ALERTS", "a grid worker's", lambda s: placed(s, GRID_WORKER)),
     Case(P + "PLACE_DEVICES", "recent events count as online",
          lambda s: placed(s, EVERYWHERE, now=s.at(hours=0),
@@ -133,6 +135,10 @@ CASES = [
          lambda s: placed(s, INSTALLER, now=s.at(hours=0),
                           active_within=dt.timedelta(minutes=10))),
     Case(P + "PLACE_WATCHED", "all of juxin", lambda s: placed(s, EVERYWHERE)),
+    Case(P + "PLACE_OCCUPANCY", "now, all of juxin",
+         lambda s: placed(s, EVERYWHERE, now=s.at(hours=0))),
+    Case(P + "PLACE_OCCUPANCY", "a grid worker's, 2 days ago",
+         lambda s: placed(s, GRID_WORKER, now=s.at(hours=47))),
     Case(P + "WATCHED_RESIDENTS", "now, all of juxin",
          lambda s: placed(s, EVERYWHERE, now=s.at(hours=0))),
     Case(P + "WATCHED_RESIDENTS", "a grid worker's, 2 days ago",
@@ -156,6 +162,10 @@ CASES = [
     Case(A + "LIST_ALERTS", "page after a cursor",
          lambda s: alerts(s, after_at=alert_raised_at(s, 4), after_id=4, limit=3)),
     Case(A + "LIST_ALERTS", "a grid worker's alerts", lambda s: alerts(s, **GRID_WORKER)),
+    Case(A + "LIST_ALERTS", "history: archived in a window, one building, text",
+         lambda s: alerts(s, community="juxin", statuses=["resolved", "archived"],
+                          since=s.at(days=14), until=s.at(hours=1), grid="g1",
+                          building="b01", text="ALERT 3")),
     Case(A + "GET_ALERT", "alert 2", lambda s: {"alert_id": 2, **EVERYWHERE}),
     Case(A + "GET_ALERT", "missing alert", lambda s: {"alert_id": 999, **EVERYWHERE},
          expect_empty=True),

@@ -10,6 +10,7 @@ export const router = createRouter({
   routes: [
     { path: "/login", component: () => import("./pages/LoginPage.vue"), meta: { open: true } },
     { path: "/", component: () => import("./pages/control/ControlRoom.vue") },
+    { path: "/history", component: () => import("./pages/control/HistoryPage.vue") },
     { path: "/m/", component: () => import("./pages/phone/MyAlerts.vue") },
     { path: "/m/alerts/:id(\\d+)", component: () => import("./pages/phone/PhoneAlert.vue"), props: true },
     { path: "/installer/", component: () => import("./pages/installer/DeviceBoard.vue") },
@@ -23,6 +24,7 @@ router.beforeEach(async (to) => {
   const me = await loadSession().catch(() => null);
   if (to.meta.open) return true;
   if (!me) return { path: "/login", query: { next: to.fullPath } };
+  if (to.path === "/history" && (me.role === "grid_worker" || me.role === "installer")) return homeOf(me);
   if (to.path === "/") {
     // A push link lands on /?alert=ID: a grid worker or a phone gets the phone's page.
     const alert = to.query.alert;

@@ -96,3 +96,22 @@ def test_installer_places_a_cameras_counting_line(
     frame = seeded.execute("SELECT content_type FROM device_frames WHERE device = 'b01-cam'"
                            ).fetchone()
     assert frame == {"content_type": "image/png"}
+
+
+def test_installer_reads_a_devices_problems_in_their_own_words(
+        open_page: OpenPage, users: dict[str, str], seeded: Db, db_url: str) -> None:
+    publish_event(db_url, "b01", "b01-tz-door")
+    # Sources report problems by code (a terminal with its English log text, an agent bare).
+    seeded.execute("UPDATE devices SET status = %s::jsonb WHERE community = %s AND"
+                   " id = 'b01-tz-door'",
+                   ('{"state": "online", "problems": [{"code": "zone_mismatch", "message":'
+                    ' "terminal says TimeZone=7"}, "spool_full", {"code": "new_code"}]}',
+                    COMMUNITY))
+    page = _console(open_page)
+    expect(page.locator("[data-test=problem-b01-tz-door-zone_mismatch]")).to_have_text(
+        "设备时区与配置不一致")
+    expect(page.locator("[data-test=problem-b01-tz-door-zone_mismatch]")).to_have_attribute(
+        "title", "terminal says TimeZone=7")
+    expect(page.locator("[data-test=problem-b01-tz-door-spool_full]")).to_have_text("网关缓存已满")
+    # a code the UI does not know yet shows as itself rather than as nothing
+    expect(page.locator("[data-test=problem-b01-tz-door-new_code]")).to_have_text("new_code")

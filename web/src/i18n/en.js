@@ -247,5 +247,11 @@ export default {
   "history.any": "Any",
   "history.bad_range": "The end date is before the start date",
   "figures.raised_n": "{n} alerts",
-  "watch.none": "None"
+  "watch.none": "None",
+  "installer.problems": "Problems",
+  "problem.spool_full": "Gateway spool full",
+  "problem.no_receipts": "No storage receipts",
+  "problem.exit_after_every_lock_open": "Wrong profile? (door contact read as exit button)",
+  "problem.zone_mismatch": "Device time zone differs from the profile",
+  "problem.access_panel": "An access panel (panel protocol), not a terminal",
 };

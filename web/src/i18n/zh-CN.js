@@ -247,5 +247,11 @@ export default {
   "history.any": "全部",
   "history.bad_range": "截止日期不能早于起始日期",
   "figures.raised_n": "{n} 条告警",
-  "watch.none": "暂无"
+  "watch.none": "暂无",
+  "installer.problems": "问题",
+  "problem.spool_full": "网关缓存已满",
+  "problem.no_receipts": "未收到入库确认",
+  "problem.exit_after_every_lock_open": "疑似设备型号选错（门磁被当成出门按钮）",
+  "problem.zone_mismatch": "设备时区与配置不一致",
+  "problem.access_panel": "这是门禁控制器（面板协议），不是考勤终端",
 };

@@ -17,7 +17,8 @@ from edge.door.mapping import map_record
 from edge.door.records import BadLine, RecordReader
 from edge.door.tail import Batch, LogTail
 from edge.rejects import RejectedLine
-from edge.sources import SourceContext
+from edge.sources import SPOOL_FULL_RETRY_S, SourceContext
+from edge.spool import SpoolFull
 from linli.contract import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,10 @@ class DoorSource:
                         backoff = self._poll
                         continue  # there may be more right away
                     stop.wait(self._poll)
+                except SpoolFull as exc:
+                    # the lines are read again once there is room: the cursor did not move
+                    log.warning("source %s (%s): %s; waiting", self.source.device, self.key, exc)
+                    stop.wait(SPOOL_FULL_RETRY_S)
                 except Exception:
                     log.exception("source %s (%s): step failed; retrying in %.1fs",
                                   self.source.device, self.key, backoff)

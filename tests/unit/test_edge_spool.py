@@ -42,8 +42,8 @@ def test_events_and_cursor_are_stored_together(spool: Spool) -> None:
 
 def test_a_failing_batch_leaves_neither_events_nor_cursor(spool: Spool) -> None:
     spool.append("src", [(TOPIC, b"kept")], Cursor(1, 2, 10, 1))
-    # the third message cannot be bound: the insert fails after two rows went in
-    broken: list[Any] = [(TOPIC, b"a"), (TOPIC, b"b"), (TOPIC, {"not": "bytes"})]
+    # the third message has no topic: the insert fails after two rows went in
+    broken: list[Any] = [(TOPIC, b"a"), (TOPIC, b"b"), (None, b"c")]
     with pytest.raises(sqlite3.Error):
         spool.append("src", broken, Cursor(1, 2, 99, 4), rejected=1, last_reject="x")
     assert [m.payload for m in spool.pending(0, 10)] == [b"kept"]

@@ -71,7 +71,8 @@ class EdgeAgent:
             status_interval_s=settings.edge.status_interval_s,
             health=self.health,
             device_statuses=self.device_statuses,
-            receipts_topic=building_stored_subscription(config.community, config.building),
+            receipts_topic=(building_stored_subscription(config.community, config.building)
+                            if settings.edge.receipts else None),
         )
         self.stopping = threading.Event()
         context = SourceContext(config.community, config.building, self.spool, self.rejects,

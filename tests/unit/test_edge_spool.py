@@ -176,3 +176,40 @@ def test_events_and_their_checkpoint_are_stored_together(tmp_path: Path) -> None
     assert spool.checkpoint("terminal") == "rec-41"
     assert [m.payload for m in spool.pending(0, 10)] == [b"a", b"b", b"c"]
     spool.close()
+
+
+# A file size limit (RLIMIT_FSIZE) fails the WAL write of the COMMIT for real; SQLite then
+# ends the transaction itself, and a ROLLBACK after it used to raise "cannot rollback - no
+# transaction is active", hiding the error that mattered.
+FAILED_COMMIT = """
+import json, os, resource, signal, sys
+from pathlib import Path
+from edge.door.tail import Cursor
+from edge.spool import Spool
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
+spool = Spool(Path(sys.argv[1]))
+spool.append("src", [("t", b"first")], Cursor(1, 2, 5, 1))
+largest = max(p.stat().st_size for p in Path(sys.argv[1]).parent.iterdir())
+resource.setrlimit(resource.RLIMIT_FSIZE, (largest + 8192, resource.RLIM_INFINITY))
+try:
+    spool.append("src", [("t", os.urandom(64_000))], Cursor(1, 2, 9, 2))
+    raised = {}
+except Exception as exc:
+    raised = {"type": type(exc).__name__, "message": str(exc), "cause": str(exc.__cause__),
+              "code": getattr(exc.__cause__, "sqlite_errorname", None)}
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+print(json.dumps({**raised, "problem": spool.problem, "depth": spool.depth(),
+                  "offset": spool.cursor("src").offset}))
+"""
+
+
+def test_a_failed_commit_raises_the_real_sqlite_error(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", FAILED_COMMIT, str(tmp_path / "spool.db")],
+                          capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(done.stdout)
+    assert result["type"] == "SpoolWriteError"
+    assert result["code"] == "SQLITE_IOERR_WRITE" and result["cause"] == "disk I/O error"
+    assert "disk I/O error" in result["message"] and "rollback" not in result["message"]
+    assert "rollback" not in done.stderr.lower() or "rollback failed too" in done.stderr
+    # the batch and its cursor are both absent, the spool still usable
+    assert (result["problem"], result["depth"], result["offset"]) == ("spool_error", 1, 5)

@@ -15,7 +15,7 @@ processes) and prints:
 * burst on PUBACK: the burst again with the agents deleting on the broker's
   acknowledgement (``LINLI_EDGE__RECEIPTS=false``, the behaviour before receipts): the
   cost of keeping events until ingest stored them, in events/s and in the spools' peak
-  size;
+  size (and the first paced run again, the same way: ``paced-puback``);
 * broker autosave: what the other way to survive a broker crash costs, Mosquitto writing
   its queue on every change (``autosave_on_changes true``, ``autosave_interval 1``):
   QoS 1 publishes/s into a queue of ``--autosave-queue`` messages with ingest away.
@@ -66,7 +66,7 @@ COPY_COLUMNS = ("event_id", "occurred_at", "received_at", "community", "building
                 "attrs")
 COPY_TYPES = ("uuid", "timestamptz", "timestamptz", "text", "text", "text", "text", "text",
               "text", "text", "int4", "float4", "text", "jsonb")
-MODES = ("copy", "drain", "burst", "paced", "burst-puback", "autosave")
+MODES = ("copy", "drain", "burst", "paced", "burst-puback", "paced-puback", "autosave")
 
 
 def main() -> None:
@@ -121,7 +121,8 @@ def main() -> None:
                 print(f"paced at {rate:,.0f} events/s ({int(count):,} events): latency "
                       f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms, "
                       f"p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
-                      f"achieved {paced['rate']:,.0f} events/s", flush=True)
+                      f"achieved {paced['rate']:,.0f} events/s; spools at most "
+                      f"{paced['peak_rows']:,.0f} rows, {paced['peak_mb']:.1f} MB", flush=True)
 
         if "burst-puback" in modes:
             puback = run_pipeline(url, broker.url, work / "burst-puback", args.events,
@@ -131,14 +132,23 @@ def main() -> None:
                   f"stored {puback['elapsed']:.1f} s after the agents started; spools at most "
                   f"{puback['peak_rows']:,.0f} rows, {puback['peak_mb']:.1f} MB", flush=True)
 
+        if "paced-puback" in modes:
+            paced = run_pipeline(url, broker.url, work / "paced-puback", args.events,
+                                 args.agents, rate=args.rate, receipts=False)
+            print(f"paced at {args.rate:,.0f} events/s, delete on PUBACK: latency "
+                  f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms; achieved "
+                  f"{paced['rate']:,.0f} events/s; spools at most {paced['peak_rows']:,.0f} "
+                  f"rows, {paced['peak_mb']:.1f} MB", flush=True)
+
         if "autosave" in modes:
             for label, config in (("autosave_interval 30 (default)", ""),
                                   ("autosave_on_changes true, autosave_interval 1",
                                    "autosave_on_changes true\nautosave_interval 1")):
-                rate, done = broker_publish_rate(config, args.autosave_queue)
+                rate, last, done = broker_publish_rate(config, args.autosave_queue)
                 print(f"broker {label}: {rate:,.0f} QoS 1 publishes/s acknowledged into a "
-                      f"queue for an absent ingest ({done:,} of {args.autosave_queue:,} "
-                      f"acknowledged)", flush=True)
+                      f"queue for an absent ingest, {last:,.0f}/s over the last 1,000 "
+                      f"({done:,} of {args.autosave_queue:,} acknowledged in at most 120 s)",
+                      flush=True)
     finally:
         broker.cleanup()
         pg.cleanup()
@@ -344,10 +354,11 @@ class SpoolSampler:
         return {"peak_rows": float(self.peak_rows), "peak_mb": self.peak_bytes / 1e6}
 
 
-def broker_publish_rate(extra_config: str, n: int) -> tuple[float, int]:
+def broker_publish_rate(extra_config: str, n: int) -> tuple[float, float, int]:
     """QoS 1 event publishes/s (up to 200 in flight, as an agent) into a fresh broker's
-    queue for an absent shared-subscription session, and how many were acknowledged
-    (the run gives up after 120 s)."""
+    queue for an absent shared-subscription session: overall, over the last 1,000
+    acknowledgements (the queue at its longest), and how many were acknowledged (the run
+    gives up after 120 s)."""
     broker = EmbeddedMosquitto(extra_config=extra_config).start()
     try:
         host, port = "127.0.0.1", broker.port
@@ -364,9 +375,11 @@ def broker_publish_rate(extra_config: str, n: int) -> tuple[float, int]:
         absent.loop_stop()
         acked = threading.Semaphore(0)
         count = [0]
+        times: list[float] = []
 
         def on_publish(*_: object) -> None:
             count[0] += 1
+            times.append(time.perf_counter())
             acked.release()
 
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-publisher",
@@ -390,7 +403,9 @@ def broker_publish_rate(extra_config: str, n: int) -> tuple[float, int]:
         elapsed = time.perf_counter() - start
         client.disconnect()
         client.loop_stop()
-        return count[0] / elapsed, count[0]
+        tail = times[-1001:]
+        last = (len(tail) - 1) / (tail[-1] - tail[0]) if len(tail) > 1 else 0.0
+        return count[0] / elapsed, last, count[0]
     finally:
         broker.cleanup()
 

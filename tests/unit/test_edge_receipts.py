@@ -173,3 +173,18 @@ def test_a_receipt_for_another_agents_messages_deletes_nothing(
     spool_messages(spool, 2)
     receive(publisher, encode_receipt([payload_digest(b"someone else's event")]))
     assert spool.depth() == 2 and publisher.confirmed == 0
+
+
+def test_without_receipts_a_puback_deletes_and_the_status_says_so(
+        spool: Spool, clock: Clock) -> None:
+    # LINLI_EDGE__RECEIPTS=false: the agent gives no receipts topic
+    session = new_session(parse_broker_url("mqtt://127.0.0.1:1"), "test-agent")
+    publisher = Publisher(spool, session, status_topic="linli/v1/c/b/agent/status",
+                          max_inflight=100, status_interval_s=30)
+    spool_messages(spool, 3)
+    publisher._fill()
+    ack_all(publisher)
+    publisher._delete_acked(force=True)
+    assert spool.depth() == 0
+    status = publisher.status("online")
+    assert status["problems"] == ["no_receipts"] and status["published"] == 3

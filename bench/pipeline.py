@@ -40,6 +40,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -152,6 +153,7 @@ def main() -> None:
     finally:
         broker.cleanup()
         pg.cleanup()
+        shutil.rmtree(work, ignore_errors=True)  # spools and logs: hundreds of MB
 
 
 def plain_copy(url: str, n: int) -> float:

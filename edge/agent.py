@@ -19,7 +19,7 @@ from edge.sources import EdgeSource, SourceContext, build_source
 from edge.spool import Spool
 from linli.mqtt import new_session, parse_broker_url
 from linli.settings import Settings
-from linli.topics import status_topic
+from linli.topics import building_stored_subscription, status_topic
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,12 @@ class EdgeAgent:
             status_interval_s=settings.edge.status_interval_s,
             health=self.health,
             device_statuses=self.device_statuses,
+            receipts_topic=(building_stored_subscription(config.community, config.building)
+                            if settings.edge.receipts else None),
         )
+        self.stopping = threading.Event()
         context = SourceContext(config.community, config.building, self.spool, self.rejects,
-                                settings.edge, self.publisher.wake)
+                                settings.edge, self.publisher.wake, self.stopping)
         self.sources: list[EdgeSource] = [build_source(source, context)
                                           for source in config.sources]
 
@@ -106,11 +109,14 @@ class EdgeAgent:
             self.publisher.run(stop)
         finally:
             stop.set()
+            self.stopping.set()
             for thread in threads:
                 thread.join(SOURCE_JOIN_TIMEOUT_S)
             try:
                 self.publisher.shutdown()
                 log.info("edge agent stopped; %d messages stay spooled", self.spool.depth())
+            except Exception as exc:
+                log.error("edge agent stopped with an error: %s", exc)
             finally:
                 self.spool.close()
 

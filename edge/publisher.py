@@ -1,4 +1,15 @@
-"""Publishes spooled events with QoS 1 and deletes each one on its PUBACK.
+"""Publishes spooled events with QoS 1 and deletes each one once ingest has stored it.
+
+A PUBACK is not enough: Mosquitto writes its queue to disk only every
+``autosave_interval``, so a broker crash loses what it acknowledged since. The publisher
+subscribes to its building's storage receipts (``linli.receipts``) and deletes a message
+when a receipt names it. A message the broker acknowledged stays spooled, not sent again
+while the broker holds it, until then; it goes again after every reconnect (the broker may
+have crashed), and when ingest has confirmed messages published well after it but not it
+(``REPUBLISH_AFTER_S``). Doubles on the wire are harmless: ingest stores each event once
+and confirms it again. When the broker refuses the receipts subscription (an ACL without
+it, an old deployment) the publisher falls back to deleting on PUBACK and says so in its
+status (``no_receipts``).
 
 At most ``max_inflight`` messages are handed to paho and not yet acknowledged (paho's
 packet ids are 16-bit and it stalls past 65,535). paho's callbacks only put a note in a
@@ -19,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,11 +39,14 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from edge.spool import Spool
+from edge.spool import SPOOL_FULL, Spool
 from linli import __version__
 from linli.contract import utc_now
+from linli.errors import ServiceError
 from linli.mqtt import MqttSession
+from linli.receipts import decode_receipt
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +75,14 @@ NO_MATCHING_SUBSCRIBERS = 0x10
 UNROUTED_LOG_EVERY_S = 10.0
 DRAIN_TIMEOUT_S = 5.0
 """On a clean stop, how long in-flight messages get to be acknowledged."""
+REPUBLISH_AFTER_S = 60.0
+"""A message still unconfirmed when ingest has confirmed everything published up to this
+long after it is sent again (its receipt, or the message, was lost)."""
+MAX_PENDING_RECEIPTS = 200_000
+"""Digests received but not yet deleted (the spool failing) kept at most; beyond, the
+oldest are forgotten and their messages go again after the next reconnect."""
+SPOOL_LOG_EVERY_S = 30.0
+NO_RECEIPTS = "no_receipts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +102,18 @@ class _Acked:
     reason: ReasonCode
 
 
-_Note = _Connected | _Disconnected | _Acked
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    digests: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class _Subscribed:
+    mid: int
+    refused: str | None
+
+
+_Note = _Connected | _Disconnected | _Acked | _Stored | _Subscribed
 
 
 class Publisher:
@@ -88,7 +122,8 @@ class Publisher:
     def __init__(self, spool: Spool, session: MqttSession, *, status_topic: str,
                  max_inflight: int, status_interval_s: float,
                  health: Callable[[], dict[str, Any]] = dict,
-                 device_statuses: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
+                 device_statuses: Callable[[], dict[str, dict[str, Any]]] = dict,
+                 receipts_topic: str | None = None) -> None:
         self._spool = spool
         self._session = session
         self._client = session.client
@@ -100,8 +135,19 @@ class Publisher:
         self._notes: queue.SimpleQueue[_Note] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._inflight: dict[int, int] = {}  # paho mid → spool seq
-        self._acked: list[int] = []  # acknowledged seqs not deleted yet
+        self._acked: list[int] = []  # acknowledged seqs to delete (only without receipts)
         self._acked_since = 0.0
+        self._receipts_topic = receipts_topic
+        self._receipts = receipts_topic is not None  # False: delete on PUBACK
+        self._receipts_mid: int | None = None
+        self._stored: list[bytes] = []  # digests from receipts, not deleted yet
+        self._stored_since = 0.0
+        self.confirmed = 0  # messages deleted because ingest stored them
+        self._confirmed_upto = 0  # highest seq a receipt named
+        self._marks: list[tuple[float, int]] = []  # (when, _confirmed_upto then)
+        self._resent_upto = 0
+        self.resent = 0  # messages sent again for lack of a receipt
+        self._spool_logged_at = 0.0
         self._last_seq = 0  # highest seq handed to paho
         self._refused: list[tuple[float, int]] = []  # (when to retry, seq)
         self.unrouted = 0  # PUBACKs that said nobody subscribed; those messages were kept
@@ -112,6 +158,8 @@ class Publisher:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_publish = self._on_publish
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
 
     @property
     def inflight(self) -> int:
@@ -130,33 +178,52 @@ class Publisher:
             tick = BUSY_TICK_S if self._inflight else WAKE_TIMEOUT_S
             self._wake.wait(min(tick, max(0.0, next_status - time.monotonic())))
             self._wake.clear()
-            try:
-                self._handle_notes()
-                self._delete_acked()
-                self._retry_refused()
-                self._fill()
-                if time.monotonic() >= next_status:
-                    next_status = time.monotonic() + self._status_interval
-                    if self._connected:
+            problem = self._spool.problem
+            # each step on its own: a spool that cannot delete (disk full) must not stop
+            # the publishing of what is spooled, which is what makes room again
+            for step in (self._handle_notes, self._delete_acked, self._delete_stored,
+                         self._retry_refused, self._republish_unconfirmed, self._fill):
+                try:
+                    step()
+                except Exception as exc:
+                    self._round_failed(step.__name__, exc)
+                    stop.wait(0.5)
+            if self._spool.problem != problem:
+                next_status = 0.0  # the control room hears of it (or its end) now
+            if time.monotonic() >= next_status:
+                next_status = time.monotonic() + self._status_interval
+                if self._connected:
+                    try:
                         self._publish_status("online")
-            except Exception:
-                # a failing round (spool error, a bug) must not end the agent's publishing
-                log.exception("publisher round failed; going on")
-                stop.wait(1.0)
+                    except Exception as exc:
+                        self._round_failed("status", exc)
+
+    def _round_failed(self, step: str, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._spool_logged_at >= SPOOL_LOG_EVERY_S:
+            self._spool_logged_at = now
+            log.error("publisher: %s failed (%s); going on", step.lstrip("_"), exc,
+                      exc_info=not isinstance(exc, sqlite3.Error | ServiceError))
 
     def shutdown(self, drain_timeout_s: float = DRAIN_TIMEOUT_S) -> None:
-        """Give in-flight messages time to be acknowledged, say offline and disconnect.
+        """Give in-flight messages time to be acknowledged (and stored), say offline and
+        disconnect; the offline status goes out even when the spool is failing.
 
-        What is still unacknowledged stays in the spool for the next start.
+        What ingest has not confirmed stays in the spool for the next start.
         """
         deadline = time.monotonic() + drain_timeout_s
         try:
-            self._handle_notes()
-            while self._inflight and self._connected and time.monotonic() < deadline:
-                self._wake.wait(0.05)
-                self._wake.clear()
+            try:
                 self._handle_notes()
-            self._delete_acked(force=True)
+                while self._inflight and self._connected and time.monotonic() < deadline:
+                    self._wake.wait(0.05)
+                    self._wake.clear()
+                    self._handle_notes()
+                self._delete_acked(force=True)
+                self._delete_stored(force=True)
+            except Exception as exc:
+                log.error("publisher: cleaning up at stop failed (%s); "
+                          "those messages go again at the next start", exc)
             if self._inflight:
                 log.warning("%d messages not acknowledged at stop; they stay spooled",
                             len(self._inflight))
@@ -173,18 +240,40 @@ class Publisher:
         except (RuntimeError, ValueError) as exc:
             log.warning("offline status not sent: %s", exc)
 
+    def problems(self) -> list[str]:
+        """What keeps the agent from doing its job fully: ``spool_full`` (sources wait),
+        ``spool_error``, ``no_receipts`` (deleting on PUBACK: not safe from a broker
+        crash)."""
+        found = [self._spool.problem] if self._spool.problem else []
+        if not self._receipts:
+            found.append(NO_RECEIPTS)
+        return found
+
     def status(self, state: str) -> dict[str, Any]:
-        """The status document (format 4): state, version, uptime and health figures."""
-        rejected, last_reject = self._spool.rejects()
+        """The status document (format 4): state, version, uptime and health figures.
+
+        While the spool is full, an online agent's state is ``spool_full``."""
+        problems = self.problems()
+        if state == "online" and SPOOL_FULL in problems:
+            state = SPOOL_FULL
+        try:
+            rejected, last_reject = self._spool.rejects()
+            depth: int | None = self._spool.depth()
+        except Exception as exc:
+            log.warning("spool figures unavailable for the status: %s", exc)
+            rejected, last_reject, depth = 0, None, None
         return {
             "state": state,
+            "problems": problems,
             "kind": "agent",
             "version": __version__,
             "uptime_s": round(time.monotonic() - self._started, 1),
             "at": utc_now().isoformat(),
-            "spooled": self._spool.depth(),
+            "spooled": depth,
             "in_flight": len(self._inflight),
             "published": self.published,
+            "confirmed": self.confirmed,
+            "resent": self.resent,
             "unrouted": self.unrouted,
             "rejected_lines": rejected,
             "last_reject": last_reject,
@@ -207,6 +296,19 @@ class Publisher:
                     reason: ReasonCode, properties: Any) -> None:
         self._notes.put(_Acked(mid, reason))
 
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int,
+                      reasons: list[ReasonCode], properties: Any) -> None:
+        failed = [str(r) for r in reasons if r.is_failure]
+        self._notes.put(_Subscribed(mid, ", ".join(failed) if failed else None))
+        self._wake.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any,
+                    message: mqtt.MQTTMessage) -> None:
+        try:
+            self._notes.put(_Stored(decode_receipt(bytes(message.payload))))
+        except ValueError as exc:
+            log.warning("ignoring a malformed receipt on %s: %s", message.topic, exc)
+
     # the publisher's own thread
 
     def _handle_notes(self) -> None:
@@ -217,6 +319,14 @@ class Publisher:
                 break
             if isinstance(note, _Acked):
                 self._on_acked(note)
+            elif isinstance(note, _Stored):
+                if not self._stored:
+                    self._stored_since = time.monotonic()
+                self._stored += note.digests
+                if len(self._stored) > MAX_PENDING_RECEIPTS:
+                    del self._stored[:len(self._stored) - MAX_PENDING_RECEIPTS]
+            elif isinstance(note, _Subscribed):
+                self._subscribed(note)
             elif isinstance(note, _Connected):
                 self._connected_with(note)
             else:
@@ -231,8 +341,46 @@ class Publisher:
                or time.monotonic() - self._acked_since >= DELETE_DELAY_S)
         if due:
             self._spool.delete(self._acked)
-            self.published += len(self._acked)
             self._acked = []
+
+    def _delete_stored(self, *, force: bool = False) -> None:
+        if not self._stored:
+            return
+        due = (force or len(self._stored) >= DELETE_BATCH
+               or time.monotonic() - self._stored_since >= DELETE_DELAY_S)
+        if due:
+            removed = self._spool.confirm(self._stored)
+            self._stored = []
+            self.confirmed += len(removed)
+            if removed:
+                self._confirmed_upto = max(self._confirmed_upto, max(removed))
+
+    def _republish_unconfirmed(self) -> None:
+        """Send again what is still spooled below the highest seq ingest confirmed
+        ``REPUBLISH_AFTER_S`` ago: a lost message or receipt (ingest confirms in order of
+        arrival, give or take a batch per replica)."""
+        now = time.monotonic()
+        if not self._marks or self._marks[-1][1] != self._confirmed_upto:
+            self._marks.append((now, self._confirmed_upto))
+        horizon = self._resent_upto
+        while self._marks and now - self._marks[0][0] >= REPUBLISH_AFTER_S:
+            horizon = max(horizon, self._marks.pop(0)[1])
+        horizon = min(horizon, self._last_seq)
+        if horizon <= self._resent_upto:
+            return
+        busy = set(self._inflight.values())
+        for message in self._spool.pending(self._resent_upto, FILL_BATCH):
+            if message.seq > horizon:
+                self._resent_upto = horizon
+                return
+            if message.seq in busy:
+                continue
+            if not self._publish(message.seq, message.topic, message.payload):
+                return
+            self._resent_upto = message.seq
+            self.resent += 1
+        else:
+            self._resent_upto = horizon
 
     def _on_acked(self, note: _Acked) -> None:
         seq = self._inflight.pop(note.mid, None)
@@ -251,9 +399,11 @@ class Publisher:
                 log.warning("the broker has no subscriber for our events (is ingest running?); "
                             "keeping them spooled and retrying every %.0fs", RETRY_UNROUTED_S)
         else:
-            if not self._acked:
-                self._acked_since = time.monotonic()
-            self._acked.append(seq)
+            self.published += 1
+            if not self._receipts:
+                if not self._acked:
+                    self._acked_since = time.monotonic()
+                self._acked.append(seq)
 
     def _connected_with(self, note: _Connected) -> None:
         if note.reason.is_failure:
@@ -262,16 +412,41 @@ class Publisher:
         self._connected = True
         # honour the broker's Receive Maximum for what we hand over from now on
         self._limit = min(self._max_inflight, note.receive_maximum or self._max_inflight)
+        if self._receipts_topic is not None:
+            _, self._receipts_mid = self._client.subscribe(self._receipts_topic,
+                                                           options=SubscribeOptions(qos=1))
+            # the broker may have crashed with what it acknowledged: everything still
+            # spooled goes again, from the oldest (ingest skips what it has)
+            self._last_seq = 0
+            self._resent_upto = 0
+            self._marks.clear()
         log.info("connected to %s (%d spooled, %d in flight)", self._session.broker,
                  self._spool.depth(), len(self._inflight))
         self._publish_status("online")
+
+    def _subscribed(self, note: _Subscribed) -> None:
+        if note.mid != self._receipts_mid:
+            return
+        if note.refused is None:
+            if not self._receipts:
+                log.info("receiving ingest's storage receipts again")
+            self._receipts = True
+            return
+        if self._receipts:
+            log.error("the broker refused the storage receipts (%s: %s): deleting events on "
+                      "the broker's acknowledgement instead, which a broker crash can lose; "
+                      "grant the agent read access to it", self._receipts_topic, note.refused)
+        self._receipts = False
 
     def _fill(self) -> None:
         room = self._limit - len(self._inflight)
         if room <= 0:
             return
+        busy = set(self._inflight.values())
         for message in self._spool.pending(self._last_seq, min(room, FILL_BATCH)):
-            if not self._publish(message.seq, message.topic, message.payload):
+            # after a reconnect paho sends what it had in flight itself
+            if message.seq not in busy and not self._publish(message.seq, message.topic,
+                                                             message.payload):
                 return
             self._last_seq = message.seq
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # AUTOINCREMENT: a seq is never reused, even after the newest rows were deleted, so the
 # publisher's "everything after seq N" position can never skip a new row.
@@ -10,7 +10,8 @@ CREATE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq     INTEGER PRIMARY KEY AUTOINCREMENT,
     topic   TEXT NOT NULL,
-    payload BLOB NOT NULL
+    payload BLOB NOT NULL,
+    digest  BLOB
 );
 CREATE TABLE IF NOT EXISTS cursors (
     source TEXT PRIMARY KEY,
@@ -30,7 +31,17 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 """
 
-INSERT_MESSAGE = "INSERT INTO outbox (topic, payload) VALUES (?, ?)"
+# digest: the message's name in ingest's storage receipts (linli.receipts); version 2
+# spools get the column and the digests of their rows when opened
+ADD_DIGEST_COLUMN = "ALTER TABLE outbox ADD COLUMN digest BLOB"
+
+CREATE_DIGEST_INDEX = "CREATE INDEX IF NOT EXISTS outbox_digest ON outbox (digest)"
+
+SELECT_WITHOUT_DIGEST = "SELECT seq, payload FROM outbox WHERE digest IS NULL"
+
+SET_DIGEST = "UPDATE outbox SET digest = ? WHERE seq = ?"
+
+INSERT_MESSAGE = "INSERT INTO outbox (topic, payload, digest) VALUES (?, ?, ?)"
 
 UPSERT_CURSOR = """
 INSERT INTO cursors (source, device, inode, offset, line) VALUES (?, ?, ?, ?, ?)
@@ -61,5 +72,7 @@ SELECT_PENDING = "SELECT seq, topic, payload FROM outbox WHERE seq > ? ORDER BY 
 SELECT_MESSAGE = "SELECT seq, topic, payload FROM outbox WHERE seq = ?"
 
 DELETE_MESSAGE = "DELETE FROM outbox WHERE seq = ?"
+
+DELETE_STORED = "DELETE FROM outbox WHERE digest = ? RETURNING seq"
 
 COUNT_MESSAGES = "SELECT count(*) FROM outbox"

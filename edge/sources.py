@@ -26,9 +26,11 @@ from typing import Any, Protocol
 
 from edge.config import SourceConfig
 from edge.rejects import RejectedLine, RejectsFile
-from edge.spool import Spool
+from edge.spool import Spool, SpoolFull
 from linli.contract import MAX_PAYLOAD_BYTES, Event
 from linli.settings import EdgeSettings
+
+SPOOL_FULL_RETRY_S = 1.0
 
 
 class EdgeSource(Protocol):
@@ -63,6 +65,8 @@ class SourceContext:
     rejects: RejectsFile
     settings: EdgeSettings
     on_spooled: Callable[[], None]
+    stopping: threading.Event | None = None
+    """Set when the agent stops: a source waiting for room in the spool gives up then."""
 
     def spool_events(self, key: str, events: Iterable[Event], *,
                      checkpoint: str | None = None,
@@ -71,6 +75,10 @@ class SourceContext:
         ``rejected`` inputs go to the rejects file first. Returns how many were spooled.
 
         An event larger than the contract allows is rejected here rather than published.
+        While the spool is full this waits, retrying every ``SPOOL_FULL_RETRY_S``, so the
+        source reads nothing more (a terminal's push goes unanswered and comes again, a
+        stream's backlog is caught up from its checkpoint); it raises ``SpoolFull`` only
+        when the agent stops meanwhile, and then the source's checkpoint was not moved.
         """
         messages: list[tuple[str, bytes]] = []
         refused = list(rejected)
@@ -83,8 +91,16 @@ class SourceContext:
                 continue
             messages.append((event.topic, payload))
         self.rejects.write(refused)
-        self.spool.append_events(key, messages, checkpoint=checkpoint, rejected=len(refused),
-                                 last_reject=refused[-1].reason if refused else None)
+        while True:
+            try:
+                self.spool.append_events(key, messages, checkpoint=checkpoint,
+                                         rejected=len(refused),
+                                         last_reject=refused[-1].reason if refused else None)
+                break
+            except SpoolFull:
+                stopping = self.stopping or threading.Event()
+                if stopping.wait(SPOOL_FULL_RETRY_S):
+                    raise
         if messages:
             self.on_spooled()
         return len(messages)

@@ -1,10 +1,15 @@
-"""The agent's durable spool: events wait here, on disk, until the broker acknowledged them.
+"""The agent's durable spool: events wait here, on disk, until ingest has stored them.
 
 One SQLite file per agent (stdlib ``sqlite3``, WAL). A source stores a batch of events
 *and* its new tail position in one transaction (``append``), so a log line is spooled
 exactly once whenever the agent is killed: either both are on disk or neither is, and the
 line is read again. The publisher lists messages in order (``pending``) and deletes them
-in batches once their PUBACK arrived (``delete``).
+in batches once ingest's storage receipt named them (``confirm``, by payload digest: see
+``linli.receipts``), or, for an ingest that sends no receipts, on their PUBACK (``delete``).
+
+A full disk (SQLITE_FULL) raises ``SpoolFull`` and sets ``problem`` to ``spool_full``
+until a later write succeeds: sources wait and retry (nothing read is lost), the publisher
+goes on sending what is spooled and deleting what is stored, which makes room again.
 
 ``synchronous=FULL``: a committed batch survives a power cut too. ``NORMAL`` would only
 survive a crash of the process, and after a power cut the tail would re-read lines whose
@@ -17,19 +22,35 @@ line again under new event ids.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from edge import queries
 from edge.door.tail import Cursor
 from linli.errors import ServiceError
+from linli.receipts import payload_digest
+
+log = logging.getLogger(__name__)
 
 REJECTED_LINES = "rejected_lines"
+SPOOL_FULL = "spool_full"
+SPOOL_ERROR = "spool_error"
+_FULL_CODES = frozenset({sqlite3.SQLITE_FULL})
+
+
+class SpoolFull(ServiceError):
+    """SQLite said the spool's disk (or its ``max_page_count``) is full."""
+
+
+class SpoolWriteError(ServiceError):
+    """A spool write failed for another reason (I/O error, read-only file)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +67,15 @@ class Spool:
 
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_fd = _lock_exclusively(path.with_name(path.name + ".lock"))
+        self.problem: str | None = None
+        """``spool_full`` or ``spool_error`` while the last write failed; None once one
+        succeeds again."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = _lock_exclusively(path.with_name(path.name + ".lock"))
+        except OSError as exc:
+            raise ServiceError(f"cannot open the spool {path}: "
+                               f"{exc.strerror or exc} ({exc.filename or path.parent})") from None
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -55,47 +83,71 @@ class Spool:
             self._db.execute(f"PRAGMA synchronous={_checked_level(synchronous)}")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(queries.CREATE_SCHEMA)
+            self._upgrade()
             self._db.execute(f"PRAGMA user_version={queries.SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             os.close(self._lock_fd)
-            raise ServiceError(f"cannot open the spool {path}: {exc}") from exc
+            raise ServiceError(f"cannot open the spool {path}: {exc}") from None
+
+    def _upgrade(self) -> None:
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        if "digest" not in columns:
+            self._db.execute(queries.ADD_DIGEST_COLUMN)
+        with self._transaction():
+            rows = self._db.execute(queries.SELECT_WITHOUT_DIGEST).fetchall()
+            self._db.executemany(queries.SET_DIGEST,
+                                 ((payload_digest(payload), seq) for seq, payload in rows))
+        self._db.execute(queries.CREATE_DIGEST_INDEX)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction; its failure is raised as it happened (a ROLLBACK after a
+        failed COMMIT, when SQLite already ended the transaction, must not mask it), as
+        ``SpoolFull`` when the disk is full. Sets or clears ``problem``."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as rollback:
+                    log.warning("spool rollback failed too: %s", rollback)
+            if isinstance(exc, sqlite3.Error):
+                if getattr(exc, "sqlite_errorcode", None) in _FULL_CODES:
+                    self.problem = SPOOL_FULL
+                    raise SpoolFull(f"the spool {self.path} is full: {exc}") from exc
+                if isinstance(exc, sqlite3.OperationalError):
+                    self.problem = SPOOL_ERROR
+                    raise SpoolWriteError(f"cannot write the spool {self.path}: {exc}") from exc
+            raise
+        self.problem = None
 
     def append(self, source: str, messages: Sequence[tuple[str, bytes]], cursor: Cursor,
                *, rejected: int = 0, last_reject: str | None = None) -> None:
         """Store ``messages`` (topic, payload), the source's new cursor and its rejected-line
         count, all in one transaction."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(queries.INSERT_MESSAGE, messages)
-                self._db.execute(queries.UPSERT_CURSOR, (source, cursor.device, cursor.inode,
-                                                         cursor.offset, cursor.line))
-                if rejected:
-                    self._db.execute(queries.ADD_TO_COUNTER,
-                                     (REJECTED_LINES, rejected, last_reject))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        rows = _with_digests(messages)
+        with self._lock, self._transaction():
+            self._db.executemany(queries.INSERT_MESSAGE, rows)
+            self._db.execute(queries.UPSERT_CURSOR, (source, cursor.device, cursor.inode,
+                                                     cursor.offset, cursor.line))
+            if rejected:
+                self._db.execute(queries.ADD_TO_COUNTER, (REJECTED_LINES, rejected, last_reject))
 
     def append_events(self, source: str, messages: Sequence[tuple[str, bytes]], *,
                       checkpoint: str | None = None, rejected: int = 0,
                       last_reject: str | None = None) -> None:
         """Store ``messages`` and, when given, the source's new ``checkpoint`` (where a
         non-file source got to: a record number, a time) in one transaction."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(queries.INSERT_MESSAGE, messages)
-                if checkpoint is not None:
-                    self._db.execute(queries.UPSERT_CHECKPOINT, (source, checkpoint))
-                if rejected:
-                    self._db.execute(queries.ADD_TO_COUNTER,
-                                     (REJECTED_LINES, rejected, last_reject))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        rows = _with_digests(messages)
+        with self._lock, self._transaction():
+            self._db.executemany(queries.INSERT_MESSAGE, rows)
+            if checkpoint is not None:
+                self._db.execute(queries.UPSERT_CHECKPOINT, (source, checkpoint))
+            if rejected:
+                self._db.execute(queries.ADD_TO_COUNTER, (REJECTED_LINES, rejected, last_reject))
 
     def checkpoint(self, source: str) -> str | None:
         """The checkpoint ``source`` stored last, or None."""
@@ -123,20 +175,26 @@ class Spool:
         return [Message(*row) for row in found if row]
 
     def delete(self, seqs: Collection[int]) -> None:
-        """Remove acknowledged messages, in one transaction."""
+        """Remove messages by seq, in one transaction."""
         if not seqs:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(queries.DELETE_MESSAGE, ((seq,) for seq in seqs))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, self._transaction():
+            self._db.executemany(queries.DELETE_MESSAGE, ((seq,) for seq in seqs))
+
+    def confirm(self, digests: Collection[bytes]) -> list[int]:
+        """Remove the messages ingest has stored (named by payload digest, in one
+        transaction); returns the seqs removed. Digests of other agents' messages (one
+        building's receipts go to all its agents) match nothing."""
+        if not digests:
+            return []
+        removed: list[int] = []
+        with self._lock, self._transaction():
+            for digest in digests:
+                removed += (row[0] for row in self._db.execute(queries.DELETE_STORED, (digest,)))
+        return removed
 
     def depth(self) -> int:
-        """How many messages wait for their acknowledgement."""
+        """How many messages wait to be stored by ingest."""
         with self._lock:
             (count,) = self._db.execute(queries.COUNT_MESSAGES).fetchone()
         return int(count)
@@ -155,6 +213,10 @@ class Spool:
             self._db.close()
             os.close(self._lock_fd)
             self._lock_fd = -1
+
+
+def _with_digests(messages: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes, bytes]]:
+    return [(topic, payload, payload_digest(payload)) for topic, payload in messages]
 
 
 def _checked_level(level: str) -> str:

@@ -36,12 +36,16 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import fastpath
 from linli.mqtt import BrokerAddress, new_session
+from linli.receipts import encode_receipt, payload_digest
 from linli.settings import IngestSettings
 from linli.topics import EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
 
 __all__ = ["BARRIER_FILTER", "Consumer", "MessageQueue", "ReceivedMessage"]
+
+_EVENTS_SUFFIX = "/events"
+_STORED_SUFFIX = "/stored"
 
 BARRIER_FILTER = "linli/ingest/barrier"
 """Never subscribed to; unsubscribing from it is a round trip to the broker."""
@@ -223,6 +227,20 @@ class Consumer:
                 return False
             self._barriers[mid] = done
         return done.wait(timeout_s)
+
+    def confirm(self, messages: Iterable[ReceivedMessage]) -> int:
+        """Publish storage receipts for committed messages: one per device topic, naming
+        its messages by payload digest (``linli.receipts``), QoS 1, from any connection
+        (an agent ignores what it no longer holds). Returns how many receipts."""
+        by_topic: dict[str, list[bytes]] = {}
+        for message in messages:
+            if message.topic.endswith(_EVENTS_SUFFIX):
+                by_topic.setdefault(message.topic[:-len(_EVENTS_SUFFIX)] + _STORED_SUFFIX,
+                                    []).append(payload_digest(message.payload))
+        client = self._session.client
+        for topic, digests in by_topic.items():
+            client.publish(topic, encode_receipt(digests), qos=1)
+        return len(by_topic)
 
     def ack(self, messages: Iterable[ReceivedMessage]) -> int:
         """Acknowledge committed messages of the live connection; returns how many."""

@@ -1,11 +1,12 @@
 """The ingest service: the MQTT consumer feeding a writer loop, until told to stop.
 
 The writer takes batches from the consumer's queue, stores each in one transaction and
-only then acknowledges its messages. A batch that cannot be stored because the database is
-unavailable is retried with backoff and never dropped; while it waits, the bounded queue
-fills and the broker stops sending (the session's receive maximum), so memory stays bounded.
-On stop, intake pauses, what is queued is stored and acknowledged, then the session
-disconnects; anything received later stays with the broker for the next start.
+only then acknowledges its messages and publishes storage receipts for them, by which the
+edge agents delete them from their spools (``linli.receipts``). A batch that cannot be
+stored because the database is unavailable is retried with backoff and never dropped; while
+it waits, the bounded queue fills and the broker stops sending (the session's receive
+maximum), so memory stays bounded. On stop, intake pauses, what is queued is stored and
+acknowledged, then the session disconnects; anything received later stays with the broker for the next start.
 """
 
 from __future__ import annotations
@@ -160,6 +161,11 @@ class WriterLoop:
                 stop.wait(delay)
                 delay = min(delay * 2, BACKOFF_MAX_S)
         self.stats.record(result, self._consumer.ack(messages))
+        try:
+            self._consumer.confirm(messages)
+        except Exception:
+            # without its receipt an agent sends the events again later: harmless
+            log.exception("cannot publish storage receipts")
         return True
 
     def _write(self, prepared: PreparedBatch, messages: list[ReceivedMessage]) -> WriteResult:

@@ -38,6 +38,11 @@ class EdgeSettings(_Section):
     every acknowledgement, so more is slower: ~9,000 msg/s at 100, ~5,000 at 1,000."""
     poll_interval_s: float = Field(0.2, gt=0, le=10)
     status_interval_s: float = Field(30.0, gt=0)
+    receipts: bool = True
+    """Keep events until ingest's storage receipt (``linli.receipts``). False: delete them
+    on the broker's PUBACK, which a broker crash can lose (status ``no_receipts``), for a
+    broker whose ACL does not let the receipts through: Mosquitto 2.0 grants a denied
+    subscription and delivers nothing, so the agent cannot find out by itself."""
 
 
 class IngestSettings(_Section):

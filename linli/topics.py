@@ -2,6 +2,9 @@
 
 ``linli/v1/{community}/{building}/{device}/events``  QoS 1, not retained, one event each
 ``linli/v1/{community}/{building}/{device}/status``  retained; last-will ``offline``
+``linli/v1/{community}/{building}/{device}/stored``  QoS 1, not retained: ingest's receipts for
+                                                    that device's events, once committed
+                                                    (``linli.receipts``)
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ IDENTIFIER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 EVENTS_SHARED_SUBSCRIPTION = f"$share/ingest/{PREFIX}/+/+/+/events"
 STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/+/status"
 
-Channel = Literal["events", "status"]
+Channel = Literal["events", "status", "stored"]
 
 
 def check_identifier(value: str, what: str = "identifier") -> str:
@@ -54,6 +57,18 @@ def status_topic(community: str, building: str, device: str) -> str:
     return _build(community, building, device, "status")
 
 
+def stored_topic(community: str, building: str, device: str) -> str:
+    """Where ingest confirms that a device's events are stored (``linli.receipts``)."""
+    return _build(community, building, device, "stored")
+
+
+def building_stored_subscription(community: str, building: str) -> str:
+    """The receipts of every device of one building: what its agent subscribes to."""
+    check_identifier(community, "community")
+    check_identifier(building, "building")
+    return f"{PREFIX}/{community}/{building}/+/stored"
+
+
 def _build(community: str, building: str, device: str, channel: Channel) -> str:
     check_identifier(community, "community")
     check_identifier(building, "building")
@@ -70,7 +85,7 @@ def parse_topic(topic: str) -> TopicAddress:
     if len(parts) != 6 or f"{parts[0]}/{parts[1]}" != PREFIX:
         raise ContractError(f"topic {topic!r} is not linli/v1/{{community}}/{{building}}/{{device}}/...")
     community, building, device, channel = parts[2:]
-    if channel not in ("events", "status"):
+    if channel not in ("events", "status", "stored"):
         raise ContractError(f"topic {topic!r} has unknown channel {channel!r}")
     check_identifier(community, "community")
     check_identifier(building, "building")

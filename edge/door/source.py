@@ -17,12 +17,15 @@ from edge.door.mapping import map_record
 from edge.door.records import BadLine, RecordReader
 from edge.door.tail import Batch, LogTail
 from edge.rejects import RejectedLine
-from edge.sources import SourceContext
+from edge.sources import SPOOL_FULL_RETRY_S, SourceContext
+from edge.spool import SpoolFull
 from linli.contract import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 30.0
+MAX_SHRUNK_LINES = 1 << 16
+"""A batch limit grown back to this many lines is lifted (a batch is a MiB at most)."""
 
 
 class DoorSource:
@@ -43,6 +46,8 @@ class DoorSource:
         self.events = 0
         self.rejected = 0
         self._stopped = False
+        self._max_lines: int | None = None  # set while the spool is (nearly) full
+        self._rejects_upto: tuple[tuple[int, int], int] | None = None
 
     @property
     def device(self) -> str:
@@ -59,6 +64,10 @@ class DoorSource:
                         backoff = self._poll
                         continue  # there may be more right away
                     stop.wait(self._poll)
+                except SpoolFull as exc:
+                    # the lines are read again once there is room: the cursor did not move
+                    log.warning("source %s (%s): %s; waiting", self.source.device, self.key, exc)
+                    stop.wait(SPOOL_FULL_RETRY_S)
                 except Exception:
                     log.exception("source %s (%s): step failed; retrying in %.1fs",
                                   self.source.device, self.key, backoff)
@@ -69,14 +78,31 @@ class DoorSource:
             self._tail.close()
 
     def step(self) -> bool:
-        """Spool the next batch of lines; False when there was nothing new."""
-        batch = self._tail.read()
-        if batch is None:
-            return False
-        messages, rejected = self._convert(batch)
-        self._rejects.write(rejected)
-        self._spool.append(self.key, messages, batch.cursor, rejected=len(rejected),
-                           last_reject=rejected[-1].reason if rejected else None)
+        """Spool the next batch of lines; False when there was nothing new.
+
+        A full spool may still hold fewer lines than a whole batch (up to a MiB of log):
+        the batch is halved, down to one line, before ``SpoolFull`` makes the source wait,
+        so a spool that is nearly full fills up rather than waiting for more room than it
+        needs; once batches fit again they grow back."""
+        while True:
+            batch = self._tail.read(self._max_lines)
+            if batch is None:
+                return False
+            messages, rejected = self._convert(batch)
+            self._write_rejects(batch, rejected)
+            try:
+                self._spool.append(self.key, messages, batch.cursor, rejected=len(rejected),
+                                   last_reject=rejected[-1].reason if rejected else None)
+            except SpoolFull:
+                if len(batch.lines) <= 1:
+                    raise
+                self._max_lines = len(batch.lines) // 2
+                continue
+            if self._max_lines is not None:
+                self._max_lines *= 2
+                if self._max_lines >= MAX_SHRUNK_LINES:
+                    self._max_lines = None
+            break
         self._tail.commit(batch)
         self.lines += len(batch.lines)
         self.events += len(messages)
@@ -84,6 +110,16 @@ class DoorSource:
         if messages:
             self._on_spooled()
         return True
+
+    def _write_rejects(self, batch: Batch, rejected: list[RejectedLine]) -> None:
+        """Rejected lines to the rejects file, each once even when a batch that did not fit
+        the spool is read again in smaller parts."""
+        done = self._rejects_upto
+        if done is not None and done[0] == batch.file_id:
+            rejected = [r for r in rejected if r.line > done[1]]
+        self._rejects.write(rejected)
+        if rejected:
+            self._rejects_upto = (batch.file_id, rejected[-1].line)
 
     def health(self) -> dict[str, Any]:
         """Free-form health for the agent's status message."""

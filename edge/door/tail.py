@@ -93,8 +93,9 @@ class LogTail:
         """Whether a file is open (False while the path does not exist yet)."""
         return self._fd is not None
 
-    def read(self) -> Batch | None:
-        """The next complete lines, or None when there is nothing new yet."""
+    def read(self, max_lines: int | None = None) -> Batch | None:
+        """The next complete lines (at most ``max_lines``), or None when there is nothing
+        new yet."""
         if self._fd is None and not self._attach():
             return None
         assert self._fd is not None and self._cursor is not None
@@ -108,6 +109,8 @@ class LogTail:
         # before the new one appeared can be missed
         successor = self._successor(current)
         data = os.pread(self._fd, self._chunk, cursor.offset)
+        if max_lines is not None:
+            data = _first_lines(data, max_lines)
         end = data.rfind(b"\n")
         if end >= 0:
             return self._batch(data[: end + 1], cursor)
@@ -227,3 +230,14 @@ def _open(path: Path) -> tuple[int, os.stat_result] | None:
         log.debug("cannot open %s: %s", path, exc)
         return None
     return fd, os.fstat(fd)
+
+
+def _first_lines(data: bytes, count: int) -> bytes:
+    """``data`` up to the end of its ``count``-th line (all of it when it has fewer)."""
+    end = -1
+    for _ in range(max(1, count)):
+        found = data.find(b"\n", end + 1)
+        if found < 0:
+            return data
+        end = found
+    return data[:end + 1]

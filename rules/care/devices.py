@@ -8,6 +8,11 @@ building's agent is down, its terminals go silent with it: only the agent is ale
 outage's cause), not each device behind it. While any of these is down the care rules do
 not judge the residents behind them (``rules.care``); they are judged again once the
 device is back and its backlog has arrived.
+
+An agent whose spool is full (state or problem ``spool_full``: its disk is full, usually
+because the broker or ingest has been away for long) reads nothing new from its doors
+until room returns: it is alerted as down, with its own text, once that has lasted as long,
+and resolved when it says ``online`` again.
 """
 
 from __future__ import annotations
@@ -29,16 +34,25 @@ from rules.framework import (
     earliest,
 )
 
+SPOOL_FULL = "spool_full"
+
+
+def is_spool_full(row: dict[str, Any]) -> bool:
+    """The agent said its spool is full: it is up but reads nothing new."""
+    problems = row.get("problems") or []
+    return bool(row["state"] == SPOOL_FULL
+                or (row["state"] != "offline" and SPOOL_FULL in problems))
+
 
 def is_down(row: dict[str, Any], stale_before: dt.datetime) -> bool:
-    """Offline by its own word, or silent, since before ``stale_before``. An offline report
-    refreshes ``status_at`` on every heartbeat, so ``state_since`` dates it."""
+    """Offline or spool full by its own word, or silent, since before ``stale_before``. Such
+    a report refreshes ``status_at`` on every heartbeat, so ``state_since`` dates it."""
     if row["status_at"] is None:
         return False
     if row["status_at"] < stale_before:
         return True
     since: dt.datetime = row["state_since"] or row["status_at"]
-    return bool(row["state"] == "offline" and since < stale_before)
+    return bool((row["state"] == "offline" or is_spool_full(row)) and since < stale_before)
 
 
 def down_devices(rows: list[dict[str, Any]], stale_before: dt.datetime) -> list[dict[str, Any]]:
@@ -71,6 +85,7 @@ class DeviceOfflineRule:
             details = {"device": row["id"], "building": row["building"], "kind": row["kind"],
                        "device_name": row["name"], "building_name": row["building_name"],
                        "state": row["state"],
+                       "spool_full": row["status_at"] >= now - self.stale and is_spool_full(row),
                        "status_at": row["status_at"].isoformat() if row["status_at"] else None,
                        "household": row["household"]}
             firings.append(Firing(subject=f"{row['building']}/{row['id']}", details=details,
@@ -86,23 +101,29 @@ class DeviceOfflineRule:
         if row is not None and is_down(row, now - self.stale):
             return None
         locale = community.locale
-        return Resolution(note=ct.text("device.resolved", locale,
+        key = "device.spool_full.resolved" if alert.details.get("spool_full") \
+            else "device.resolved"
+        return Resolution(note=ct.text(key, locale,
                                        time=t.local_time(now, community.tz, locale)),
                           data={"state": row["state"] if row else None})
 
     def title(self, firing: Firing, locale: str) -> str:
-        d = firing.details
-        return ct.text("device.title", locale, device=_name(d, locale))
+        return ct.text(_key(firing.details, "title"), locale,
+                       device=_name(firing.details, locale))
 
     def message(self, alert: ActiveAlert, community: Community, locale: str) -> PushText:
         d = alert.details
-        lines = [ct.text("device.body", locale, device=_name(d, locale),
+        lines = [ct.text(_key(d, "body"), locale, device=_name(d, locale),
                          since=t.local_time(d.get("status_at"), community.tz, locale)),
-                 ct.text("device.effect", locale),
-                 ct.text("device.action", locale, alert_id=alert.id)]
-        title = t.push_title(ct.text("device.title", locale, device=_name(d, locale)),
+                 ct.text(_key(d, "effect"), locale),
+                 ct.text(_key(d, "action"), locale, alert_id=alert.id)]
+        title = t.push_title(ct.text(_key(d, "title"), locale, device=_name(d, locale)),
                              alert.tier, locale)
         return PushText(title=title, body="\n".join(lines))
+
+
+def _key(details: dict[str, Any], part: str) -> str:
+    return f"device.spool_full.{part}" if details.get("spool_full") else f"device.{part}"
 
 
 def _name(details: dict[str, Any], locale: str) -> str:

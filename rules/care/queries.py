@@ -55,7 +55,9 @@ SELECT r.id, r.name, r.created_at, r.care_level,
   ) ab ON true
   LEFT JOIN LATERAL (
       SELECT array_agg(d.building || '/' || d.id ORDER BY d.building, d.id)
-                 FILTER (WHERE d.state = 'offline'
+                 FILTER (WHERE d.state IN ('offline', 'spool_full')
+                            -- a full spool: the agent is up but reads nothing new
+                            OR d.status -> 'problems' @> '["spool_full"]'::jsonb
                             OR d.status_at < %(stale_before)s
                             OR coalesce((d.status ->> 'spooled')::numeric, 0)
                                > %(backlog)s) AS untrusted,
@@ -149,7 +151,10 @@ SELECT greatest(last_door_at, last_activity_at) AS last_at
 DEVICE_HEALTH = """
 SELECT d.building, d.id, d.kind, d.name, d.state, d.state_since, d.status_at, d.household,
        b.name AS building_name, b.grid,
-       (d.status ->> 'spooled')::numeric AS spooled
+       (d.status ->> 'spooled')::numeric AS spooled,
+       CASE WHEN jsonb_typeof(d.status -> 'problems') = 'array'
+            THEN ARRAY(SELECT jsonb_array_elements_text(d.status -> 'problems'))
+            ELSE '{}'::text[] END AS problems
   FROM devices d
   LEFT JOIN buildings b ON b.community = d.community AND b.id = d.building
  WHERE d.community = %(community)s AND d.state IS NOT NULL

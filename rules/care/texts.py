@@ -96,6 +96,28 @@ TEXTS = Catalog({
         "zh-CN": "设备于{time}恢复上报，系统自动解除。",
         "en": "The device reported again at {time}; resolved automatically.",
     },
+    "device.spool_full.title": {"zh-CN": "边缘网关缓存已满：{device}",
+                                "en": "Edge gateway spool full: {device}"},
+    "device.spool_full.body": {
+        "zh-CN": "边缘网关缓存已满：暂停读取门禁记录，网络恢复或腾出空间后自动继续"
+                 "（{device}，自{since}起）。",
+        "en": "The edge gateway's spool is full: door records are not read for now; it goes "
+              "on by itself once the network is back or space is freed ({device}, since "
+              "{since}).",
+    },
+    "device.spool_full.effect": {
+        "zh-CN": "期间门禁记录留在门禁设备中不会丢失，但该楼居民的无动静判断暂停，恢复后自动补判。",
+        "en": "The door records stay on the door devices and are not lost, but silence checks "
+              "for the residents of this building are paused; they resume when it goes on.",
+    },
+    "device.spool_full.action": {
+        "zh-CN": "告警编号：#{alert_id}。请检查网关的网络连接与磁盘空间。",
+        "en": "Alert #{alert_id}. Please check the gateway's network connection and disk space.",
+    },
+    "device.spool_full.resolved": {
+        "zh-CN": "网关于{time}恢复正常读取，系统自动解除。",
+        "en": "The gateway was reading again at {time}; resolved automatically.",
+    },
     "care.who": {"zh-CN": "居民：{name}（{home}）", "en": "Resident: {name} ({home})"},
 })
 

@@ -146,7 +146,9 @@ def test_appended_lines_arrive_as_contract_events(
     assert (by_seq[1].kind, by_seq[1].direction, by_seq[1].person_id) == (
         "access_denied", "out", "r-0001")
     assert (by_seq[3].kind, by_seq[3].direction) == ("passage", "out")
-    subscriber.wait_for(lambda: running.agent.spool.depth() == 0, "empty spool")
+    # the broker acknowledged them all, but without ingest's receipts nothing leaves the spool
+    subscriber.wait_for(lambda: running.agent.publisher.published >= 500, "all acknowledged")
+    assert running.agent.spool.depth() == 500
 
 
 def test_broker_outage_loses_nothing(
@@ -266,7 +268,8 @@ def test_killed_agent_loses_nothing_and_sigterm_stops_it_cleanly(
     stderr = process.communicate(timeout=20)[1].decode()
     assert process.returncode == 0, stderr
     last = subscriber.statuses(topic)[-1]
-    assert last["state"] == "offline" and last["spooled"] == 0
+    # no ingest, so no receipts: every event is still spooled, ready to go again
+    assert last["state"] == "offline" and last["spooled"] == 3100
 
 
 def test_events_the_broker_refuses_stay_in_the_spool(

@@ -138,14 +138,17 @@ def test_an_absence_registered_during_an_alert_resolves_it(
     assert "已登记外出（住院" in row["resolution"]
 
 
-def set_status(db: Db, device: str, state: str, at: dt.datetime) -> None:
+def set_status(db: Db, device: str, state: str, at: dt.datetime,
+               status: dict[str, Any] | None = None) -> None:
     db.execute("INSERT INTO devices (community, building, id, kind, state, state_since, status,"
-               " status_at) VALUES (%s, 'b01', %s, %s, %s, %s, '{}', %s)"
+               " status_at) VALUES (%s, 'b01', %s, %s, %s, %s, %s, %s)"
                " ON CONFLICT (community, building, id) DO UPDATE"
                " SET state = EXCLUDED.state, status_at = EXCLUDED.status_at,"
+               " status = EXCLUDED.status,"
                " state_since = CASE WHEN devices.state = EXCLUDED.state"
                " THEN devices.state_since ELSE EXCLUDED.state_since END",
-               (home.COMMUNITY, device, "agent" if device == "agent" else "door", state, at, at))
+               (home.COMMUNITY, device, "agent" if device == "agent" else "door", state, at,
+                json.dumps(status or {}), at))
 
 
 def test_a_building_outage_mutes_silence_and_raises_one_device_alert(
@@ -172,6 +175,47 @@ def test_a_building_outage_mutes_silence_and_raises_one_device_alert(
     [silence] = active(db)
     assert silence["rule"] == "silent_resident" and result.raised == [silence["id"]]
     assert silence["details"]["devices"]["reporting"] is True
+
+
+@pytest.mark.parametrize("state", ["spool_full", "online"])
+def test_a_full_spool_mutes_silence_and_raises_a_device_alert_until_online(
+    db: Db, store: Callable[..., None], make_settings: Callable[..., Settings], state: str,
+) -> None:
+    """The agent is up and heartbeating but reads nothing new: its residents are not
+    judged, the control room sees why (state ``spool_full``, or an older agent's
+    ``online`` with the problem listed)."""
+    settings = make_settings()
+    store(home.days(15, incident_at=INCIDENT))
+    hourly(db, settings, home.START + dt.timedelta(days=13), 24 + 12)
+    full = INCIDENT - dt.timedelta(minutes=30)
+    status = {"state": state, "problems": ["spool_full"], "spooled": 12}
+    rules = default_rules(settings)
+    set_status(db, "b01-door", "online", full)
+    for minutes in range(0, 10 * 60 + 1, 30):  # heartbeats refresh it all along
+        at = full + dt.timedelta(minutes=minutes)
+        set_status(db, "agent", state, at, status)
+        set_status(db, "b01-door", "online", at)
+        run(db, settings, at + dt.timedelta(seconds=1), rules)
+    [alert] = active(db)
+    assert (alert["rule"], alert["subject"], alert["severity"]) == (
+        "device_offline", "b01/agent", "warning")
+    assert alert["title"] == "边缘网关缓存已满：1栋 楼栋采集终端"
+    assert alert["details"]["spool_full"] is True
+    [push] = db.execute("SELECT body FROM notifications WHERE alert_id = %s LIMIT 1",
+                        (alert["id"],)).fetchall()
+    assert "边缘网关缓存已满：暂停读取门禁记录，网络恢复或腾出空间后自动继续" in push["body"]
+    assert "磁盘空间" in push["body"]
+    # room again: online, no problem; the alert resolves and the silence is judged at once
+    back = full + dt.timedelta(hours=10, minutes=10)
+    set_status(db, "agent", "online", back, {"state": "online", "problems": []})
+    set_status(db, "b01-door", "online", back)
+    result = run(db, settings, back + dt.timedelta(seconds=1))
+    assert result.resolved == [alert["id"]]
+    resolution = db.execute("SELECT resolution FROM alerts WHERE id = %s",
+                            (alert["id"],)).fetchone()["resolution"]
+    assert "恢复正常读取" in resolution
+    [silence] = active(db)
+    assert silence["rule"] == "silent_resident" and result.raised == [silence["id"]]
 
 
 def test_a_stale_heartbeat_counts_as_offline(

@@ -18,7 +18,7 @@ from edge.door.source import DoorSource
 from edge.door.tail import Cursor
 from edge.rejects import RejectsFile
 from edge.sources import SourceContext
-from edge.spool import Spool
+from edge.spool import Spool, SpoolFull
 from linli.contract import parse_event
 from linli.errors import ServiceError
 from linli.settings import EdgeSettings
@@ -42,8 +42,8 @@ def test_events_and_cursor_are_stored_together(spool: Spool) -> None:
 
 def test_a_failing_batch_leaves_neither_events_nor_cursor(spool: Spool) -> None:
     spool.append("src", [(TOPIC, b"kept")], Cursor(1, 2, 10, 1))
-    # the third message cannot be bound: the insert fails after two rows went in
-    broken: list[Any] = [(TOPIC, b"a"), (TOPIC, b"b"), (TOPIC, {"not": "bytes"})]
+    # the third message has no topic: the insert fails after two rows went in
+    broken: list[Any] = [(TOPIC, b"a"), (TOPIC, b"b"), (None, b"c")]
     with pytest.raises(sqlite3.Error):
         spool.append("src", broken, Cursor(1, 2, 99, 4), rejected=1, last_reject="x")
     assert [m.payload for m in spool.pending(0, 10)] == [b"kept"]
@@ -104,7 +104,7 @@ KILLED_WRITER = """
 import sys
 from pathlib import Path
 from edge.door.tail import Cursor
-from edge.spool import Spool
+from edge.spool import Spool, SpoolFull
 spool = Spool(Path(sys.argv[1]))
 saved = spool.cursor("src")
 done = saved.offset if saved else 0
@@ -175,4 +175,78 @@ def test_events_and_their_checkpoint_are_stored_together(tmp_path: Path) -> None
     spool = Spool(tmp_path / "spool.db")
     assert spool.checkpoint("terminal") == "rec-41"
     assert [m.payload for m in spool.pending(0, 10)] == [b"a", b"b", b"c"]
+    spool.close()
+
+
+# A file size limit (RLIMIT_FSIZE) fails the WAL write of the COMMIT for real; SQLite then
+# ends the transaction itself, and a ROLLBACK after it used to raise "cannot rollback - no
+# transaction is active", hiding the error that mattered.
+FAILED_COMMIT = """
+import json, os, resource, signal, sys
+from pathlib import Path
+from edge.door.tail import Cursor
+from edge.spool import Spool, SpoolFull
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # write() fails with EFBIG instead
+spool = Spool(Path(sys.argv[1]))
+spool.append("src", [("t", b"first")], Cursor(1, 2, 5, 1))
+largest = max(p.stat().st_size for p in Path(sys.argv[1]).parent.iterdir())
+resource.setrlimit(resource.RLIMIT_FSIZE, (largest + 8192, resource.RLIM_INFINITY))
+try:
+    spool.append("src", [("t", os.urandom(64_000))], Cursor(1, 2, 9, 2))
+    raised = {}
+except Exception as exc:
+    raised = {"type": type(exc).__name__, "message": str(exc), "cause": str(exc.__cause__),
+              "code": getattr(exc.__cause__, "sqlite_errorname", None)}
+resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+print(json.dumps({**raised, "problem": spool.problem, "depth": spool.depth(),
+                  "offset": spool.cursor("src").offset}))
+"""
+
+
+def test_a_failed_commit_raises_the_real_sqlite_error(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", FAILED_COMMIT, str(tmp_path / "spool.db")],
+                          capture_output=True, text=True, timeout=60, check=True)
+    result = json.loads(done.stdout)
+    assert result["type"] == "SpoolWriteError"
+    assert result["code"] == "SQLITE_IOERR_WRITE" and result["cause"] == "disk I/O error"
+    assert "disk I/O error" in result["message"] and "rollback" not in result["message"]
+    assert "rollback" not in done.stderr.lower() or "rollback failed too" in done.stderr
+    # the batch and its cursor are both absent, the spool still usable
+    assert (result["problem"], result["depth"], result["offset"]) == ("spool_error", 1, 5)
+
+
+def test_a_batch_larger_than_the_room_left_goes_in_smaller_parts(tmp_path: Path) -> None:
+    log = tmp_path / "door.jsonl"
+    config = AgentConfig.model_validate({
+        "community": "juxin", "building": "b01",
+        "sources": [{"device": "b01-u1-door", "path": str(log)}]})
+    line = '{{"time": "2026-11-22T08:00:00+08:00", "event": "passage", "seq": {}}}\n'
+    log.write_text("".join("garbage\n" if i % 50 == 7 else line.format(i) for i in range(400)))
+    rejects = RejectsFile(tmp_path / "rejects.jsonl")
+    spool = Spool(tmp_path / "spool.db")
+    # a real "disk full": SQLite answers SQLITE_FULL past this many pages, far fewer
+    # than the 392 events of the one batch the whole log is
+    (pages,) = spool._db.execute("PRAGMA page_count").fetchone()
+    spool._db.execute(f"PRAGMA max_page_count={pages + 6}")
+    context = SourceContext(config.community, config.building, spool, rejects,
+                            EdgeSettings(poll_interval_s=0.01), lambda: None)
+    assert isinstance(config.sources[0], LogSource)
+    source = DoorSource(config.sources[0], context)
+    with pytest.raises(SpoolFull):
+        while source.step():
+            pass
+    stored = spool.depth()
+    cursor = spool.cursor(str(log))
+    assert cursor is not None and 0 < stored < 392, "the room left was used, no more"
+    assert cursor.line == source.lines and source.lines - source.rejected == stored
+    assert spool.problem == "spool_full"
+    spool._db.execute("PRAGMA max_page_count=1073741823")  # room again
+    while source.step():
+        pass
+    events = [parse_event(m.topic, m.payload) for m in spool.pending(0, 1000)]
+    assert [e.attrs["seq"] for e in events] == [i for i in range(400) if i % 50 != 7]
+    assert spool.rejects()[0] == 8 and spool.problem is None
+    # each rejected line once, though its batch was read again in parts
+    assert [json.loads(x)["line"] for x in rejects.path.read_text().splitlines()] == [
+        i + 1 for i in range(400) if i % 50 == 7]
     spool.close()

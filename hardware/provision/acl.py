@@ -1,11 +1,13 @@
 """The broker's access rules (Mosquitto ``acl_file``) for the services and every agent.
 
 Each building's agent has a user of its own and may only publish its building's events
-and status (its devices' and its own, with its last-will)::
+and status (its devices' and its own, with its last-will) and read ingest's storage receipts
+for its building (without them it never frees its spool)::
 
     user agent-juxin-b01
     topic write linli/v1/juxin/b01/+/events
     topic write linli/v1/juxin/b01/+/status
+    topic read linli/v1/juxin/b01/+/stored
 
 Mosquitto cannot derive a building from a username in a ``pattern`` (``%u`` stands for
 the whole name), hence one ``user`` block per agent. The file is regenerated from what it
@@ -24,8 +26,10 @@ from linli.errors import ConfigError
 from linli.topics import PREFIX
 
 SERVICE_USERS: dict[str, tuple[str, ...]] = {
-    # ingest stores events (shared subscription) and device status; it publishes nothing
-    "ingest": (f"topic read {PREFIX}/+/+/+/events", f"topic read {PREFIX}/+/+/+/status"),
+    # ingest stores events (shared subscription) and device status, and tells each building
+    # which of its events are stored (the receipts its agent deletes spooled rows on)
+    "ingest": (f"topic read {PREFIX}/+/+/+/events", f"topic read {PREFIX}/+/+/+/status",
+               f"topic write {PREFIX}/+/+/+/stored"),
     # the API's health probe and the container health check read broker statistics
     "monitor": ("topic read $SYS/#",),
 }
@@ -40,20 +44,24 @@ HEADER = """\
 
 
 def agent_rules(community: str, building: str) -> tuple[str, ...]:
-    """What one building's agent may do: publish its building's events and status."""
+    """What one building's agent may do: publish its building's events and status, read
+    their storage receipts."""
     base = f"{PREFIX}/{community}/{building}/+"
-    return (f"topic write {base}/events", f"topic write {base}/status")
+    return (f"topic write {base}/events", f"topic write {base}/status",
+            f"topic read {base}/stored")
 
 
 def agent_place(rules: list[str] | tuple[str, ...]) -> tuple[str, str] | None:
-    """(community, building) when ``rules`` are exactly an agent's rules, else None."""
-    if len(rules) != 2 or not rules[0].startswith(f"topic write {PREFIX}/"):
+    """(community, building) when ``rules`` are exactly an agent's rules (or those written
+    before storage receipts, which the next rendering completes), else None."""
+    if len(rules) not in (2, 3) or not rules[0].startswith(f"topic write {PREFIX}/"):
         return None
     parts = rules[0].split()[-1].split("/")
     if len(parts) != 6:
         return None
     community, building = parts[2], parts[3]
-    return (community, building) if tuple(rules) == agent_rules(community, building) else None
+    expected = agent_rules(community, building)
+    return (community, building) if tuple(rules) == expected[:len(rules)] else None
 
 
 @dataclass
@@ -122,9 +130,10 @@ def render_acl(acl: Acl) -> str:
     out.append("# services")
     for user, rules in SERVICE_USERS.items():
         out += [f"user {user}", *rules, ""]
-    out.append("# building agents: each publishes its own building's events and status only")
+    out.append("# building agents: each publishes its own building's events and status only and "
+               "reads their storage receipts")
     for user in sorted(agents, key=lambda name: agents[name]):
-        out += [f"user {user}", *acl.users[user], ""]
+        out += [f"user {user}", *agent_rules(*agents[user]), ""]
     if others:
         out.append("# other users (kept as found)")
         for user in others:

@@ -31,7 +31,12 @@ from hardware.provision.flow import OutputPaths, output_paths, write_agent_files
 from hardware.provision.mosquitto import new_password
 from linli.embedded import free_port, wait_for_port
 from linli.mqtt import BrokerAddress, parse_broker_url
-from linli.topics import EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION
+from linli.topics import (
+    EVENTS_SHARED_SUBSCRIPTION,
+    STATUS_SUBSCRIPTION,
+    building_stored_subscription,
+    stored_topic,
+)
 from tests.pipeline import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,6 +310,31 @@ def test_a_building_cannot_publish_or_read_for_another(
     # the PUBACK of the snoop's own publish follows anything sent to it before
     assert snoop.publish("linli/v1/c/b01/b01-door/events", b"barrier") == 0
     assert snoop.received() == [], "an agent reads nothing, not even another building's"
+
+
+def test_each_agent_reads_its_own_buildings_storage_receipts_only(
+        compose: ComposeBroker, clients: list[Client]) -> None:
+    """Ingest's receipts reach the building they are for (without them an agent never frees
+    its spool) and no other; no agent can forge one."""
+    ingest = Client(compose.plain, "ingest", compose.passwords["ingest"])
+    b01 = Client.agent(compose.agent("b01"))
+    sim = Client(compose.plain, "agent-c-b03", compose.passwords["agent-c-b03"])
+    clients += [ingest, b01, sim]
+    assert [ingest.connack, b01.connack, sim.connack] == [0, 0, 0], b01.error
+    b01.subscribe(building_stored_subscription("c", "b01"))
+    b01.subscribe("linli/v1/#")  # granted by the SUBACK, filtered by the ACL on delivery
+    sim.subscribe(building_stored_subscription("c", "b03"))
+    for building in ("b02", "b01", "b03"):
+        assert ingest.publish(stored_topic("c", building, f"{building}-door"),
+                              building.encode()) == 0
+    wait_for(lambda: b01.received() and sim.received(), 10, "the receipts")
+    forger = Client.agent(compose.agent("b01"))  # a denied publish closes the connection
+    clients.append(forger)
+    assert forger.publish(stored_topic("c", "b01", "b01-door"), b"forged") == NOT_AUTHORIZED
+    # the PUBACK of an allowed publish follows anything sent to b01 before it
+    assert b01.publish("linli/v1/c/b01/b01-door/events", b"barrier") == 0
+    assert set(b01.received()) == {(stored_topic("c", "b01", "b01-door"), b"b01")}
+    assert sim.received() == [(stored_topic("c", "b03", "b03-door"), b"b03")]
 
 
 def test_tls_verifies_with_the_generated_ca_only(

@@ -86,12 +86,22 @@ def test_acl_gives_each_agent_its_own_building_only() -> None:
     acl.set_agent("juxin", "b02")
     text = render_acl(acl)
     assert ("user agent-juxin-b01\ntopic write linli/v1/juxin/b01/+/events\n"
-            "topic write linli/v1/juxin/b01/+/status\n") in text
-    assert "user ingest\ntopic read linli/v1/+/+/+/events\ntopic read linli/v1/+/+/+/status\n" \
-        in text
-    assert text.count("topic write") == 4  # nobody else may publish
+            "topic write linli/v1/juxin/b01/+/status\n"
+            "topic read linli/v1/juxin/b01/+/stored\n") in text
+    assert ("user ingest\ntopic read linli/v1/+/+/+/events\ntopic read linli/v1/+/+/+/status\n"
+            "topic write linli/v1/+/+/+/stored\n") in text
+    # nobody else may publish events or status; ingest alone writes the receipts
+    assert text.count("topic write") == 5 and text.count("/stored") == 3
     assert parse_acl(text).agents() == {"agent-juxin-b01": ("juxin", "b01"),
                                         "agent-juxin-b02": ("juxin", "b02")}
+
+
+def test_an_acl_written_before_storage_receipts_gets_the_agents_read_grant() -> None:
+    before = ("user agent-juxin-b01\ntopic write linli/v1/juxin/b01/+/events\n"
+              "topic write linli/v1/juxin/b01/+/status\n")
+    acl = parse_acl(before)
+    assert acl.agents() == {"agent-juxin-b01": ("juxin", "b01")}
+    assert "topic read linli/v1/juxin/b01/+/stored" in render_acl(acl)
 
 
 def test_acl_regeneration_is_idempotent_and_keeps_what_others_added() -> None:

@@ -8,6 +8,11 @@ then times CountingPipeline.process over them, frames already decoded:
 * N cameras at once (default 4): N processes, each with its own pipeline on its own clip,
   OpenCV limited to one thread per process; total and per-camera frames/s, CPU seconds.
 
+* real footage (``bench.footage``): every fetched clip with hand-labelled truth, counted with
+  only the line and in-side configured, then with the hand-measured person size, at full and
+  half frame rate; precision, recall and frames per CPU second per clip, reported apart from
+  the rendered scenarios. Clips not fetched are listed and skipped.
+
 * accuracy: every scenario rendered with ``--seeds`` seeds and counted with the default
   parameters, at the clip's frame rate and at every other frame (a camera whose ``fps`` cap
   is half its stream's); in/out counts against the truth, precision and recall per scenario
@@ -18,6 +23,7 @@ noisy. Target: >= 100 frames/s per core for one 640x480 stream; >= 95 % of cross
 counted in the right direction, <= 2 % spurious.
 
     python -m bench.camera [--cameras 4] [--scenario mixed] [--frames 1200] [--seeds 10]
+    python -m bench.camera --real-only        # only the real-footage table
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from bench import footage
 from edge.camera.vision.config import VisionParams
 from edge.camera.vision.pipeline import CountingPipeline
 from hardware.camera.catalog import SCENARIOS
@@ -87,7 +94,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1200, help="frames per stream")
     parser.add_argument("--seeds", type=int, default=10,
                         help="seeds per scenario in the accuracy run (0: skip it)")
+    parser.add_argument("--real-only", action="store_true",
+                        help="score only the real-footage clips (bench.footage)")
     args = parser.parse_args()
+    if args.real_only:
+        real()
+        return
 
     print(f"machine: {os.cpu_count()} cores, OpenCV {cv2.__version__} "
           f"({cv2.getNumThreads()} threads), load average {_load()}")
@@ -117,6 +129,7 @@ def main() -> None:
     print(f"(whole run incl. rendering and process start: {time.perf_counter() - wall:.1f} s)")
     if args.seeds > 0:
         accuracy(args.seeds)
+    real()
     print(f"\nload average after: {_load()}")
 
 
@@ -144,6 +157,39 @@ def accuracy(seeds: int) -> None:
             print("  " + summed.line(name))
         assert total is not None
         print("  " + total.line("overall"))
+
+
+def _real(job: tuple[str, int, bool]) -> footage.ClipResult:
+    name, every, sized = job
+    cv2.setNumThreads(1)
+    truth = next(t for t in footage.truths() if t.clip == name)
+    return footage.score_clip(truth, every=every, sized=sized)
+
+
+def real() -> None:
+    """Real footage with hand-labelled truth, per clip, apart from the rendered scenarios."""
+    truths = footage.truths()
+    ready = footage.available()
+    for truth in truths:
+        if truth not in ready:
+            print(f"real footage: {truth.clip} not fetched (python -m bench.footage fetch)")
+    if not ready:
+        return
+    jobs = [(t.clip, every, sized) for sized in (False, True) for every in (1, 2)
+            for t in ready if not sized or t.person_px is not None]
+    with multiprocessing.get_context("spawn").Pool() as pool:
+        results = pool.map(_real, jobs)
+    for sized in (False, True):
+        for every in (1, 2):
+            rows = [r for r in results if r.sized == sized and r.every == every]
+            if not rows:
+                continue
+            print(f"\nreal footage, {'person size measured by hand' if sized else 'line and in-side only'}, "
+                  f"{'every frame' if every == 1 else 'every other frame'}")
+            for r in rows:
+                print(f"  {r.score.line(r.name)}  {r.frames / r.cpu_s:6.1f} frames/CPU-s")
+            total = sum((r.score for r in rows[1:]), rows[0].score)
+            print("  " + total.line("overall"))
 
 
 def _report(timings: list[Timing], elapsed: float) -> None:

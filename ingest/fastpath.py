@@ -16,10 +16,9 @@ methods *on our client instance only* (other clients in the process are untouche
 Why they are kept: ``python -m bench.scaleout`` (README, Performance) drains a broker
 backlog into PostgreSQL with 1 and 2 replicas in one shared group. On the 2-core machine
 (December 2026, heavily shared) a replica on stock paho uses 56–66 µs of CPU per event
-stored, with the fast paths 25–28 µs; stock paho stayed under the 10,000 events/s floor
-with one replica and, with two, reached 0.12–0.38 × a plain COPY (the fast paths
-0.18–0.23, once 0.67): a second replica shares the same cores, so it does not make up
-for paho's own per-message cost.
+stored, with the fast paths 25–28 µs; one replica on stock paho stored 5,500–8,600
+events/s, two 0.12–0.38 × a plain COPY (the fast paths 0.18–0.23, once 0.67): a second
+replica shares the same cores, so it does not make up for paho's per-message cost.
 
 ``install`` uses them only on a paho-mqtt release they were tested with
 (``TESTED_VERSIONS``, which ``tests/unit/test_ingest_consumer.py`` checks against the pin in

@@ -17,8 +17,9 @@ Figures: *sustained* = the middle 80 % of rows over their commit times (``receiv
 the same figure as ``bench.pipeline``'s drain), *wall* = N / (replicas started → last row
 stored), which includes the processes' start (about a second of imports and connecting);
 each is also given as a ratio to a plain COPY timed just before that run. *CPU* = the
-replicas' own CPU time per event stored, which other load on the machine moves far less
-than the rates. Every run checks that exactly N distinct events were stored (nothing lost
+replicas' own CPU time per event stored, and the broker's and PostgreSQL's while the
+replicas ran (from ``/proc``), which other load on the machine moves far less than the
+rates. Every run checks that exactly N distinct events were stored (nothing lost
 or doubled). The load average is printed with each run: other work moves the rates.
 
     python -m bench.scaleout [--events 100000] [--publishers 4] [--rounds 3]
@@ -39,6 +40,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -69,6 +71,10 @@ class Run:
     cpu_us: float
     """CPU time the replicas spent per event stored (µs), less what the same replicas
     spent starting, subscribing and stopping with nothing to store."""
+    broker_us: float
+    """The broker's CPU time per event while the replicas ran (µs)."""
+    database_us: float
+    """PostgreSQL's CPU time per event while the replicas ran, all its processes (µs)."""
 
 
 def main() -> None:
@@ -116,13 +122,15 @@ def benchmark(n: int, publishers: int, rounds: int, modes: list[str],
             for mode in modes:
                 for count in replica_counts:
                     load = os.getloadavg()[0]
-                    run = run_once(url, broker.url, messages, rows, count, mode, publishers)
+                    run = run_once(url, broker, pg, messages, rows, count, mode, publishers)
                     results.append(run)
                     print(f"  {mode:5} × {count} (load {load:4.1f}): COPY {run.copy:,.0f} "
                           f"rows/s; sustained {run.sustained:,.0f} events/s "
                           f"({run.sustained / run.copy:.2f} × COPY), wall "
                           f"{run.wall:,.0f} ({run.wall / run.copy:.2f} × COPY); "
-                          f"{run.cpu_us:.0f} µs CPU/event; per replica {run.shares}",
+                          f"CPU/event: ingest {run.cpu_us:.0f} µs, broker "
+                          f"{run.broker_us:.0f} µs, database {run.database_us:.0f} µs; "
+                          f"per replica {run.shares}",
                           flush=True)
         summarise(results, modes, replica_counts)
     finally:
@@ -143,7 +151,9 @@ def summarise(results: list[Run], modes: list[str], replica_counts: list[int]) -
                   f"{_spread([r.sustained / r.copy for r in runs], '{:.2f}')} × COPY; "
                   f"wall {_spread([r.wall for r in runs], '{:,.0f}')}, "
                   f"{_spread([r.wall / r.copy for r in runs], '{:.2f}')} × COPY; "
-                  f"{_spread([r.cpu_us for r in runs], '{:.0f}')} µs CPU/event")
+                  f"CPU/event: ingest {_spread([r.cpu_us for r in runs], '{:.0f}')} µs, "
+                  f"broker {_spread([r.broker_us for r in runs], '{:.0f}')} µs, database "
+                  f"{_spread([r.database_us for r in runs], '{:.0f}')} µs")
 
 
 def _spread(values: list[float], form: str) -> str:
@@ -177,8 +187,12 @@ def plain_copy(url: str, rows: list[tuple[Any, ...]]) -> float:
     return len(rows) / elapsed
 
 
-def run_once(url: str, mqtt_url: str, messages: list[tuple[str, bytes]],
-             rows: list[tuple[Any, ...]], replicas: int, mode: str, publishers: int) -> Run:
+def run_once(url: str, broker: EmbeddedMosquitto, pg: EmbeddedPostgres,
+             messages: list[tuple[str, bytes]], rows: list[tuple[Any, ...]], replicas: int,
+             mode: str, publishers: int) -> Run:
+    mqtt_url = broker.url
+    assert broker.process is not None
+    postmaster = int((pg.data_dir / "postmaster.pid").read_text().split()[0])
     tag = uuid.uuid4().hex[:8]
     ids = [f"bench-scaleout-{tag}-{i}" for i in range(replicas)]
     # The sessions and their place in the group exist from now on; the broker keeps what
@@ -188,18 +202,43 @@ def run_once(url: str, mqtt_url: str, messages: list[tuple[str, bytes]],
     publish_all(mqtt_url, messages, publishers)
     copy_rate = plain_copy(url, rows)  # right before the run: the same load, as far as can be
 
+    cpu_before = cpu_seconds(broker.process.pid), cpu_seconds(postmaster, tree=True)
     started = time.perf_counter()
     procs = [Replica(url, mqtt_url, client_id, stock=mode == "stock", wait=False)
              for client_id in ids]
     wait_for_rows(url, len(messages), timeout=max(120.0, len(messages) / 500))
     wall = len(messages) / (time.perf_counter() - started)
     ends = [proc.stop() for proc in procs]
+    broker_s = cpu_seconds(broker.process.pid) - cpu_before[0]
+    database_s = cpu_seconds(postmaster, tree=True) - cpu_before[1]
     for proc in [Replica(url, mqtt_url, client_id, stock=True, retire=True, wait=False)
                  for client_id in ids]:
         proc.wait_exit(120)
     cpu_us = (sum(cpu for _, cpu in ends) - sum(cpu for _, cpu in idle)) / len(messages) * 1e6
     return Run(mode, replicas, sustained_rate(url, len(messages)), wall,
-               [stored for stored, _ in ends], copy_rate, cpu_us)
+               [stored for stored, _ in ends], copy_rate, cpu_us,
+               broker_s / len(messages) * 1e6, database_s / len(messages) * 1e6)
+
+
+def cpu_seconds(pid: int, *, tree: bool = False) -> float:
+    """CPU time of a process (and of the children it has reaped); with ``tree``, of its
+    live children too (PostgreSQL's backends and background workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def stat(path: Path) -> list[str]:
+        return path.read_text().rsplit(")", 1)[1].split()
+
+    own = stat(Path(f"/proc/{pid}/stat"))
+    total = sum(int(x) for x in own[11:15])  # utime, stime, cutime, cstime
+    if tree:
+        for path in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat(path)
+            except OSError:
+                continue  # ended meanwhile
+            if int(fields[1]) == pid:
+                total += int(fields[11]) + int(fields[12])
+    return total / ticks
 
 
 class Replica:
@@ -318,7 +357,7 @@ def wait_for_rows(url: str, n: int, timeout: float) -> None:
             row = conn.execute("SELECT count(*) FROM events").fetchone()
             if row and row[0] >= n:
                 return
-            time.sleep(0.05)
+            time.sleep(0.2)
     raise SystemExit(f"timed out: fewer than {n} rows after {timeout:.0f} s")
 
 

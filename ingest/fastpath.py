@@ -13,8 +13,18 @@ methods *on our client instance only* (other clients in the process are untouche
   complete packet before returning to ``select``; the buffer never outlives its socket.
 - ``ack_many``: one buffer of PUBACK packets queued as a single write.
 
-``install`` checks that the private members exist (paho 2.x) and returns False, changing
-nothing, when they do not; the consumer then runs on stock paho, slower but the same.
+Why they are kept: ``python -m bench.scaleout`` (README, Performance) drains a broker
+backlog into PostgreSQL with 1 and 2 replicas in one shared group. On the 2-core machine
+(December 2026, shared) a replica on stock paho spends 61–76 µs of CPU per event stored,
+with the fast paths 23–26 µs, next to 12–19 µs of PostgreSQL's and 3 µs of the broker's.
+Two replicas reached 0.18–0.21 × a plain COPY on stock paho and 0.30–0.33 with the fast
+paths: on shared cores a second replica adds no CPU, so it cannot make up for paho's own
+per-message cost.
+
+``install`` uses them only on a paho-mqtt release they were tested with
+(``TESTED_VERSIONS``, which ``tests/unit/test_ingest_consumer.py`` checks against the pin in
+``pyproject.toml``) and only when the private members are there; otherwise it changes
+nothing and returns False, and the consumer runs on stock paho, slower but the same.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from paho.mqtt.enums import MQTTErrorCode
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Deliver", "ack_many", "install"]
+__all__ = ["TESTED_VERSIONS", "Deliver", "ack_many", "install", "supported", "tested"]
 
 Deliver = Callable[[str, bytes, int, int, bool], None]
 """Receives (topic, payload, mid, qos, dup) on paho's network thread."""
@@ -40,22 +50,33 @@ READ_CHUNK = 65536
 READ_BURST = 2000
 """Packets handled per ``loop_read`` before paho's loop may write and keep alive."""
 
+TESTED_VERSIONS = ("2.1", "2.2")
+"""paho-mqtt minor releases the fast paths were tested with; the pin allows exactly these."""
+
 _PUBACK = 0x40
 _REQUIRED = ("_handle_publish", "_sock_recv", "_packet_read", "_loop_rc_handle",
              "_packet_queue", "_in_packet", "_sock", "_manual_ack", "_protocol")
 _PUBACKS = struct.Struct("!BBH")
 
 
+def tested(version: str) -> bool:
+    """Whether the fast paths were tested with this paho-mqtt release."""
+    return ".".join(version.split(".")[:2]) in TESTED_VERSIONS
+
+
 def supported(client: mqtt.Client) -> bool:
-    """Whether this paho has the private members the fast paths rely on."""
-    return PAHO_VERSION.startswith("2.") and all(hasattr(client, n) for n in _REQUIRED)
+    """Whether this paho is a tested release with the private members the fast paths use."""
+    return tested(PAHO_VERSION) and all(hasattr(client, n) for n in _REQUIRED)
 
 
 def install(client: mqtt.Client, deliver: Deliver) -> bool:
     """Install the fast paths on ``client`` (MQTT 5); False when paho is not as expected."""
-    if not supported(client) or client._protocol != mqtt.MQTTv5:
-        log.warning("paho-mqtt %s: fast paths unavailable, using stock paho (slower)",
-                    PAHO_VERSION)
+    if not supported(client):
+        log.warning("paho-mqtt %s: fast paths not tested with it (tested: %s), using stock "
+                    "paho (slower)", PAHO_VERSION, ", ".join(TESTED_VERSIONS))
+        return False
+    if client._protocol != mqtt.MQTTv5:
+        log.warning("fast paths are for MQTT 5 only, using stock paho (slower)")
         return False
     buffer = _ReadBuffer(client)
     client._sock_recv = buffer.recv  # type: ignore[method-assign]

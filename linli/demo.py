@@ -8,6 +8,10 @@ process — edge agents, ingest, rules, API — exactly as a deployment would. P
 receiver that prints them. Within a minute the resident who stays in raises an alert,
 visible in the API and the dashboard.
 
+The rules start once the two weeks of history are stored (every door's last passage of
+it is in the database), however long the agents take to read it on a busy machine: rules
+judging a half-stored history would see residents silent for days and alert about them.
+
 One login per role is made and printed at start (new passwords at every start): an admin,
 the control room and the grid worker of the resident who stays in (their accounts come
 from the directory import), an installer and an auditor. The demo reads the API itself
@@ -72,6 +76,9 @@ TEXT = Catalog({
     "stays_in": {"zh-CN": "独居老人 {name}（{id}）自 {last} 起未出门",
                  "en": "{name} ({id}), living alone, has stayed in since {last}"},
     "stop": {"zh-CN": "按 Ctrl-C 停止。", "en": "Press Ctrl-C to stop."},
+    "history": {"zh-CN": "历史门禁记录已入库，规则引擎启动", "en": "Door history stored; starting the rules"},
+    "history_timeout": {"zh-CN": "{seconds} 秒内历史门禁记录未全部入库",
+                        "en": "the door history was not all stored within {seconds} s"},
     "why": {"zh-CN": "原因：{text}", "en": "Why: {text}"},
     "duress": {"zh-CN": "模拟门禁胁迫报警：{device}（{time}）",
                "en": "Simulating a duress alarm at {device} ({time})"},
@@ -182,21 +189,27 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         port = (settings.api.port if args.port is None else args.port) or free_port()
         env = _child_env(settings, database_url, mqtt_url, workdir, port)
         children = _Children(env, args.verbose)
-        sim = _simulate(workdir / "sim", args.buildings, vendors, receiver.url(), database_url,
-                        locale)
+        sim, last_passages = _simulate(workdir / "sim", args.buildings, vendors,
+                                       receiver.url(), database_url, locale)
         token = _logins(database_url, sim, locale)
         api = _Api(port, token)
+        deadline = time.monotonic() + args.timeout
         children.linli("ingest")
-        children.linli("rules")
         children.linli("api")
         for agent in sorted(sim.files.agents.values()):
             children.linli("edge", "--config", str(agent))
+        if not _wait_for_history(database_url, last_passages, deadline, stop, children):
+            if stop.is_set():
+                return 0
+            raise ServiceError(TEXT("history_timeout", locale, seconds=int(args.timeout)))
+        print(TEXT("history", locale), flush=True)
+        children.linli("rules")
         follower = threading.Thread(target=sim.follow, args=(stop,), name="simulator", daemon=True)
         follower.start()
 
         print(TEXT("dashboard", locale, port=port), flush=True)
         print(TEXT("waiting", locale), flush=True)
-        alert = _wait_for_alert(api, args.timeout, stop, children)
+        alert = _wait_for_alert(api, max(deadline - time.monotonic(), 0.0), stop, children)
         if alert is None:
             if stop.is_set():
                 return 0
@@ -241,10 +254,12 @@ def _vendors(value: str) -> list[Vendor]:
 
 
 def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str,
-              database_url: str, locale: str) -> Simulation:
+              database_url: str, locale: str) -> tuple[Simulation, dict[str, dt.datetime]]:
     """Generate the community, put the chosen doors on simulated terminals, write two weeks
-    of door records, import its directory (its staff get accounts)."""
+    of door records, import its directory (its staff get accounts). Returns the simulation
+    and each door's last passage of the history written."""
     from hardware.simulator.community import CommunitySpec
+    from hardware.simulator.routines import records_between
     from hardware.simulator.run import Simulation
     from linli.directory import import_directory, load_directory
 
@@ -263,6 +278,9 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
             print(TEXT("terminal", locale, device=device, vendor=TEXT(terminal.vendor, locale),
                        url=terminal.url), flush=True)
     written = sim.write_history(hours)
+    last_passages = {record.device: record.time for record in records_between(
+        sim.community, sim.now - dt.timedelta(hours=hours), sim.now, sim.stay_until)
+        if record.event == "passage"}
     with psycopg.connect(database_url) as conn:
         import_directory(conn, load_directory(sim.files.directory), actor=DEMO)
     print(TEXT("simulated", locale, lines=written, residents=len(sim.community.directory.residents)),
@@ -270,7 +288,7 @@ def _simulate(out: Path, buildings: int, vendors: list[Vendor], notify_base: str
     for person in sim.stay_in_people():
         print(TEXT("stays_in", locale, name=person["name"], id=person["id"],
                    last=person["last_passage"]), flush=True)
-    return sim
+    return sim, last_passages
 
 
 def _logins(database_url: str, sim: Simulation, locale: str) -> str:
@@ -345,6 +363,24 @@ class _Api:
         except OSError:
             return {}
         return dict(items[0]) if items else {}
+
+
+def _wait_for_history(database_url: str, last_passages: dict[str, dt.datetime],
+                      deadline: float, stop: threading.Event, children: _Children) -> bool:
+    """Until every door's last passage of the history is stored (an agent reads its door
+    oldest first, so the rest is stored too); False on timeout or stop. Terminals keep
+    whole seconds, hence the comparison by the second."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        while time.monotonic() < deadline and not stop.is_set():
+            children.check()
+            stored: dict[str, dt.datetime] = dict(conn.execute(
+                "SELECT device, max(occurred_at) FROM events WHERE kind = 'passage' "
+                "GROUP BY device").fetchall())
+            if all(device in stored and stored[device] >= at.replace(microsecond=0)
+                   for device, at in last_passages.items()):
+                return True
+            stop.wait(0.5)
+    return False
 
 
 def _wait_for_alert(api: _Api, timeout: float, stop: threading.Event,

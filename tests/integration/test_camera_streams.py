@@ -147,8 +147,12 @@ def test_a_dropped_stream_reconnects_a_dead_worker_restarts_and_the_status_says_
         first = watcher.wait(lambda d: d.get("stream") == "streaming" and d["frames_in"] > 20,
                              "the camera streaming")
         assert first["state"] == "online" and first["kind"] == "camera"
-        assert first["fps_processed"] <= 5.5 < first["fps_in"]  # the cap, the camera's 25 fps
-        assert first["skipping"] and 0.6 < first["skip_ratio"] < 0.9 and not first["lagging"]
+        # The cap is applied: the rate gate left frames out (skipped, and not for want of
+        # CPU: those are counted as lagged). How many depends on the machine's load, so the
+        # measured rates are not asserted (the gate's arithmetic is unit-tested).
+        assert first["fps_cap"] == 5
+        assert first["frames_skipped"] - first["frames_lagged"] > 0
+        assert first["frames_processed"] < first["frames_in"]
         assert first["frame_size"] == [320, 240]
 
         mjpeg_camera.drop()

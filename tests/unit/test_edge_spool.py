@@ -84,20 +84,18 @@ def test_a_second_agent_on_the_same_spool_is_refused(spool: Spool) -> None:
     Spool(spool.path).close()
 
 
-def test_throughput_is_well_over_ten_thousand_events_per_second(spool: Spool) -> None:
+def test_fifty_thousand_events_go_in_and_out_in_order(spool: Spool) -> None:
+    # How fast is measured by bench/pipeline.py, not here: a rate depends on the machine.
     payload = b"x" * 320
     total, batch = 50_000, 500
-    started = time.perf_counter()
     for offset in range(0, total, batch):
         spool.append("src", [(TOPIC, payload)] * batch, Cursor(1, 2, offset, offset))
-    after, moved = 0, 0
+    after, seqs = 0, []
     while rows := spool.pending(after, 1000):
         after = rows[-1].seq
         spool.delete([row.seq for row in rows])
-        moved += len(rows)
-    rate = total / (time.perf_counter() - started)
-    assert moved == total and spool.depth() == 0
-    assert rate > 10_000, f"{rate:.0f} events/s in and out"
+        seqs += [row.seq for row in rows]
+    assert len(seqs) == total and seqs == sorted(set(seqs)) and spool.depth() == 0
 
 
 KILLED_WRITER = """

@@ -501,15 +501,14 @@ SPOOL_LIMIT_BYTES = 256 * 1024
 
 
 def spool_limit_env(limit_bytes: int) -> dict[str, str] | None:
-    """The agents' environment that bounds their spool to ``limit_bytes``, or None while the
-    agent has no such setting (then ``spool_full`` is skipped).
+    """The agents' environment that bounds their spool to ``limit_bytes`` (None would skip
+    ``spool_full``).
 
-    The hook for a real full spool, to wire once the agent has the setting (an SQLite
-    ``max_page_count``, say, which fails like a full disk with "database or disk is full").
-    A small filesystem needs root, and ``RLIMIT_FSIZE`` on the agent makes SQLite fail with
-    "disk I/O error", which is not the fault under test.
-    """
-    return None
+    ``LINLI_EDGE__SPOOL_MAX_MB`` sets SQLite's ``max_page_count``, which fails exactly like a
+    full disk ("database or disk is full"); a small filesystem would need root, and
+    ``RLIMIT_FSIZE`` makes SQLite fail with "disk I/O error", which is not the fault under
+    test."""
+    return {"LINLI_EDGE__SPOOL_MAX_MB": f"{limit_bytes / 1_000_000:g}"}
 
 
 def spool_full(run: Run, total: int, result: Result) -> None:

@@ -54,7 +54,9 @@ class EdgeAgent:
     def __init__(self, config: AgentConfig, settings: Settings) -> None:
         broker = parse_broker_url(settings.require_mqtt_url())
         self.config = config
-        self.spool = Spool(spool_path(config, settings))
+        mb = settings.edge.spool_max_mb
+        self.spool = Spool(spool_path(config, settings),
+                           max_bytes=None if mb is None else int(mb * 1_000_000))
         self.rejects = RejectsFile(rejects_path(config, settings))
         topic = agent_status_topic(config)
         self.session = session = new_session(

@@ -65,7 +65,8 @@ class Message:
 class Spool:
     """The outbox, the tail cursors and a few counters, in one SQLite file."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL",
+                 max_bytes: int | None = None) -> None:
         self.path = path
         self.problem: str | None = None
         """``spool_full`` or ``spool_error`` while the last write failed; None once one
@@ -85,9 +86,18 @@ class Spool:
             self._db.executescript(queries.CREATE_SCHEMA)
             self._upgrade()
             self._db.execute(f"PRAGMA user_version={queries.SCHEMA_VERSION}")
+            if max_bytes is not None:
+                self._cap(max_bytes)
         except sqlite3.Error as exc:
             os.close(self._lock_fd)
             raise ServiceError(f"cannot open the spool {path}: {exc}") from None
+
+    def _cap(self, max_bytes: int) -> None:
+        # SQLite refuses to grow the file past max_page_count with SQLITE_FULL, the very
+        # error a full disk gives, so a capped spool takes the same path (SpoolFull). A
+        # spool already larger keeps its size (SQLite never sets the cap below it).
+        page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
+        self._db.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
 
     def _upgrade(self) -> None:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}

@@ -38,6 +38,10 @@ class EdgeSettings(_Section):
     every acknowledgement, so more is slower: ~9,000 msg/s at 100, ~5,000 at 1,000."""
     poll_interval_s: float = Field(0.2, gt=0, le=10)
     status_interval_s: float = Field(30.0, gt=0)
+    spool_max_mb: float | None = Field(None, gt=0)
+    """Cap on the spool's database file (MB; the WAL beside it is checkpointed into it).
+    Reached, the agent behaves as on a full disk: it stops reading its sources, keeps
+    publishing, says ``spool_full``. Unset: only the disk limits it."""
     receipts: bool = True
     """Keep events until ingest's storage receipt (``linli.receipts``). False: delete them
     on the broker's PUBACK, which a broker crash can lose (status ``no_receipts``), for a

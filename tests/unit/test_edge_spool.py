@@ -248,3 +248,26 @@ def test_a_batch_larger_than_the_room_left_goes_in_smaller_parts(tmp_path: Path)
     assert [json.loads(x)["line"] for x in rejects.path.read_text().splitlines()] == [
         i + 1 for i in range(400) if i % 50 == 7]
     spool.close()
+
+
+def test_a_capped_spool_fills_like_a_full_disk_and_keeps_what_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    spool = Spool(path, max_bytes=200_000)
+    payload = json.dumps({"pad": "x" * 900}).encode()
+    stored = 0
+    with pytest.raises(SpoolFull):
+        for _ in range(1000):
+            spool.append_events("dev", [("linli/v1/c/b/dev/events", payload)])
+            stored += 1
+    assert 0 < stored < 1000 and spool.depth() == stored and spool.problem == "spool_full"
+    (pages,) = spool._db.execute("PRAGMA page_count").fetchone()
+    (page_size,) = spool._db.execute("PRAGMA page_size").fetchone()
+    assert pages * page_size <= 200_000
+    spool.close()
+    # reopened with a larger cap, it takes more; with a smaller one it keeps what it holds
+    spool = Spool(path, max_bytes=400_000)
+    spool.append_events("dev", [("linli/v1/c/b/dev/events", payload)])
+    spool.close()
+    spool = Spool(path, max_bytes=10_000)
+    assert spool.depth() == stored + 1
+    spool.close()

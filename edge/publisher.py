@@ -154,6 +154,7 @@ class Publisher:
         self._unrouted_logged_at = 0.0
         self._connected = False
         self._started = time.monotonic()
+        self._reported_problem: str | None = None
         self.published = 0
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
@@ -178,7 +179,6 @@ class Publisher:
             tick = BUSY_TICK_S if self._inflight else WAKE_TIMEOUT_S
             self._wake.wait(min(tick, max(0.0, next_status - time.monotonic())))
             self._wake.clear()
-            problem = self._spool.problem
             # each step on its own: a spool that cannot delete (disk full) must not stop
             # the publishing of what is spooled, which is what makes room again
             for step in (self._handle_notes, self._delete_acked, self._delete_stored,
@@ -188,7 +188,8 @@ class Publisher:
                 except Exception as exc:
                     self._round_failed(step.__name__, exc)
                     stop.wait(0.5)
-            if self._spool.problem != problem:
+            if self._spool.problem != self._reported_problem:
+                self._reported_problem = self._spool.problem
                 next_status = 0.0  # the control room hears of it (or its end) now
             if time.monotonic() >= next_status:
                 next_status = time.monotonic() + self._status_interval

@@ -28,6 +28,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,10 @@ REJECTED_LINES = "rejected_lines"
 SPOOL_FULL = "spool_full"
 SPOOL_ERROR = "spool_error"
 _FULL_CODES = frozenset({sqlite3.SQLITE_FULL})
+
+
+PROBLEM_HOLD_S = 10.0
+"""A spool problem is reported until writes have gone well for this long."""
 
 
 class SpoolFull(ServiceError):
@@ -66,11 +71,11 @@ class Spool:
     """The outbox, the tail cursors and a few counters, in one SQLite file."""
 
     def __init__(self, path: Path, *, synchronous: str = "FULL",
-                 max_bytes: int | None = None) -> None:
+                 max_bytes: int | None = None, hold_s: float = PROBLEM_HOLD_S) -> None:
         self.path = path
-        self.problem: str | None = None
-        """``spool_full`` or ``spool_error`` while the last write failed; None once one
-        succeeds again."""
+        self._problem: str | None = None
+        self._failed_at = self._ok_at = 0.0
+        self._hold_s = hold_s
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._lock_fd = _lock_exclusively(path.with_name(path.name + ".lock"))
@@ -109,6 +114,20 @@ class Spool:
                                  ((payload_digest(payload), seq) for seq, payload in rows))
         self._db.execute(queries.CREATE_DIGEST_INDEX)
 
+    @property
+    def problem(self) -> str | None:
+        """``spool_full`` or ``spool_error`` from a failed write, until writes have
+        succeeded and none has failed for ``hold_s``: a full spool still takes the odd
+        single line or delete, and its state must not flap with each."""
+        if self._problem is None:
+            return None
+        if self._ok_at > self._failed_at and time.monotonic() - self._failed_at >= self._hold_s:
+            self._problem = None
+        return self._problem
+
+    def _failed(self, problem: str) -> None:
+        self._problem, self._failed_at = problem, time.monotonic()
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """One write transaction; its failure is raised as it happened (a ROLLBACK after a
@@ -126,13 +145,13 @@ class Spool:
                     log.warning("spool rollback failed too: %s", rollback)
             if isinstance(exc, sqlite3.Error):
                 if getattr(exc, "sqlite_errorcode", None) in _FULL_CODES:
-                    self.problem = SPOOL_FULL
+                    self._failed(SPOOL_FULL)
                     raise SpoolFull(f"the spool {self.path} is full: {exc}") from exc
                 if isinstance(exc, sqlite3.OperationalError):
-                    self.problem = SPOOL_ERROR
+                    self._failed(SPOOL_ERROR)
                     raise SpoolWriteError(f"cannot write the spool {self.path}: {exc}") from exc
             raise
-        self.problem = None
+        self._ok_at = time.monotonic()
 
     def append(self, source: str, messages: Sequence[tuple[str, bytes]], cursor: Cursor,
                *, rejected: int = 0, last_reject: str | None = None) -> None:

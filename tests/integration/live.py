@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import psycopg
 
+from api.live.models import EVENTS_CHANNEL
+
 
 @dataclass(frozen=True)
 class Event:
@@ -92,13 +94,14 @@ class StreamReader:
 
 
 def wait_until_listening(db: psycopg.Connection[Any], timeout: float = 30.0) -> None:
-    """Until the API's LISTEN connection to ``db``'s database listens."""
+    """Until the API's LISTEN connection to ``db``'s database listens (its last LISTEN
+    done, or idle since)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         row = db.execute(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
             " AND application_name = 'linli-api-live'"
-            " AND (query LIKE 'LISTEN linli_device%%' OR query = 'SELECT 1')").fetchone()
+            " AND (query = %s OR query = 'SELECT 1')", (f"LISTEN {EVENTS_CHANNEL}",)).fetchone()
         if row and (row["n"] if isinstance(row, dict) else row[0]):
             return
         time.sleep(0.05)

@@ -221,7 +221,7 @@ def test_a_batch_larger_than_the_room_left_goes_in_smaller_parts(tmp_path: Path)
     line = '{{"time": "2026-11-22T08:00:00+08:00", "event": "passage", "seq": {}}}\n'
     log.write_text("".join("garbage\n" if i % 50 == 7 else line.format(i) for i in range(400)))
     rejects = RejectsFile(tmp_path / "rejects.jsonl")
-    spool = Spool(tmp_path / "spool.db")
+    spool = Spool(tmp_path / "spool.db", hold_s=0.0)
     # a real "disk full": SQLite answers SQLITE_FULL past this many pages, far fewer
     # than the 392 events of the one batch the whole log is
     (pages,) = spool._db.execute("PRAGMA page_count").fetchone()
@@ -270,4 +270,24 @@ def test_a_capped_spool_fills_like_a_full_disk_and_keeps_what_it_holds(tmp_path:
     spool.close()
     spool = Spool(path, max_bytes=10_000)
     assert spool.depth() == stored + 1
+    spool.close()
+
+
+def test_a_full_spool_is_reported_until_writes_have_gone_well_for_a_while(
+        tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool.db", hold_s=0.3)
+    (pages,) = spool._db.execute("PRAGMA page_count").fetchone()
+    spool._db.execute(f"PRAGMA max_page_count={pages + 2}")
+    small, big = b"{}", json.dumps({"pad": "x" * 20_000}).encode()
+    with pytest.raises(SpoolFull):
+        spool.append_events("dev", [("linli/v1/c/b/dev/events", big)])
+    spool.append_events("dev", [("linli/v1/c/b/dev/events", small)])  # the odd line fits
+    assert spool.problem == "spool_full", "one write that fits does not end it"
+    with pytest.raises(SpoolFull):  # and the next big one fails again
+        spool.append_events("dev", [("linli/v1/c/b/dev/events", big)])
+    spool.delete([m.seq for m in spool.pending(0, 10)])
+    deadline = time.monotonic() + 10
+    while spool.problem is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert spool.problem is None, "ended once writes went well for the hold"
     spool.close()

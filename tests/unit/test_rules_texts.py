@@ -86,7 +86,7 @@ def test_every_message_exists_in_both_languages() -> None:
 def _blank() -> dict[str, object]:
     names = ("title", "tier", "alert_id", "hours", "name", "home", "phone", "time", "where",
              "level", "contacts", "workers", "worker", "channel", "attempts", "error", "room",
-             "month", "day", "mon", "hm", "note", "sent", "withdrawn")
+             "month", "day", "mon", "hm", "note", "sent", "withdrawn", "attempt", "ref")
     return {n: "x" for n in names}
 
 

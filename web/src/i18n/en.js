@@ -253,5 +253,5 @@ export default {
   "problem.no_receipts": "No storage receipts",
   "problem.exit_after_every_lock_open": "Wrong profile? (door contact read as exit button)",
   "problem.zone_mismatch": "Device time zone differs from the profile",
-  "problem.access_panel": "An access panel (panel protocol), not a terminal",
+  "problem.access_panel": "An access panel (panel protocol), not a terminal"
 };

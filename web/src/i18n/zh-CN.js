@@ -253,5 +253,5 @@ export default {
   "problem.no_receipts": "未收到入库确认",
   "problem.exit_after_every_lock_open": "疑似设备型号选错（门磁被当成出门按钮）",
   "problem.zone_mismatch": "设备时区与配置不一致",
-  "problem.access_panel": "这是门禁控制器（面板协议），不是考勤终端",
+  "problem.access_panel": "这是门禁控制器（面板协议），不是考勤终端"
 };

@@ -9,7 +9,8 @@
 
 Each source type has its own model (``edge/<type>/config.py``), chosen by ``type``: ``log``
 (a generic controller's log file, below), ``camera``, ``hikvision-isapi``, ``zkteco-push``,
-``zkteco-tcp``, ``dahua``, ``sensor-mqtt``.
+``zkteco-tcp``, ``dahua``, ``sensor-mqtt``, and the cameras that count for themselves,
+``hikvision-counting`` and ``dahua-counting`` (``edge/camcount/``).
 
 Every section is a small pydantic model that forbids unknown keys, so a typo is an error
 that names its field (``sources.0.format: ...``) rather than a silently ignored option.
@@ -23,6 +24,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from edge.camcount.config import DahuaCountingSource, HikvisionCountingSource
 from edge.camera.config import CameraSource
 from edge.config_base import DoorSection, Section, identifier
 from edge.dahua.config import DahuaSource
@@ -57,7 +59,7 @@ class LogSource(DoorSection):
 
 SourceConfig = Annotated[
     LogSource | CameraSource | HikvisionSource | ZktecoPushSource | ZktecoTcpSource
-    | DahuaSource | SensorMqttSource,
+    | DahuaSource | SensorMqttSource | HikvisionCountingSource | DahuaCountingSource,
     Field(discriminator="type"),
 ]
 """One entry of the agent's ``sources``, chosen by its ``type``."""

@@ -120,6 +120,8 @@ FACTORIES: dict[str, str] = {
     "zkteco-tcp": "edge.zkteco.source:make_tcp_source",
     "dahua": "edge.dahua.source:make_source",
     "sensor-mqtt": "edge.sensor.source:make_source",
+    "hikvision-counting": "edge.camcount.hikvision:make_source",
+    "dahua-counting": "edge.camcount.dahua:make_source",
 }
 """Source type → ``module:function`` building it; imported only when a source of that type
 is configured, so an agent without cameras never loads OpenCV."""

@@ -100,7 +100,8 @@ class Profile(BaseModel):
     @property
     def kind(self) -> str:
         """The device kind registered for this family (``devices.kind``)."""
-        return {"camera": "camera", "sensor-mqtt": "sensor"}.get(self.protocol, "door")
+        return {"camera": "camera", "hikvision-counting": "camera", "dahua-counting": "camera",
+                "sensor-mqtt": "sensor"}.get(self.protocol, "door")
 
     def source_values(self, device: str, overrides: Mapping[str, Any], *,
                       community: str, building: str) -> dict[str, Any]:

@@ -9,11 +9,15 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
+from edge.camcount.config import DahuaCountingSource, HikvisionCountingSource
 from edge.dahua.config import DahuaSource
 from edge.hikvision.config import HikvisionSource
 
 PROFILES = Path(__file__).resolve().parents[2] / "hardware" / "profiles"
-MODELS: dict[str, type[BaseModel]] = {"hikvision-isapi": HikvisionSource, "dahua": DahuaSource}
+MODELS: dict[str, type[BaseModel]] = {"hikvision-isapi": HikvisionSource, "dahua": DahuaSource,
+                                      "hikvision-counting": HikvisionCountingSource,
+                                      "dahua-counting": DahuaCountingSource}
+DOORS = ("hikvision-isapi", "dahua")
 FILES = sorted([*PROFILES.glob("hikvision-*.yaml"), *PROFILES.glob("dahua-*.yaml")])
 
 
@@ -34,4 +38,7 @@ def test_a_profile_makes_a_valid_source(path: Path) -> None:
     if profile.get("codes"):
         values["codes"] = profile["codes"]
     source = model.model_validate(values)
-    assert source.model_dump()["readers"]  # every family says which reader is which way
+    if profile["protocol"] in DOORS:  # every door family says which reader is which way
+        assert source.model_dump()["readers"]
+    else:  # a counting camera states the direction itself
+        assert source.model_dump()["confidence"] == 1.0

@@ -1,0 +1,164 @@
+"""Cumulative people counters turned into deltas, robustly and idempotently.
+
+A counting camera reports running totals ("entered 70, exited 75 today"), not crossings.
+The agent keeps, per counter stream (channel, rule or region), the last totals it turned
+into events and the *epoch* they belong to, and makes each new report a delta:
+
+- totals unchanged (a heartbeat-like re-report, a duplicate): nothing;
+- a report older than the last one (re-sent history) that does not raise the totals: stale,
+  nothing;
+- a total that went down (the daily reset at midnight, a reboot, a cleared counter): a new
+  epoch begins at that report, and what it shows was counted from zero within it;
+- a delta larger than ``max_delta`` (a counter restored from elsewhere, a device swapped
+  behind the same address): a warning, the totals taken as the new base, no events;
+- the first report ever seen (no state stored): the base, no events — the day's total
+  before the agent started is not a burst of people passing now.
+
+Event ids are derived from (device, stream, epoch, direction, totals before → after): the
+epoch is named by the device time of the report that opened it, so the same report read
+twice (a restart before its events were spooled, a replay) gives the same ids, and a new
+epoch never reuses an old one's ids. The state is stored as the source's checkpoint in the
+same spool transaction as the events it produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["CounterTracker", "Delta", "Reading", "StreamState", "Verdict"]
+
+MAX_STREAMS = 64
+"""Counter streams kept per device (channels × rules); more is a confused device."""
+
+
+class Verdict(StrEnum):
+    """What a report did to its counter stream."""
+
+    BASELINE = "baseline"
+    COUNTED = "counted"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+    RESET = "reset"
+    JUMP = "jump"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One report of a counter stream's totals at a device time."""
+
+    stream: str
+    at: dt.datetime
+    entered: int
+    exited: int
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """People counted in one direction by one report."""
+
+    stream: str
+    at: dt.datetime
+    direction: str
+    count: int
+    before: int
+    after: int
+    epoch: int
+    """Device time (UTC epoch seconds) of the report that opened the epoch."""
+
+    @property
+    def record(self) -> str:
+        """What names this delta on its device for good (for ``derived_event_id``)."""
+        return f"count/{self.stream}/e{self.epoch}/{self.direction}/{self.before}-{self.after}"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamState:
+    """Where one counter stream got to."""
+
+    epoch: int
+    entered: int
+    exited: int
+    at: dt.datetime
+
+
+class CounterTracker:
+    """The counter streams of one device (see the module docstring); not thread-safe."""
+
+    def __init__(self, max_delta: int, streams: Mapping[str, StreamState] | None = None) -> None:
+        self.max_delta = max_delta
+        self.streams: dict[str, StreamState] = dict(streams or {})
+
+    def observe(self, reading: Reading) -> tuple[Verdict, list[Delta]]:
+        """The verdict on ``reading`` and the deltas it produced; the state moves on."""
+        if reading.entered < 0 or reading.exited < 0:
+            raise ValueError("counters are never negative")
+        state = self.streams.get(reading.stream)
+        if state is None:
+            if len(self.streams) >= MAX_STREAMS:
+                return Verdict.STALE, []
+            self.streams[reading.stream] = _state(reading, _seconds(reading.at))
+            return Verdict.BASELINE, []
+        d_in, d_out = reading.entered - state.entered, reading.exited - state.exited
+        if reading.at < state.at and d_in <= 0 and d_out <= 0:
+            return Verdict.STALE, []
+        if d_in == 0 and d_out == 0:
+            if reading.at > state.at:
+                self.streams[reading.stream] = _state(reading, state.epoch)
+            return Verdict.UNCHANGED, []
+        verdict, epoch, before = Verdict.COUNTED, state.epoch, (state.entered, state.exited)
+        if d_in < 0 or d_out < 0:
+            verdict, epoch, before = Verdict.RESET, _seconds(reading.at), (0, 0)
+            if epoch <= state.epoch:
+                epoch = state.epoch + 1  # two resets within a second still differ
+            d_in, d_out = reading.entered, reading.exited
+        if d_in > self.max_delta or d_out > self.max_delta:
+            self.streams[reading.stream] = _state(reading, epoch)
+            return Verdict.JUMP, []
+        self.streams[reading.stream] = _state(reading, epoch)
+        deltas = [Delta(reading.stream, reading.at, direction, count, start, start + count, epoch)
+                  for direction, count, start in (("in", d_in, before[0]),
+                                                  ("out", d_out, before[1])) if count > 0]
+        return verdict, deltas
+
+    # -- the checkpoint --------------------------------------------------------------------
+
+    def to_text(self) -> str:
+        """The spool's form: JSON with the newest report time as ``at`` (as every
+        terminal checkpoint has) and each stream's epoch and totals."""
+        newest = max((s.at for s in self.streams.values()), default=None)
+        return json.dumps({
+            "at": newest.isoformat() if newest else None,
+            "streams": {name: {"epoch": s.epoch, "in": s.entered, "out": s.exited,
+                               "at": s.at.isoformat()} for name, s in self.streams.items()},
+        }, sort_keys=True)
+
+    @classmethod
+    def from_text(cls, text: str | None, max_delta: int) -> CounterTracker:
+        """A tracker with the stored state; an unreadable one starts empty (every stream
+        takes its next report as its base)."""
+        streams: dict[str, StreamState] = {}
+        try:
+            stored = json.loads(text or "{}").get("streams") or {}
+            for name, values in stored.items():
+                at = dt.datetime.fromisoformat(values["at"])
+                if at.tzinfo is None:
+                    at = at.replace(tzinfo=dt.UTC)
+                streams[str(name)] = StreamState(int(values["epoch"]), int(values["in"]),
+                                                 int(values["out"]), at)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            streams = {}
+        return cls(max_delta, streams)
+
+
+def _state(reading: Reading, epoch: int) -> StreamState:
+    return StreamState(epoch, reading.entered, reading.exited, reading.at)
+
+
+def _seconds(at: dt.datetime) -> int:
+    return int(at.timestamp())

@@ -1,0 +1,230 @@
+"""Simulated people-counting cameras (Hikvision, Dahua) speaking their real protocols over
+a real socket, with the digest authentication, clock and streams of ``http_device``.
+
+- ``HikvisionCountingCamera``: ``GET /ISAPI/Event/notification/alertStream``
+  (``multipart/mixed; boundary=MIME_boundary``): an XML ``EventNotificationAlert`` with
+  ``eventType`` ``PeopleCounting`` — ``realTime`` running totals on every crossing, or a
+  ``timeRange`` window (``send_window``) — and a ``videoloss`` heartbeat when idle;
+- ``DahuaCountingCamera``: ``GET /cgi-bin/videoStatServer.cgi?action=attach&channel=N
+  &heartbeat=S`` (``multipart/x-mixed-replace; boundary=myboundary``): the ``summary.*``
+  lines when the stream opens and on every change, ``Heartbeat`` when idle; and
+  ``action=getSummary``.
+
+Tests make people pass (``walk``), reset the counters as the midnight reset or a reboot
+does (``reset``), re-send the last report (``resend``) and take the camera off the
+network (``set_online``) while people keep passing.
+
+``python -m hardware.simulators.counting hikvision --port 8082`` runs one with random
+passers-by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+from typing import Any
+
+from hardware.simulators.http_device import DeviceHandler, SimulatedDevice
+
+__all__ = ["DahuaCountingCamera", "HikvisionCountingCamera", "main"]
+
+ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
+VIDEO_STAT = "/cgi-bin/videoStatServer.cgi"
+
+
+class _Counting(SimulatedDevice):
+    """Running totals the camera keeps, and how a report of them goes on the wire."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.entered = 0
+        self.exited = 0
+        self.entered_today = 0
+        self.exited_today = 0
+        self.reports = 0
+
+    def walk(self, entered: int = 0, exited: int = 0) -> None:
+        """People pass; a live camera reports the new totals (one report per call)."""
+        with self.lock:
+            self.entered += entered
+            self.exited += exited
+            self.entered_today += entered
+            self.exited_today += exited
+            if self.online:
+                self.reports += 1
+                self.broadcast(self.report_part())
+
+    def reset(self, *, report: bool = False) -> None:
+        """The counters go back to zero (midnight, a reboot, cleared by hand)."""
+        with self.lock:
+            self.entered = self.exited = self.entered_today = self.exited_today = 0
+            if report and self.online:
+                self.broadcast(self.report_part())
+
+    def resend(self) -> None:
+        """Send the last report again, unchanged."""
+        with self.lock:
+            self.broadcast(self.report_part(retransmitted=True))
+
+    def report_part(self, *, retransmitted: bool = False) -> bytes:
+        """The totals as one stream part."""
+        raise NotImplementedError
+
+
+class HikvisionCountingCamera(_Counting):
+    """A Hikvision counting camera (e.g. iDS-2CD6810F/C, DS-2CD6825G0/C-IVS)."""
+
+    realm = "DS-2CD6825G0"
+
+    def __init__(self, *, channel: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.channel = channel
+
+    def _alert(self, counting: str, *, retransmitted: bool = False) -> bytes:
+        now = self.device_now().isoformat(timespec="seconds")
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\r\n'
+            '<EventNotificationAlert version="2.0" '
+            'xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
+            "<ipAddress>192.0.2.64</ipAddress>\r\n<portNo>80</portNo>\r\n"
+            "<protocol>HTTP</protocol>\r\n<macAddress>44:47:cc:50:00:c1</macAddress>\r\n"
+            f"<channelID>{self.channel}</channelID>\r\n<dateTime>{now}</dateTime>\r\n"
+            "<activePostCount>1</activePostCount>\r\n<eventType>PeopleCounting</eventType>\r\n"
+            "<eventState>active</eventState>\r\n"
+            "<eventDescription>peopleCounting alarm</eventDescription>\r\n"
+            f"<channelName>Camera 01</channelName>\r\n<peopleCounting>\r\n{counting}"
+            "</peopleCounting>\r\n<childCounting>\r\n<enter>0</enter>\r\n<exit>0</exit>\r\n"
+            "</childCounting>\r\n"
+            f"<isDataRetransmission>{str(retransmitted).lower()}</isDataRetransmission>\r\n"
+            "</EventNotificationAlert>\r\n").encode()
+        return (f"--MIME_boundary\r\nContent-Type: application/xml; charset=\"UTF-8\"\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body + b"\r\n"
+
+    def report_part(self, *, retransmitted: bool = False) -> bytes:
+        """A ``realTime`` report of the running totals."""
+        now = self.device_now().isoformat(timespec="seconds")
+        return self._alert(
+            "<statisticalMethods>realTime</statisticalMethods>\r\n"
+            f"<RealTime>\r\n<time>{now}</time>\r\n</RealTime>\r\n"
+            f"<enter>{self.entered_today}</enter>\r\n<exit>{self.exited_today}</exit>\r\n"
+            "<pass>0</pass>\r\n<countingSceneMode>entrance</countingSceneMode>\r\n",
+            retransmitted=retransmitted)
+
+    def send_window(self, start: dt.datetime, end: dt.datetime, entered: int,
+                    exited: int) -> None:
+        """A ``timeRange`` report: the totals of one upload cycle."""
+        part = self._alert(
+            "<statisticalMethods>timeRange</statisticalMethods>\r\n"
+            f"<TimeRange>\r\n<startTime>{start.astimezone(self.zone).isoformat()}</startTime>"
+            f"\r\n<endTime>{end.astimezone(self.zone).isoformat()}</endTime>\r\n"
+            f"</TimeRange>\r\n<enter>{entered}</enter>\r\n<exit>{exited}</exit>\r\n")
+        self.broadcast(part)
+
+    def _heartbeat(self) -> bytes:
+        now = self.device_now().isoformat(timespec="seconds")
+        body = ('<EventNotificationAlert version="2.0" '
+                'xmlns="http://www.hikvision.com/ver20/XMLSchema">'
+                f"<ipAddress>192.0.2.64</ipAddress><channelID>1</channelID>"
+                f"<dateTime>{now}</dateTime><activePostCount>0</activePostCount>"
+                "<eventType>videoloss</eventType><eventState>inactive</eventState>"
+                "<eventDescription>videoloss alarm</eventDescription>"
+                "</EventNotificationAlert>").encode()
+        return (f"--MIME_boundary\r\nContent-Type: application/xml; charset=\"UTF-8\"\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body + b"\r\n"
+
+    def answer(self, handler: DeviceHandler) -> None:
+        """The alert stream and the device's identity."""
+        if handler.route == ALERT_STREAM:
+            self.serve_stream(handler, "multipart/mixed; boundary=MIME_boundary",
+                              lambda: [], self._heartbeat)
+        elif handler.route == "/ISAPI/System/deviceInfo":
+            handler.reply(200, b"<DeviceInfo><model>DS-2CD6825G0/C-IVS</model></DeviceInfo>",
+                          "application/xml")
+        else:
+            handler.reply(404, b"<ResponseStatus><statusCode>4</statusCode></ResponseStatus>",
+                          "application/xml")
+
+
+class DahuaCountingCamera(_Counting):
+    """A Dahua counting camera (e.g. IPC-HDW8341X-3D, IPC-HF5442F-E-PC)."""
+
+    realm = "Login to SIMDAHUACAM"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("heartbeat_s", 5.0)
+        super().__init__(**kwargs)
+        self.summaries = 0
+
+    def summary(self) -> bytes:
+        """The ``summary.*`` lines."""
+        with self.lock:
+            lines = [
+                "summary.Channel=0", "summary.RuleName=NumberStat",
+                "summary.EnteredSubtotal.Hour=0",
+                f"summary.EnteredSubtotal.Today={self.entered_today}",
+                f"summary.EnteredSubtotal.Total={self.entered}",
+                "summary.EnteredSubtotal.TotalInTimeSection=0",
+                "summary.ExitedSubtotal.Hour=0",
+                f"summary.ExitedSubtotal.Today={self.exited_today}",
+                f"summary.ExitedSubtotal.Total={self.exited}",
+                "summary.ExitedSubtotal.TotalInTimeSection=0",
+                f"summary.InsideSubtotal.Total={max(0, self.entered - self.exited)}",
+                f"summary.UTC={int(self.device_now().timestamp())}",
+            ]
+        return ("\r\n".join(lines) + "\r\n").encode()
+
+    @staticmethod
+    def part(body: bytes) -> bytes:
+        """One stream part around ``body``."""
+        return (f"--myboundary\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body + b"\r\n"
+
+    def report_part(self, *, retransmitted: bool = False) -> bytes:
+        """The summary as a stream part."""
+        return self.part(self.summary())
+
+    def answer(self, handler: DeviceHandler) -> None:
+        """``videoStatServer.cgi``: attach and getSummary."""
+        query = handler.query
+        if handler.route != VIDEO_STAT:
+            handler.reply(400, b"Error\r\nBad Request!\r\n")
+        elif query.get("action") == "attach":
+            beat = float(query.get("heartbeat", "0") or 0)
+            self.serve_stream(handler, "multipart/x-mixed-replace; boundary=myboundary",
+                              lambda: [self.report_part()], lambda: self.part(b"Heartbeat"),
+                              heartbeat_s=beat if beat > 0 else 3600.0)
+        elif query.get("action") == "getSummary":
+            self.summaries += 1
+            handler.reply(200, self.summary())
+        else:
+            handler.reply(400, b"Error\r\nBad Request!\r\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run a simulated counting camera with random passers-by until SIGINT or SIGTERM."""
+    from linli.runtime import install_stop_handlers
+
+    parser = argparse.ArgumentParser(prog="python -m hardware.simulators.counting",
+                                     description="A simulated people-counting camera.")
+    parser.add_argument("vendor", choices=("hikvision", "dahua"))
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8082)
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--password", default="sim-Passw0rd")
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between passers-by")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    kind = HikvisionCountingCamera if args.vendor == "hikvision" else DahuaCountingCamera
+    sim = kind(host=args.host, port=args.port, username=args.username,
+               password=args.password).start()
+    print(f"{args.vendor} counting camera on {sim.url} (user {args.username})", flush=True)
+    stop, rnd = install_stop_handlers(), random.Random(args.seed)
+    while not stop.wait(args.every if args.every > 0 else 3600):
+        sim.walk(entered=int(rnd.random() < 0.5), exited=int(rnd.random() < 0.5))
+    sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

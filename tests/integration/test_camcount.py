@@ -1,0 +1,143 @@
+"""Cameras that count for themselves, through the real broker and ingest into the database:
+simulated Hikvision and Dahua counting cameras over real sockets (digest auth, multipart
+streams), their running totals become camera passage rows with the right counts and
+directions; a reset, a re-sent report, an outage and an agent restart neither lose nor
+double anyone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from edge.camcount.dahua import DahuaCounting
+from edge.camcount.hikvision import HikvisionCounting
+from edge.config import AgentConfig
+from hardware.simulators.counting import DahuaCountingCamera, HikvisionCountingCamera
+from tests.pipeline import Pipeline, RunningAgent, wait_for
+
+COMMUNITY, BUILDING, DEVICE = "juxin", "b04", "b04-gate-cam"
+
+
+@pytest.fixture
+def hik() -> Iterator[HikvisionCountingCamera]:
+    device = HikvisionCountingCamera(heartbeat_s=1).start()
+    yield device
+    device.stop()
+
+
+@pytest.fixture
+def dahua() -> Iterator[DahuaCountingCamera]:
+    device = DahuaCountingCamera(heartbeat_s=1).start()
+    yield device
+    device.stop()
+
+
+def agent_config(kind: str, sim: HikvisionCountingCamera | DahuaCountingCamera,
+                 **source: Any) -> AgentConfig:
+    values = {"type": kind, "device": DEVICE, "host": "127.0.0.1", "port": sim.port,
+              "username": sim.username, "password": sim.password, "heartbeat_s": 1,
+              "reconnect_max_s": 0.5, **source}
+    return AgentConfig.model_validate({"community": COMMUNITY, "building": BUILDING,
+                                       "sources": [values]})
+
+
+def totals(pipeline: Pipeline) -> dict[str, int]:
+    rows = pipeline.rows("SELECT direction, sum(count)::int AS people, count(*)::int AS n "
+                         "FROM events WHERE device = %s AND source = 'camera' "
+                         "AND kind = 'passage' GROUP BY direction", DEVICE)
+    return {r["direction"]: r["people"] for r in rows}
+
+
+def settle(pipeline: Pipeline, expected: dict[str, int]) -> dict[str, int]:
+    """Wait until the rows add up to ``expected``; return the totals (for the assertion)."""
+    seen: dict[str, int] = {}
+
+    def reached() -> bool:
+        seen.clear()
+        seen.update(totals(pipeline))
+        return seen == expected
+
+    wait_for(reached, 30, f"totals {expected}")
+    return seen
+
+
+def test_hikvision_counts_become_rows_through_resets_resends_and_restarts(
+        pipeline: Pipeline, hik: HikvisionCountingCamera) -> None:
+    config = agent_config("hikvision-counting", hik)
+    agent = pipeline.start_agent(config)
+    source = agent.agent.sources[0]
+    assert isinstance(source, HikvisionCounting)
+    wait_for(source.is_online, 10, "the alert stream")
+    hik.walk(entered=1)  # the first report ever seen is the base
+    wait_for(lambda: source.counts.baselines == 1, 10, "the base report")
+    hik.walk(entered=2)
+    hik.walk(exited=1)
+    hik.resend()
+    hik.walk(entered=1, exited=1)
+    assert settle(pipeline, {"in": 3, "out": 2}) == {"in": 3, "out": 2}
+    hik.reset()  # midnight: the camera starts again from zero
+    hik.walk(entered=1)
+    assert settle(pipeline, {"in": 4, "out": 2}) == {"in": 4, "out": 2}
+    assert source.counts.resets == 1
+
+    agent.stop()
+    hik.walk(entered=2)  # nobody listens: the camera's totals still move
+    again = pipeline.start_agent(config)
+    restarted = again.agent.sources[0]
+    assert isinstance(restarted, HikvisionCounting)
+    wait_for(restarted.is_online, 10, "the alert stream again")
+    hik.resend()  # the same totals the agent stored: nothing new
+    hik.walk(exited=1)
+    assert settle(pipeline, {"in": 6, "out": 3}) == {"in": 6, "out": 3}
+    rows = pipeline.rows("SELECT * FROM events WHERE device = %s ORDER BY occurred_at",
+                         DEVICE)
+    assert all(r["person_id"] is None and r["confidence"] == 1.0 for r in rows)
+    assert {r["attrs"]["counter"] for r in rows} == {"device"}
+    assert restarted.counts.baselines == 0  # the stored state carried over the restart
+    health = restarted.health()
+    assert health["counted_in"] == 2 and health["counted_out"] == 1
+
+
+def test_hikvision_windows_count_once_each(pipeline: Pipeline,
+                                           hik: HikvisionCountingCamera) -> None:
+    pipeline.start_agent(agent_config("hikvision-counting", hik, reports="time_range"))
+    wait_for(lambda: hik.stream_count == 1, 10, "the alert stream")
+    start = dt.datetime(2026, 12, 6, 8, 0, tzinfo=dt.UTC)
+    hik.walk(entered=5)  # real-time totals are ignored in this mode
+    hik.send_window(start, start + dt.timedelta(minutes=15), 4, 2)
+    hik.send_window(start, start + dt.timedelta(minutes=15), 4, 2)  # re-sent
+    hik.send_window(start + dt.timedelta(minutes=15), start + dt.timedelta(minutes=30), 1, 0)
+    assert settle(pipeline, {"in": 5, "out": 2}) == {"in": 5, "out": 2}
+    assert len(pipeline.rows("SELECT * FROM events WHERE device = %s", DEVICE)) == 3
+
+
+def test_dahua_counts_become_rows_and_an_outage_is_caught_up_once(
+        pipeline: Pipeline, dahua: DahuaCountingCamera) -> None:
+    dahua.walk(entered=40, exited=38)  # the day so far: the base, not a burst now
+    config = agent_config("dahua-counting", dahua)
+    agent: RunningAgent = pipeline.start_agent(config)
+    source = agent.agent.sources[0]
+    assert isinstance(source, DahuaCounting)
+    wait_for(lambda: dahua.stream_count == 1 and source.counts.baselines == 1, 10,
+             "the stream and its base")
+    dahua.walk(entered=2)
+    dahua.walk(exited=1)
+    assert settle(pipeline, {"in": 2, "out": 1}) == {"in": 2, "out": 1}
+
+    agent.stop()
+    dahua.walk(entered=3, exited=2)
+    again = pipeline.start_agent(config)
+    wait_for(lambda: dahua.summaries >= 2, 10, "the catch-up summary")
+    assert settle(pipeline, {"in": 5, "out": 3}) == {"in": 5, "out": 3}
+    dahua.reset(report=True)  # cleared by hand: a new epoch, nobody counted for it
+    dahua.walk(entered=1)
+    assert settle(pipeline, {"in": 6, "out": 3}) == {"in": 6, "out": 3}
+    restarted = again.agent.sources[0]
+    assert isinstance(restarted, DahuaCounting)
+    assert restarted.counts.resets == 1 and restarted.counts.baselines == 0
+    status = restarted.device_status()
+    assert status is not None and status["kind"] == "camera"
+    assert status["counters"]["ch1/NumberStat"]["in"] == 1

@@ -59,7 +59,7 @@ TEXT = Catalog({
     "light": {"zh-CN": "光照：平均亮度 {mean:.0f}/255（{lo:.0f}–{hi:.0f}，波动 {cv:.1%}），"
                        "突变 {steps} 次，背景重建 {relearned} 次",
               "en": "Lighting: mean brightness {mean:.0f}/255 ({lo:.0f}–{hi:.0f}, variation "
-                    "{cv:.1%}), {steps} sudden steps, {relearned} background rebuilds"},
+                    "{cv:.1%}); sudden steps: {steps}, background rebuilds: {relearned}"},
     "step": {"zh-CN": "  {t:.1f} 秒：亮度 {change:+.0%}", "en": "  at {t:.1f} s: brightness {change:+.0%}"},
     "yaml": {"zh-CN": "建议配置（粘贴到该摄像头的配置中）：",
              "en": "Proposed configuration (paste into the camera's section):"},
@@ -90,9 +90,8 @@ TEXT = Catalog({
                "en": "- people move far between two frames: raise fps or vision.gate_px"},
     "u.lighting": {"zh-CN": "- 光照突变 {steps} 次（自动曝光或开关灯），背景重建 {relearned} 次："
                             "这段时间的计数可能受影响",
-                   "en": "- the lighting jumped {steps} times (auto-exposure or lights), the "
-                         "background was rebuilt {relearned} times: counts around then may "
-                         "suffer"},
+                   "en": "- sudden lighting steps (auto-exposure or lights): {steps}, "
+                         "background rebuilds: {relearned}; counts around then may suffer"},
     "u.perspective": {"zh-CN": "- 有透视：远近人体尺寸不同，建议值只在计数线附近准确",
                       "en": "- perspective: people differ in size near and far; the proposed "
                             "size holds near the line"},

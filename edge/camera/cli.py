@@ -6,6 +6,10 @@
     linli camera count --config AGENT.yaml --device CAM --seconds N
         run the camera's real worker for N seconds (or until its file ends), print each
         crossing and the in/out totals; no broker, no database
+    linli camera calibrate --config AGENT.yaml --device CAM [--seconds N | --file CLIP]
+                           [--out FILE.png]
+        watch the camera (or a clip of it) with the motion pipeline and propose person
+        sizes, check the line, the frame rate and the lighting (``edge.camera.calibrate``)
 
 Neither tool publishes anything. A snapshot is a raw frame for the installer's eyes, written
 only where ``--out`` says.
@@ -22,7 +26,14 @@ from typing import TYPE_CHECKING, Any
 from linli.errors import ConfigError, ServiceError
 from linli.settings import Settings
 
+CALIBRATE_S = 180.0
+"""Default watch of a live stream: a few minutes, enough people for robust sizes."""
+
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import numpy as np
+
     from edge.camera.config import CameraSource
     from edge.camera.messages import CrossingReport
 
@@ -30,7 +41,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     """Register the ``camera`` subcommand and its tools."""
     parser = subparsers.add_parser(
-        "camera", help="installer tools for cameras (snapshot, count)",
+        "camera", help="installer tools for cameras (snapshot, count, calibrate)",
         description="Check a camera of an agent configuration: see its counting line on a "
                     "live frame, or count crossings for a while.")
     tools = parser.add_subparsers(dest="camera_tool", required=True, metavar="TOOL")
@@ -42,6 +53,17 @@ def add_parser(subparsers: Any) -> None:
     _common(count)
     count.add_argument("--seconds", type=float, required=True, metavar="N",
                        help="how long to count (a video file may end sooner)")
+    calibrate = tools.add_parser(
+        "calibrate", help="propose person sizes and check the line from a clip or the stream")
+    _common(calibrate)
+    source = calibrate.add_mutually_exclusive_group()
+    source.add_argument("--seconds", type=float, metavar="N",
+                        help=f"watch the live stream this long (default {CALIBRATE_S:g}); "
+                             "with a file url: at most this much of it")
+    source.add_argument("--file", type=Path, metavar="CLIP",
+                        help="a recorded clip of this camera instead of its url")
+    calibrate.add_argument("--out", type=Path, metavar="FILE.png",
+                           help="where to write the picture (default: DEVICE-calibrate.png)")
     parser.set_defaults(run=run)
 
 
@@ -60,6 +82,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     camera = find_camera(agent_config_path(args.agent_config, settings), args.device)
     if args.camera_tool == "snapshot":
         return snapshot(camera, args.out or Path(f"{camera.device}.png"))
+    if args.camera_tool == "calibrate":
+        if args.seconds is not None and args.seconds <= 0:
+            raise ConfigError("--seconds must be positive")
+        return calibrate(camera, args.file, args.seconds,
+                         args.out or Path(f"{camera.device}-calibrate.png"), settings.locale)
     if args.seconds <= 0:
         raise ConfigError("--seconds must be positive")
     return count(camera, args.seconds)
@@ -135,6 +162,63 @@ def count(camera: CameraSource, seconds: float) -> int:
     if totals.frames_in == 0:
         print(f"no frame was read: {supervisor.last_error or 'the camera did not answer'}")
         return 1
+    return 0
+
+
+def calibrate(camera: CameraSource, clip: Path | None, seconds: float | None, out: Path,
+              locale: str | None) -> int:
+    """Watch the camera (or ``clip``), print the proposal and write its picture to ``out``."""
+    import cv2
+
+    from edge.camera.calibrate import analyse, background, collect
+    from edge.camera.calibrate_report import draw, text_report
+    from edge.camera.capture import Capture, CaptureError, configure_ffmpeg
+    from linli.runtime import install_stop_handlers
+
+    if clip is not None:
+        if not clip.is_file():
+            raise ConfigError(f"--file {clip}: no such file")
+        camera = camera.model_copy(update={"url": str(clip)})
+    is_file = camera.target.is_file
+    limit = seconds if seconds is not None else (None if is_file else CALIBRATE_S)
+    stop = install_stop_handlers()
+    configure_ffmpeg(camera)
+    try:
+        capture = Capture(camera)
+    except CaptureError as exc:
+        raise ServiceError(str(exc)) from None
+    if not is_file:
+        print(f"{camera.device}: watching {capture.describe()} for {limit:g} s; walk through "
+              "the line a few times, alone, both ways", flush=True)
+
+    def frames() -> Iterator[tuple[np.ndarray, float]]:
+        first: float | None = None
+        while not stop.is_set() and capture.grab():
+            t = capture.stream_time()
+            first = t if first is None else first
+            if limit is not None and t - first > limit:
+                return
+            image = capture.retrieve()
+            if image is not None:
+                yield image, t
+
+    try:
+        observed = collect(frames(), camera.counting, camera.vision, camera.fps)
+    finally:
+        capture.release()
+    if observed.frames_processed == 0:
+        print(f"no frame was read from {capture.describe()}")
+        return 1
+    source_fps = capture.fps if is_file else observed.frames_read / max(observed.wall_s, 1e-6)
+    proposal = analyse(observed, camera.vision, camera.fps, source_fps)
+    picture = background(observed)
+    written: str | None = None
+    if picture is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not cv2.imwrite(str(out), draw(proposal, picture)):
+            raise ServiceError(f"could not write {out} (is it a .png path?)")
+        written = str(out)
+    print(text_report(proposal, camera.device, locale, written))
     return 0
 
 

@@ -36,6 +36,7 @@ from edge.camera.processing import FrameSlot, Outbox, Processor
 from edge.camera.rate import FrameCounters, RateGate, RateWindow
 from edge.camera.snapshots import prune_snapshots
 from edge.camera.urls import scrub
+from edge.camera.vision.detectors import make_detector
 from edge.camera.vision.pipeline import CountingPipeline
 from linli.contract import utc_now
 
@@ -76,7 +77,8 @@ class CameraWorker:
         self.gate = RateGate(config.fps)
         self.slot = FrameSlot()
         if pipeline is None:
-            pipeline = CountingPipeline(config.counting, config.vision)
+            pipeline = CountingPipeline(config.counting, config.vision,
+                                        make_detector(config.vision))
         self.processor = Processor(config, pipeline, self.slot, self.counters, outbox)
         self.state = StreamState.CONNECTING
         self.reconnects = self.open_failures = self.drops = 0

@@ -108,3 +108,40 @@ def test_configuration_mistakes_name_the_field_or_the_device(tmp_path: Path) -> 
     broken = write_agent(tmp_path, {"device": "b01-u1-cam", "url": "ftp://x/y", "counting": LINE})
     with pytest.raises(ConfigError, match=r"sources\.0\.camera\.url: .*unsupported url scheme"):
         linli_camera("count", "--config", str(broken), "--device", "b01-u1-cam", "--seconds", "1")
+
+
+def test_calibrate_watches_a_live_stream_for_the_seconds_asked(
+        tmp_path: Path, camera_stream: MjpegCamera, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINLI_LOCALE", "en")
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": camera_stream.url(),
+                                    "fps": 5, "counting": LINE})
+    out = tmp_path / "cal.png"
+    assert linli_camera("calibrate", "--config", str(config), "--device", "b01-u1-cam",
+                        "--seconds", "1.5", "--out", str(out)) == 0
+    printed = capsys.readouterr().out
+    picture = cv2.imread(str(out))
+    assert picture is not None and picture.shape == (240, 320, 3)
+    # nobody walks in front of this camera: nothing to measure, and it says so
+    assert "too few single-person tracks" in printed and "the line was rarely crossed" in printed
+    assert "the configured cap is 5" in printed
+    assert PASSWORD not in printed and "admin:***@" in printed
+
+
+def test_calibrate_reads_a_clip_instead_of_the_url(tmp_path: Path, clip: tuple[Path, GroundTruth],
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LINLI_LOCALE", raising=False)
+    path, truth = clip
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": "rtsp://10.0.0.9/stream",
+                                    "counting": truth.counting.model_dump()})
+    assert linli_camera("calibrate", "--config", str(config), "--device", "b01-u1-cam",
+                        "--file", str(path), "--out", str(tmp_path / "c.png")) == 0
+    printed = capsys.readouterr().out  # in Chinese unless LINLI_LOCALE says otherwise
+    assert f"读取 {truth.frames} 帧" in printed and "person_width_px" in printed
+    with pytest.raises(ConfigError, match="no such file"):
+        linli_camera("calibrate", "--config", str(config), "--device", "b01-u1-cam",
+                     "--file", str(tmp_path / "absent.avi"))
+    with pytest.raises(SystemExit):  # one source: the stream for N seconds, or a clip
+        linli_camera("calibrate", "--config", str(config), "--device", "b01-u1-cam",
+                     "--file", str(path), "--seconds", "3")

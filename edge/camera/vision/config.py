@@ -34,6 +34,7 @@ stepping onto it and turning back, counts nothing.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
@@ -154,6 +155,19 @@ class VisionParams(Section):
     """Kalman process noise: how hard people may change speed, px/s²."""
     measurement_noise_px: float = Field(default=5.0, gt=0.0)
     """Kalman measurement noise: jitter of a detection's anchor point, px."""
+    detector: Literal["motion", "dnn"] = "motion"
+    """``motion``: foreground blobs (no model, the default); ``dnn``: an ONNX person detector
+    (``model``), see :mod:`edge.camera.vision.dnn`."""
+    model: Path | None = None
+    """The ONNX model file of ``detector: dnn`` (supplied by the installer)."""
+    dnn_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
+    """``detector: dnn``: person boxes scoring below this are dropped."""
+
+    @model_validator(mode="after")
+    def _model_for_dnn(self) -> Self:
+        if self.detector == "dnn" and self.model is None:
+            raise ValueError("detector 'dnn' needs 'model': the path of an ONNX person detector")
+        return self
 
 
 def polygon_area(points: tuple[Point, ...]) -> float:

@@ -73,7 +73,10 @@ class BatchWriter:
     def connect(self) -> None:
         """(Re)open the connection; ServiceError when the database cannot be reached."""
         self.close()
-        self._conn = connect(self._url, autocommit=True)
+        # A commit is what lets the broker forget a message and the agent drop it from its
+        # spool (the storage receipt), so it must be durable whatever the server's default:
+        # with synchronous_commit off a database crash loses the last commits it confirmed.
+        self._conn = connect(self._url, autocommit=True, options="-c synchronous_commit=on")
         # pydantic-core's encoder is several times faster than json.dumps for attrs/status
         set_json_dumps(to_json, self._conn)
 

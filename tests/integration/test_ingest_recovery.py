@@ -284,3 +284,21 @@ def test_database_unreachable_at_start_is_one_clear_error(
     with pytest.raises(ServiceError, match="cannot connect to the database") as caught:
         run_ingest(settings, threading.Event())
     assert "s3cret" not in str(caught.value)
+
+
+def test_ingest_commits_durably_whatever_the_servers_default(db_url: str) -> None:
+    """A commit lets the broker forget a message and the agent drop it (the storage
+    receipt): it must survive a database crash, so ingest's connection asks for
+    synchronous_commit even from a server that defaults to off (as the test server does)."""
+    from ingest.writer import BatchWriter
+    with psycopg.connect(db_url) as plain:
+        server_default = plain.execute("SHOW synchronous_commit").fetchone()
+    writer = BatchWriter(db_url)
+    writer.connect()
+    try:
+        assert writer._conn is not None
+        assert writer._conn.execute("SHOW synchronous_commit").fetchone() == {
+            "synchronous_commit": "on"}
+    finally:
+        writer.close()
+    assert server_default == ("off",), "the test server must default to off for this to show"

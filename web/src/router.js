@@ -13,6 +13,8 @@ export const router = createRouter({
     { path: "/history", component: () => import("./pages/control/HistoryPage.vue") },
     { path: "/m/", component: () => import("./pages/phone/MyAlerts.vue") },
     { path: "/m/alerts/:id(\\d+)", component: () => import("./pages/phone/PhoneAlert.vue"), props: true },
+    { path: "/m/residents", component: () => import("./pages/phone/MyResidents.vue") },
+    { path: "/m/residents/:id", component: () => import("./pages/phone/PhoneResident.vue"), props: true },
     { path: "/installer/", component: () => import("./pages/installer/DeviceBoard.vue") },
     { path: "/m", redirect: "/m/" },
     { path: "/installer", redirect: "/installer/" },
@@ -25,6 +27,7 @@ router.beforeEach(async (to) => {
   if (to.meta.open) return true;
   if (!me) return { path: "/login", query: { next: to.fullPath } };
   if (to.path === "/history" && (me.role === "grid_worker" || me.role === "installer")) return homeOf(me);
+  if (to.path.startsWith("/m/residents") && !me.permissions?.includes("residents:read")) return homeOf(me);
   if (to.path === "/") {
     // A push link lands on /?alert=ID: a grid worker or a phone gets the phone's page.
     const alert = to.query.alert;

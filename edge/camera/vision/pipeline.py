@@ -6,9 +6,10 @@
             ...                                           # Crossing(t, direction, count, ...)
     pipeline.reset()                                      # after a reconnect
 
-Per frame: downscale to ``process_width``; background subtraction (OpenCV MOG2, shadows
-detected and dropped); when most of the frame changes at once (lights switched, camera
-exposure jump) the background is relearned from scratch and the frame skipped; the
+Per frame: downscale to ``process_width``; photometric normalisation (exposure and gain
+changes undone) and background subtraction (OpenCV MOG2, shadows detected and dropped); when
+the normalised frame still changes as a whole (one of several lights switched) the background
+is rebuilt without the people being tracked and the frame skipped (``health`` counts both); the
 detector (motion blobs by default) runs only when something moves; the tracker follows
 people across frames; the counter turns side changes into crossings.
 
@@ -34,11 +35,25 @@ from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.overlay import draw_overlay
 from edge.camera.vision.tracking import Tracker
 
-__all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView"]
+__all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView", "VisionHealth"]
 
 log = logging.getLogger(__name__)
 DEFAULT_PARAMS = VisionParams()
 """Frozen, so one shared default instance is safe."""
+
+
+@dataclass(frozen=True)
+class VisionHealth:
+    """Totals of what may make counts wrong, for the camera's status."""
+
+    background_rebuilds: int
+    """The background model was rebuilt: the picture changed as a whole in a way no gain
+    and offset explained (e.g. one of several lights switched)."""
+    lighting_changes: int
+    """Sudden brightness changes of the whole picture (auto-exposure, gain, lights)."""
+    tracks_lost: int
+    """Confirmed tracks that ended without leaving the picture (a person missed for too many
+    frames, in the middle of the view)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,8 @@ class CountingPipeline:
         self._tracker = Tracker(params, counting.frame_size)
         self._counter = CrossingCounter(self.geometry, counting.hysteresis_px, self._tracker)
         self._background = Background(params, 1)  # replaced once the frame size is known
-        self._relearned_before = 0  # by backgrounds replaced since
+        self._rebuilds_before = 0  # by backgrounds replaced since
+        self._lighting_before = 0
         self._original: tuple[int, int] | None = None  # (w, h) of the stream's frames
         self._process: tuple[int, int] = (0, 0)
         self._last_t: float | None = None
@@ -89,7 +105,7 @@ class CountingPipeline:
         self._last_t = t
         self.frames += 1
         small = cv2.resize(frame, self._process, interpolation=cv2.INTER_AREA)
-        foreground = self._background.apply(small)
+        foreground = self._background.apply(small, self._covered())
         if foreground is None:
             return []  # the tracks coast through the relearning frame
         detections: list[Detection] = []
@@ -106,9 +122,19 @@ class CountingPipeline:
         self._last_t = None
 
     @property
-    def relearned(self) -> int:
-        """Times the background was rebuilt after a sudden change of the whole picture."""
-        return self._relearned_before + self._background.relearned
+    def health(self) -> VisionHealth:
+        """What the pipeline has been through since it was built (totals)."""
+        return VisionHealth(
+            background_rebuilds=self._rebuilds_before + self._background.rebuilds,
+            lighting_changes=self._lighting_before + self._background.lighting_changes,
+            tracks_lost=self._counter.tracks_lost)
+
+    def _covered(self) -> list[tuple[float, float, float, float]]:
+        """The tracked people's boxes in processing-frame pixels."""
+        fx = self._process[0] / self.counting.frame_size[0]
+        fy = self._process[1] / self.counting.frame_size[1]
+        return [(x * fx, y * fy, w * fx, h * fy)
+                for x, y, w, h in (track.bbox for track in self._tracker.tracks)]
 
     @property
     def tracks(self) -> list[TrackView]:
@@ -144,7 +170,8 @@ class CountingPipeline:
         width = min(self.params.process_width, size[0])
         self._process = (width, max(1, round(size[1] * width / size[0])))
         fill = round(self.params.person_width_px / 4 * width / self.counting.frame_size[0])
-        self._relearned_before += self._background.relearned
+        self._rebuilds_before += self._background.rebuilds
+        self._lighting_before += self._background.lighting_changes
         self._background = Background(self.params, fill)
         fw, fh = self.counting.frame_size
         if abs(size[0] / size[1] - fw / fh) > 0.02 * fw / fh:

@@ -21,7 +21,7 @@ PERSON = (140, 90, 30, 50)  # x, y, w, h
 def floor(seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
     base = rng.normal(0, 12, (SIZE[1], SIZE[0], 3)) + np.array([150, 160, 155])
-    image = cv2.GaussianBlur(np.clip(base, 0, 255).astype(np.uint8), (5, 5), 0)
+    image: np.ndarray = cv2.GaussianBlur(np.clip(base, 0, 255).astype(np.uint8), (5, 5), 0)
     cv2.rectangle(image, (0, 0), (40, SIZE[1]), (60, 62, 65), -1)  # a dark wall
     return image
 

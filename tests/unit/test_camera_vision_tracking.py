@@ -180,3 +180,14 @@ def test_a_person_lost_while_crossing_is_dated_between_the_two_tracks() -> None:
     (crossing,) = door.crossings
     assert crossing.direction == "in"
     assert 39 / FPS < crossing.t < 58 / FPS  # the line was crossed while nobody saw it
+
+
+def test_the_gate_grows_with_the_frame_interval() -> None:
+    door = Doorway()
+    fps = 4.0  # a camera capped low, someone hurrying: 70 px between frames
+    for i, point in enumerate(straight(300, 30, 450, speed=70.0)):
+        door.tracker.update([(Detection((point[0] - 25, point[1] - 30, 50, 60), point), point)],
+                            i / fps)
+        door.crossings.extend(door.counter.update(i / fps))
+    assert door.directions() == ["in"]
+    assert len({c.track_id for c in door.crossings}) == 1

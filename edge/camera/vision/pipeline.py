@@ -32,6 +32,7 @@ from edge.camera.vision.config import CountingSpec, VisionParams
 from edge.camera.vision.counting import Crossing, CrossingCounter
 from edge.camera.vision.detection import BlobDetector, Detection, Detector
 from edge.camera.vision.geometry import CountingGeometry
+from edge.camera.vision.health import VisionHealth
 from edge.camera.vision.overlay import draw_overlay
 from edge.camera.vision.tracking import Tracker
 
@@ -40,20 +41,6 @@ __all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView",
 log = logging.getLogger(__name__)
 DEFAULT_PARAMS = VisionParams()
 """Frozen, so one shared default instance is safe."""
-
-
-@dataclass(frozen=True)
-class VisionHealth:
-    """Totals of what may make counts wrong, for the camera's status."""
-
-    background_rebuilds: int
-    """The background model was rebuilt: the picture changed as a whole in a way no gain
-    and offset explained (e.g. one of several lights switched)."""
-    lighting_changes: int
-    """Sudden brightness changes of the whole picture (auto-exposure, gain, lights)."""
-    tracks_lost: int
-    """Confirmed tracks that ended without leaving the picture (a person missed for too many
-    frames, in the middle of the view)."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +114,10 @@ class CountingPipeline:
         return VisionHealth(
             background_rebuilds=self._rebuilds_before + self._background.rebuilds,
             lighting_changes=self._lighting_before + self._background.lighting_changes,
-            tracks_lost=self._counter.tracks_lost)
+            tracks_lost=self._counter.tracks_lost,
+            merged_crossings=self._counter.merged,
+            person_width_px=self.params.person_width_px,
+            person_length_px=self.params.person_length_px)
 
     def _covered(self) -> list[tuple[float, float, float, float]]:
         """The tracked people's boxes in processing-frame pixels."""

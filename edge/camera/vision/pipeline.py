@@ -34,6 +34,7 @@ from edge.camera.vision.detection import BlobDetector, Detection, Detector
 from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.health import VisionHealth
 from edge.camera.vision.overlay import draw_overlay
+from edge.camera.vision.size import PersonSize
 from edge.camera.vision.tracking import Tracker
 
 __all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView", "VisionHealth"]
@@ -66,8 +67,9 @@ class CountingPipeline:
         self.counting = counting
         self.params = params
         self.geometry = CountingGeometry(counting)
+        self.sizes = PersonSize(params, self.geometry)
         self.detector: Detector = detector if detector is not None else BlobDetector(
-            params, counting.frame_size, self.geometry.axis)
+            params, counting.frame_size, self.geometry.axis, self.sizes.at)
         self._tracker = Tracker(params, counting.frame_size)
         self._counter = CrossingCounter(self.geometry, counting.hysteresis_px, self._tracker)
         self._background = Background(params, 1)  # replaced once the frame size is known
@@ -99,6 +101,9 @@ class CountingPipeline:
         if cv2.countNonZero(foreground) >= self._min_pixels():
             detections = self.detector.detect(small, foreground)
         self._tracker.update([self._to_counting(d) for d in detections], t)
+        if detections and isinstance(self.detector, BlobDetector):
+            self._learn_size(self.detector.blobs)
+            self.detector.learned = self.sizes.learned
         return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
 
     def reset(self) -> None:
@@ -116,8 +121,31 @@ class CountingPipeline:
             lighting_changes=self._lighting_before + self._background.lighting_changes,
             tracks_lost=self._counter.tracks_lost,
             merged_crossings=self._counter.merged,
-            person_width_px=self.params.person_width_px,
-            person_length_px=self.params.person_length_px)
+            person_width_px=round(self.sizes.at_line()[0], 1),
+            person_length_px=round(self.sizes.at_line()[1], 1),
+            person_size_learned=self.sizes.learned)
+
+    def _learn_size(self, blobs: list[tuple[float, float, float, float]]) -> None:
+        """Whole blobs that hold a confirmed track and do not touch the picture's edge."""
+        width, height = self._process
+        fx = self.counting.frame_size[0] / width
+        fy = self.counting.frame_size[1] / height
+        ax, ay = self.geometry.axis
+        tracks = [track for track in self._tracker.tracks
+                  if track.observed and self._tracker.confirmed(track)]
+        for x, y, w, h in blobs:
+            if x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1:
+                continue
+            x0, y0, x1, y1 = x * fx, y * fy, (x + w) * fx, (y + h) * fy
+            inside = [track for track in tracks
+                      if x0 <= track.position[0] <= x1 and y0 <= track.position[1] <= y1]
+            if inside:
+                along = abs(ax) * (x1 - x0) + abs(ay) * (y1 - y0)
+                across = abs(ay) * (x1 - x0) + abs(ax) * (y1 - y0)
+                # one vote per blob, whatever the tracks in it: one person the detector cut
+                # in two (sizes guessed too small) must still teach their true size
+                self.sizes.observe(((x0 + x1) / 2, (y0 + y1) / 2), along, across,
+                                   min(track.id for track in inside))
 
     def _covered(self) -> list[tuple[float, float, float, float]]:
         """The tracked people's boxes in processing-frame pixels."""

@@ -168,7 +168,7 @@ def collect(frames: Iterable[tuple[np.ndarray, float]], counting: CountingSpec,
         obs.brightness.append((t, _brightness(image)))
         _keep(obs, image, counting.frame_size)
     obs.wall_s = time.monotonic() - started
-    obs.relearned = pipeline.relearned
+    obs.relearned = pipeline.health.background_rebuilds
     return obs
 
 

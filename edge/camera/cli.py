@@ -5,7 +5,11 @@
         hysteresis band and an arrow towards the "in" side drawn on it
     linli camera count --config AGENT.yaml --device CAM --seconds N
         run the camera's real worker for N seconds (or until its file ends), print each
-        crossing and the in/out totals; no broker, no database
+        crossing and the in/out totals, then what may have made the counts wrong (background
+        rebuilds, lighting changes, lost tracks) and the person size counted with; no
+        broker, no database. A file's crossings are printed in time order once it is done,
+        at their frame number and position in the file (unless the camera sets
+        ``start_time``: then at start_time + position); a stream's as they come
     linli camera calibrate --config AGENT.yaml --device CAM [--seconds N | --file CLIP]
                            [--out FILE.png]
         watch the camera (or a clip of it) with the motion pipeline and propose person
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
 
     from edge.camera.config import CameraSource
     from edge.camera.messages import CrossingReport
+    from edge.camera.vision.health import VisionHealth
 
 
 def add_parser(subparsers: Any) -> None:
@@ -142,7 +147,9 @@ def count(camera: CameraSource, seconds: float) -> int:
     from linli.runtime import install_stop_handlers
 
     stop = install_stop_handlers()
-    supervisor = WorkerSupervisor(camera, _print_crossings)
+    is_file = camera.target.is_file
+    held: list[CrossingReport] = []
+    supervisor = WorkerSupervisor(camera, held.extend if is_file else _print_crossings)
     thread = threading.Thread(target=supervisor.run, args=(stop,), name="camera-count")
     thread.start()
     # the N seconds start when the worker is up (starting it takes a second or two)
@@ -154,11 +161,18 @@ def count(camera: CameraSource, seconds: float) -> int:
         stop.wait(0.2)
     stop.set()
     thread.join()
+    if is_file:
+        fps = _file_fps(camera)
+        for crossing in sorted(held, key=lambda r: (r.position_s or 0.0, r.occurred_at)):
+            print(_file_line(camera, crossing, fps))
     totals = supervisor.totals
     print(f"{camera.device}: in {supervisor.crossings_in}, out {supervisor.crossings_out} "
           f"in {time.monotonic() - started:.1f}s ({totals.frames_in} frames read, "
           f"{totals.frames_processed} processed, {totals.frames_skipped} skipped; "
           f"reconnects {totals.reconnects})")
+    last = supervisor.last_report
+    if last is not None and last.vision is not None:
+        print(health_line(last.vision))
     if totals.frames_in == 0:
         print(f"no frame was read: {supervisor.last_error or 'the camera did not answer'}")
         return 1
@@ -220,6 +234,38 @@ def calibrate(camera: CameraSource, clip: Path | None, seconds: float | None, ou
         written = str(out)
     print(text_report(proposal, camera.device, locale, written))
     return 0
+def health_line(vision: VisionHealth) -> str:
+    """The count's health: what may have made it wrong, and the person size it used."""
+    size = (f"person {vision.person_width_px:.0f} px along the line x "
+            f"{vision.person_length_px:.0f} px across at the line "
+            f"({'learned from the scene' if vision.person_size_learned else 'configured'})")
+    return (f"health: background rebuilds {vision.background_rebuilds}, lighting changes "
+            f"{vision.lighting_changes}, tracks lost {vision.tracks_lost}, merged crossings "
+            f"{vision.merged_crossings}; {size}")
+
+
+def _file_fps(camera: CameraSource) -> float:
+    import cv2
+
+    from edge.camera.capture import DEFAULT_FILE_FPS
+
+    capture = cv2.VideoCapture(str(camera.target.location))
+    try:
+        reported = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        capture.release()
+    return reported if 0 < reported <= 240 else DEFAULT_FILE_FPS
+
+
+def _file_line(camera: CameraSource, report: CrossingReport, fps: float) -> str:
+    position = report.position_s or 0.0
+    if camera.start_time is not None:
+        when = report.occurred_at.astimezone(camera.start_time.tzinfo).isoformat(
+            timespec="milliseconds")
+    else:
+        when = f"frame {round(position * fps):>6} {position:9.2f}s"
+    return (f"{when} {report.direction:<3} x{report.count} confidence "
+            f"{report.confidence:.2f} track {report.track_id}")
 
 
 def _print_crossings(reports: list[CrossingReport]) -> None:

@@ -13,6 +13,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+from edge.camera.vision.health import VisionHealth
+
 
 class StreamState(StrEnum):
     """Where a camera's stream is."""
@@ -42,6 +44,8 @@ class CrossingReport:
     bbox: tuple[int, int, int, int]
     snapshot: str | None
     """File name of the crossing's snapshot in the snapshot folder, when snapshots are on."""
+    position_s: float | None = None
+    """Files only: where in the file the crossing happened (seconds from its start)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class HealthReport:
     pipeline_errors: int
     stuck_s: float
     """Seconds since the reader last made progress (a frame, an open attempt)."""
+    vision: VisionHealth | None = None
+    """The counting pipeline's own figures (since this worker started)."""
 
 
 @dataclass(frozen=True, slots=True)

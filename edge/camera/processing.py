@@ -141,6 +141,7 @@ class Processor:
             track_id=crossing.track_id,
             bbox=bbox,
             snapshot=snapshot,
+            position_s=round(float(crossing.t), 3) if self.config.target.is_file else None,
         )
 
     def _snapshot(self, frame: Frame, bbox: Box, name: str) -> str | None:

@@ -16,10 +16,17 @@ The document on ``linli/v1/{c}/{b}/{camera}/status`` (format 4; the publisher ad
      "reconnects": 1, "open_failures": 2, "drops": 1, "worker_restarts": 0,
      "crossings_in": 12, "crossings_out": 9,
      "frame_size": [640, 360], "process_ms": 11.5, "pipeline_errors": 0,
-     "snapshots": false, "last_error": "... stopped sending frames"}
+     "snapshots": false, "last_error": "... stopped sending frames",
+     "background_rebuilds": 0,     # the picture changed in a way no gain explained
+     "lighting_changes": 3,        # auto-exposure / gain / light steps, normalised away
+     "tracks_lost": 1,             # people lost mid-picture (missed for too many frames)
+     "merged_crossings": 0,        # one person's second track, not counted again
+     "person_size_px": [52.0, 38.0],   # along x across the line, at the line
+     "person_size_learned": true}  # else the configured vision.person_*_px
 
-Totals count since the agent started, across worker restarts. No credentials: the source
-and every error go through ``edge.camera.urls``.
+Totals count since the agent started, across worker restarts, except the counting figures
+from ``background_rebuilds`` on: those are the running worker's (since it started). No
+credentials: the source and every error go through ``edge.camera.urls``.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from typing import Any
 from edge.camera.messages import StreamState
 from edge.camera.supervisor import WorkerSupervisor
 from edge.camera.urls import mask_url
+from edge.camera.vision.health import VisionHealth
 
 ONLINE_STATES = frozenset({StreamState.CONNECTING, StreamState.STREAMING,
                            StreamState.RECONNECTING})
@@ -69,7 +77,21 @@ def camera_status(supervisor: WorkerSupervisor) -> dict[str, Any]:
         "pipeline_errors": totals.pipeline_errors,
         "snapshots": config.snapshots.enabled,
         "last_error": supervisor.last_error,
+        **_vision(last.vision if last is not None else None),
     }
+
+
+def _vision(vision: VisionHealth | None) -> dict[str, Any]:
+    if vision is None:
+        return {"background_rebuilds": 0, "lighting_changes": 0, "tracks_lost": 0,
+                "merged_crossings": 0, "person_size_px": None, "person_size_learned": False}
+    return {"background_rebuilds": vision.background_rebuilds,
+            "lighting_changes": vision.lighting_changes,
+            "tracks_lost": vision.tracks_lost,
+            "merged_crossings": vision.merged_crossings,
+            "person_size_px": [round(vision.person_width_px, 1),
+                               round(vision.person_length_px, 1)],
+            "person_size_learned": vision.person_size_learned}
 
 
 def camera_health(supervisor: WorkerSupervisor) -> dict[str, Any]:
@@ -77,4 +99,5 @@ def camera_health(supervisor: WorkerSupervisor) -> dict[str, Any]:
     status = camera_status(supervisor)
     return {key: status[key] for key in (
         "stream", "fps_in", "fps_processed", "skip_ratio", "lagging", "reconnects",
-        "worker_restarts", "crossings_in", "crossings_out", "last_frame_at")}
+        "worker_restarts", "crossings_in", "crossings_out", "last_frame_at",
+        "background_rebuilds", "lighting_changes", "tracks_lost")}

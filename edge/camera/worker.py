@@ -252,6 +252,7 @@ class CameraWorker:
             process_ms=round(self.processor.process_ms, 1),
             pipeline_errors=self.processor.errors,
             stuck_s=round(now - blocked, 1) if blocked is not None else 0.0,
+            vision=self.processor.pipeline.health,
         )
 
 

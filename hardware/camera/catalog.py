@@ -10,7 +10,17 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from hardware.camera.scenarios import VERTICAL, Builder, Cast, Scenario, Scene, Waypoint
+from hardware.camera.scenarios import (
+    HAIR,
+    SHIRTS,
+    TROUSERS,
+    VERTICAL,
+    Builder,
+    Cast,
+    Scenario,
+    Scene,
+    Waypoint,
+)
 
 
 def in_out(rng: random.Random) -> Scenario:
@@ -81,6 +91,25 @@ def lighting(rng: random.Random) -> Scenario:
     cast.add(cast.cross(5.0, 420, "out", 100))   # near the line at t = 6.5
     return Scenario("lighting", "sudden lighting changes while people walk",
                     scene, tuple(cast.walkers), cast.end())
+
+
+def auto_exposure(rng: random.Random) -> Scenario:
+    """A camera's auto-exposure: the floor brightens 13-33 % while a person in dark clothes is
+    on or near the line (a step, then a ramp over 0.4 s), and settles back later."""
+    # gains about a black level of 50: the floor (~165) brightens 13 % and then 33 %
+    ramp = tuple((6.0 + 0.04 * i, 1.0 + 0.047 * i) for i in range(1, 11))
+    scene = replace(Scene(), lights=((2.6, 1.19), (4.9, 1.0), *ramp, (8.6, 1.0)),
+                    black_level=50.0)
+    cast = Cast(rng, scene)
+    dark = [replace(cast.look(), shirt=SHIRTS[9], trousers=TROUSERS[1], hair=HAIR[0])
+            for _ in range(3)]
+    cast.add(cast.cross(0.0, 150, "in", 100), dark[0])    # on the line at t = 3.0
+    cast.add(cast.cross(1.5, 400, "out", 110))
+    cast.add(cast.cross(3.5, 260, "out", 100), dark[1])   # on the line at t = 6.5
+    cast.add(cast.cross(4.8, 420, "in", 120))             # crosses under the high gain
+    cast.add(cast.loiter(7.0, 180, "in", 1.5, 90), dark[2])
+    return Scenario("auto_exposure", "auto-exposure: 13-33 % brighter while a dark-clothed "
+                    "person is on the line", scene, tuple(cast.walkers), cast.end())
 
 
 def passersby(rng: random.Random) -> Scenario:
@@ -166,6 +195,7 @@ SCENARIOS: dict[str, Builder] = {
     "turn_back": turn_back,
     "shadows": shadows,
     "lighting": lighting,
+    "auto_exposure": auto_exposure,
     "passersby": passersby,
     "sideways": sideways,
     "mixed": mixed,

@@ -178,7 +178,7 @@ def _frames(built: Scenario, seed: int) -> Iterator[np.ndarray]:
                         walker.look)
         gain = _gain(scene, t)
         if gain != 1.0:
-            image = cv2.convertScaleAbs(image, alpha=gain)
+            image = cv2.convertScaleAbs(image, alpha=gain, beta=(1.0 - gain) * scene.black_level)
         up, down = noise[int(rng.integers(NOISE_BANK))]
         # a random window of a larger noise frame, so that bank frames do not repeat exactly
         dx, dy = (int(d) for d in rng.integers(0, NOISE_MARGIN, 2))

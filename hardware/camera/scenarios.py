@@ -40,6 +40,9 @@ class Scene:
     """Floor brightness under a shadow."""
     lights: tuple[tuple[float, float], ...] = ()
     """(from t, gain) steps of the lighting (1.0 before the first)."""
+    black_level: float = 0.0
+    """Level that a gain leaves unchanged: a camera's auto-exposure scales the picture about
+    its black level (dark clothes stay dark while the floor brightens), lights do not (0)."""
     noise_sigma: float = 4.0
 
     @property

@@ -84,11 +84,20 @@ def test_count_prints_the_crossings_of_a_clip(tmp_path: Path, clip: tuple[Path, 
     assert linli_camera("count", "--config", str(config), "--device", "b01-u1-cam",
                         "--seconds", "30") == 0
     printed = capsys.readouterr().out.splitlines()
-    assert printed[-1].startswith(
+    assert printed[-2].startswith(
         f"b01-u1-cam: in {truth.total('in')}, out {truth.total('out')} in ")
-    assert f"{truth.frames} frames read, {truth.frames} processed, 0 skipped" in printed[-1]
-    crossings = [line for line in printed[:-1] if " x" in line and "confidence" in line]
-    assert len(crossings) >= 2
+    assert f"{truth.frames} frames read, {truth.frames} processed, 0 skipped" in printed[-2]
+    assert printed[-1].startswith("health: background rebuilds 0, lighting changes 0, ")
+    assert "person 60 px along the line x 90 px across at the line" in printed[-1]
+    crossings = [line.split() for line in printed[:-2] if " x" in line and "confidence" in line]
+    assert len(crossings) == len(truth.crossings)
+    # a file's crossings: at their frame number and position in the file, in time order
+    frames = [int(words[1]) for words in crossings]
+    assert frames == sorted(frames)
+    for words, true in zip(crossings, truth.crossings, strict=True):
+        assert words[0] == "frame" and words[3] == true.direction
+        assert abs(int(words[1]) - true.frame) <= truth.fps  # within a second
+        assert float(words[2].rstrip("s")) == pytest.approx(int(words[1]) / truth.fps, abs=0.03)
 
 
 def test_count_says_when_no_frame_came(tmp_path: Path,

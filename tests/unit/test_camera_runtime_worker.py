@@ -87,3 +87,27 @@ def test_a_file_with_a_start_time_dates_crossings_by_their_position() -> None:
     wall = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
     when = crossing_time(config, frame_at(4.0, wall), 3.5)
     assert when == dt.datetime(2026, 11, 22, 0, 0, 3, 500000, tzinfo=dt.UTC)
+
+
+def test_the_status_shows_what_the_counter_went_through() -> None:
+    from edge.camera.vision.health import VisionHealth
+
+    config = CameraSource.model_validate({"device": "b01-cam", "url": "0", "counting": LINE})
+    supervisor = WorkerSupervisor(config, lambda reports: None)
+    assert camera_status(supervisor)["person_size_px"] is None  # no worker has reported yet
+    vision = VisionHealth(background_rebuilds=1, lighting_changes=3, tracks_lost=2,
+                          merged_crossings=1, person_width_px=52.04, person_length_px=38.0,
+                          person_size_learned=True)
+    supervisor._handle(HealthReport(
+        state=StreamState.STREAMING, frames_in=10, frames_processed=10, frames_skipped=0,
+        frames_lagged=0, fps_in=25.0, fps_processed=25.0, skip_ratio=0.0, lagging=False,
+        last_frame_at=None, reconnects=0, open_failures=0, drops=0, last_error=None,
+        frame_size=(640, 480), process_ms=3.0, pipeline_errors=0, stuck_s=0.0, vision=vision))
+    status = camera_status(supervisor)
+    assert {key: status[key] for key in (
+        "background_rebuilds", "lighting_changes", "tracks_lost", "merged_crossings",
+        "person_size_px", "person_size_learned")} == {
+        "background_rebuilds": 1, "lighting_changes": 3, "tracks_lost": 2,
+        "merged_crossings": 1, "person_size_px": [52.0, 38.0], "person_size_learned": True}
+    from edge.camera.status import camera_health
+    assert camera_health(supervisor)["lighting_changes"] == 3

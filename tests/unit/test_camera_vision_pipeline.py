@@ -49,7 +49,9 @@ def test_tracks_overlay_and_reset_mid_stream() -> None:
     for i, frame in enumerate(itertools.islice(frames, 60)):
         pipeline.process(frame, i / truth.fps)
         seen.update({track.id: track.bbox for track in pipeline.tracks if track.confirmed})
-    assert len(pipeline.tracks) >= 2 and len(seen) >= 2  # the first pair, side by side
+    # the first pair, side by side: two tracks, or (until the person size is learned, only
+    # clear gaps split a blob) one track standing for two people
+    assert sum(track.count for track in pipeline.tracks) >= 2 and seen
     drawn = pipeline.draw_overlay(frame)
     assert drawn.shape == frame.shape and not np.array_equal(drawn, frame)
     x, y, _, h = pipeline.tracks[0].bbox

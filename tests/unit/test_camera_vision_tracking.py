@@ -142,3 +142,52 @@ def test_a_single_stray_detection_is_not_a_person() -> None:
     door.step([])
     door.step([])
     assert door.crossings == []
+
+
+def test_a_track_lost_away_from_the_line_passes_no_side_to_a_newcomer() -> None:
+    door = Doorway()
+    door.walk([straight(300, 60, 150, speed=2.0)])  # someone walks up to y = 150, is lost
+    for _ in range(14):
+        door.step([])
+    # something appears near where they were, inside the band, and moves in (a ghost, or
+    # someone who was not seen coming): nobody was seen on the out side of the line
+    door.walk([straight(300, 236, 420)])
+    assert door.crossings == []
+
+
+def test_appearing_on_the_line_after_the_start_counts_nothing() -> None:
+    door = Doorway()
+    for _ in range(75):  # 3 s of an empty doorway
+        door.step([])
+    door.walk([straight(300, 236, 420)])
+    assert door.crossings == []
+
+
+def test_one_person_seen_as_two_overlapping_tracks_counts_once() -> None:
+    door = Doorway()
+    body = straight(300, 60, 420)
+    legs = [(x + 6, y + 24) for x, y in body]  # a second blob of the same person
+    door.walk([body, legs])
+    assert door.directions() == ["in"]
+    assert door.counter.merged == 1
+
+
+def test_a_person_lost_while_crossing_is_dated_between_the_two_tracks() -> None:
+    door = Doorway()
+    path = straight(300, 60, 420)
+    for i, point in enumerate(path):
+        door.step([] if 40 <= i < 58 else [point])  # lost at y = 216, seen again at y = 288
+    (crossing,) = door.crossings
+    assert crossing.direction == "in"
+    assert 39 / FPS < crossing.t < 58 / FPS  # the line was crossed while nobody saw it
+
+
+def test_the_gate_grows_with_the_frame_interval() -> None:
+    door = Doorway()
+    fps = 4.0  # a camera capped low, someone hurrying: 70 px between frames
+    for i, point in enumerate(straight(300, 30, 450, speed=70.0)):
+        door.tracker.update([(Detection((point[0] - 25, point[1] - 30, 50, 60), point), point)],
+                            i / fps)
+        door.crossings.extend(door.counter.update(i / fps))
+    assert door.directions() == ["in"]
+    assert len({c.track_id for c in door.crossings}) == 1

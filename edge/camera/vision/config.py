@@ -134,9 +134,12 @@ class VisionParams(Section):
     min_blob_area_px: float = Field(default=500.0, ge=0.0)
     """Foreground blobs smaller than this (px²) are noise."""
     person_width_px: float = Field(default=60.0, gt=0.0)
-    """Typical width of one person across the walking direction (along the counting line)."""
+    """Typical width of one person along the counting line (across the walking direction),
+    whichever way the line runs. Used until the size is learned from the scene
+    (:mod:`edge.camera.vision.size`), and as the scale of that size's sanity bounds."""
     person_length_px: float = Field(default=90.0, gt=0.0)
-    """Typical length of one person's blob along the walking direction (legs, arms)."""
+    """Typical length of one person's blob across the counting line (along the walking
+    direction: legs, arms); like the width, used until learned."""
     split_factor: float = Field(default=1.6, ge=1.0)
     """A blob wider than split_factor x person_width (or longer than split_factor x
     person_length) holds several people and is split."""

@@ -6,13 +6,25 @@ around the line). A crossing is a change from one known side to the other; stayi
 band changes nothing, so a person who loiters on the line, or steps onto it and turns back,
 is not counted, and a track counts once per crossing (back and forth = one in, one out).
 
-Two ways a track can start without a known side, and what happens:
+A crossing needs the person to have been seen on both sides, beyond the band: a track never
+counts on a side it was only told about. Two ways a track can start without a known side:
 
-* It continues a track that was just lost nearby (a person missed for too many frames): it
-  takes over that track's side, so the crossing is neither lost nor counted twice.
-* It is born in the band (someone already on the line when the video starts): it counts
-  when it leaves the band on the side opposite to where it was first seen (its anchor went
-  over the line), with a lower confidence.
+* It continues a track that was lost nearby moments ago, *close to the line* (a person
+  missed for too many frames while crossing): it takes over that track's side, so the
+  crossing is neither lost nor counted twice; it is dated by interpolating between where
+  the lost track was last seen and where the new one is. A track lost away from the line
+  passes nothing on: a new track that appears near it (a ghost, someone else) has not been
+  seen coming from anywhere.
+* It is born in the band while the stream starts (someone already on the line in the first
+  frames): it counts when it leaves the band on the side opposite to where it was first seen
+  (its anchor went over the line), with a lower confidence. Later, something that appears
+  on the line out of nowhere has no known origin and counts nothing.
+
+One person seen as two tracks (a body split in two blobs, a blob and its ghost) would count
+twice, often once each way: a crossing by a track whose box overlaps, by more than
+``SAME_PERSON_OVERLAP`` of the smaller box, the box of another track that counted within
+``SAME_PERSON_S`` is the same person's and is not counted again. People side by side or one
+behind the other do not overlap that much.
 
 Only confirmed tracks count; a crossing seen while a track is still tentative is reported
 when (if) it is confirmed.
@@ -30,6 +42,14 @@ LOST_MEMORY_S = 1.5
 """How long a lost track's side is kept for a new track that continues it."""
 UNCERTAIN_ORIGIN = 0.6
 """Confidence factor of a crossing whose start side was not seen (born in the band)."""
+WARMUP_S = 2.0
+"""A track born in the band this soon after the stream started may be someone who was on
+the line before the first frame; later, a track born in the band has no known origin."""
+SAME_PERSON_S = 1.0
+SAME_PERSON_OVERLAP = 0.4
+NEAR_LINE_PERSONS = 0.75
+"""A lost track passes its side on only when it was last seen within the band plus this
+many person lengths of the line (it was crossing)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +76,7 @@ class _SideState:
     first_f: float
     uncertain: bool = False
     inherited: bool = False
+    born_t: float = 0.0
     prior_hits: int = 0  # detections of the lost tracks this one continues
     last_f: float | None = None
     last_t: float = 0.0
@@ -71,6 +92,13 @@ class _Lost:
     state: _SideState
 
 
+@dataclass
+class _Counted:
+    t: float
+    track: Track
+    bbox: tuple[float, float, float, float]
+
+
 class CrossingCounter:
     """Keeps each track's side and reports crossings (bboxes in counting-frame pixels)."""
 
@@ -80,28 +108,61 @@ class CrossingCounter:
         self.tracker = tracker
         self._states: dict[int, _SideState] = {}
         self._lost: list[_Lost] = []
+        self._counted: list[_Counted] = []
+        self._started: float | None = None
+        self.tracks_lost = 0
+        """Confirmed tracks dropped while away from the picture's edges (missed people)."""
+        self.merged = 0
+        """Crossings not counted because another track of the same person had counted."""
 
     def reset(self) -> None:
         """Forget every side (after a reconnect nothing seen before is continuous)."""
         self._states.clear()
         self._lost.clear()
+        self._counted.clear()
+        self._started = None
 
     def update(self, t: float) -> list[Crossing]:
         """Crossings completed by the tracker's latest update at time ``t``."""
+        if self._started is None:
+            self._started = t
         self._forget(t)
+        self._counted = [c for c in self._counted if t - c.t <= SAME_PERSON_S]
         crossings: list[Crossing] = []
         for track in self.tracker.tracks:
             if track.observed:
                 self._step(track, t)
             state = self._states.get(track.id)
             if state is not None and state.pending and self.tracker.confirmed(track):
-                crossings.extend(self._crossing(track, state, when, sign)
-                                 for when, sign in state.pending)
+                for when, sign in state.pending:
+                    if self._same_person_counted(track):
+                        self.merged += 1
+                        continue
+                    crossings.append(self._crossing(track, state, when, sign))
+                    self._counted.append(_Counted(t, track, track.bbox))
                 state.pending.clear()
+        crossings.sort(key=lambda c: c.t)
         return crossings
 
+    def _same_person_counted(self, track: Track) -> bool:
+        """Whether another track overlapping this one counted a moment ago."""
+        alive = {id(other) for other in self.tracker.tracks}
+        for counted in self._counted:
+            if counted.track is track:
+                continue
+            other = counted.track.bbox if id(counted.track) in alive else counted.bbox
+            if _overlap(track.bbox, other) > SAME_PERSON_OVERLAP:
+                return True
+        return False
+
     def _forget(self, t: float) -> None:
+        width, height = self.tracker.frame_size
+        margin = self.tracker.params.person_length_px / 2
         for track in self.tracker.removed:
+            x, y = track.position
+            if self.tracker.confirmed(track) and margin < x < width - margin and (
+                    margin < y < height - margin):
+                self.tracks_lost += 1
             state = self._states.pop(track.id, None)
             # a tentative heir that dies hands its inheritance on (it may be noise)
             if state is not None and state.side != 0 and (
@@ -118,7 +179,7 @@ class CrossingCounter:
             return
         state = self._states.get(track.id)
         if state is None:
-            state = self._states[track.id] = self._start(track, f)
+            state = self._states[track.id] = self._start(track, f, t)
             state.count_at_zero = track.count
         if state.last_f is not None and (f > 0) != (state.last_f > 0):
             # interpolate when the anchor was on the line itself
@@ -130,29 +191,36 @@ class CrossingCounter:
         side = 1 if f > self.hysteresis else -1 if f < -self.hysteresis else 0
         if side == 0 or side == state.side:
             return
-        crossed = state.side == -side or (state.side == 0 and (state.first_f > 0) != (side > 0))
+        crossed = state.side == -side or (
+            state.side == 0 and (state.first_f > 0) != (side > 0)
+            and state.born_t - (self._started or 0.0) <= WARMUP_S)
         if state.side == 0:
             state.uncertain = crossed
         state.side = side
         if crossed:
             state.pending.append((state.t_zero if state.t_zero is not None else t, side))
 
-    def _start(self, track: Track, f: float) -> _SideState:
+    def _start(self, track: Track, f: float, t: float) -> _SideState:
         side = 1 if f > self.hysteresis else -1 if f < -self.hysteresis else 0
         heir = self._heir(track)
         if heir is not None and (side == 0 or side == -heir.state.side):
             old = heir.state
-            return _SideState(old.side, f, last_f=old.last_f, last_t=old.last_t, t_zero=old.t_zero,
-                              inherited=True, prior_hits=old.prior_hits)
-        return _SideState(side, f)
+            # no t_zero: the new track's own passage over the line is dated when it happens,
+            # or between the two when the line lies between the lost track and this one
+            return _SideState(old.side, f, last_f=old.last_f, last_t=old.last_t,
+                              inherited=True, prior_hits=old.prior_hits, born_t=t)
+        return _SideState(side, f, born_t=t)
 
     def _heir(self, track: Track) -> _Lost | None:
         """The lost track this new one most likely continues, if any (taken once)."""
         reach = self.tracker.params.gate_px * 1.5
+        near = self.hysteresis + NEAR_LINE_PERSONS * self.tracker.params.person_length_px
         x, y = track.position
         best: _Lost | None = None
         best_distance = reach
         for lost in self._lost:
+            if lost.state.last_f is None or abs(lost.state.last_f) > near:
+                continue
             distance = ((lost.point[0] - x) ** 2 + (lost.point[1] - y) ** 2) ** 0.5
             if distance <= best_distance:
                 best, best_distance = lost, distance
@@ -169,3 +237,12 @@ class CrossingCounter:
         return Crossing(t=when, direction="in" if sign > 0 else "out", count=max(1, state.count_at_zero),
                         confidence=round(max(0.05, min(1.0, confidence)), 3), track_id=track.id,
                         bbox=(round(x), round(y), round(w), round(h)))
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:
+    """Intersection of two boxes (x, y, w, h) over the smaller one's area."""
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / max(min(a[2] * a[3], b[2] * b[3]), 1e-6)

@@ -13,6 +13,7 @@ installer-supplied ONNX model through ``cv2.dnn``) can replace it by implementin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +23,8 @@ import numpy as np
 from edge.camera.vision.config import VisionParams
 
 Box = tuple[float, float, float, float]
+LEARNED_SPLIT = 1.5
+"""Blob extent, in learned person sizes, past which it holds several people."""
 VALLEY_RATIO = 0.7
 """A cut is a real gap between people when the profile there is below this share of the
 smaller of the two peaks it separates."""
@@ -74,19 +77,45 @@ class BlobDetector:
     """Connected components of the foreground, merged and split to one blob per person.
 
     ``frame_size`` is the counting frame the sizes in ``params`` refer to; ``axis`` the unit
-    vector along the counting line (people side by side stand along it).
+    vector along the counting line (people side by side stand along it). ``sizes``, when
+    given, says how big one person is at a point of the counting frame (width along the
+    line, length across it: see :mod:`edge.camera.vision.size`); else the configured sizes.
     """
 
     def __init__(self, params: VisionParams, frame_size: tuple[int, int],
-                 axis: tuple[float, float] = (1.0, 0.0)) -> None:
+                 axis: tuple[float, float] = (1.0, 0.0),
+                 sizes: Callable[[tuple[float, float]], tuple[float, float]] | None = None
+                 ) -> None:
         self.params = params
         self.frame_size = frame_size
         self.axis = axis
         self.normal = (-axis[1], axis[0])
+        self.sizes = sizes
+        self.learned = False
+        """Whether ``sizes`` are learned from the scene (else the configured guess)."""
+        self.blobs: list[Box] = []
+        """The last frame's blobs (x, y, w, h) after merging fragments, before splitting."""
+        self._scale = (1.0, 1.0)
+
+    def _factor(self) -> float:
+        """How many times one person's size a blob must be to hold several. A learned size
+        is the median extent of whole blobs of one person (arms and all), so half-way to two
+        people is the natural cut; the configured one is a guess, ``split_factor`` tunes it."""
+        return LEARNED_SPLIT if self.learned else self.params.split_factor
+
+    def _person(self, x: float, y: float) -> tuple[float, float]:
+        """(width, length) of one person at processing-frame point (x, y), in its pixels."""
+        sx, sy = self._scale
+        if self.sizes is None:
+            width, length = self.params.person_width_px, self.params.person_length_px
+        else:
+            width, length = self.sizes((x / sx, y / sy))
+        return width * sx, length * sx
 
     def detect(self, frame: np.ndarray, fg_mask: np.ndarray) -> list[Detection]:
         """People in the foreground mask (``frame`` is not needed by this detector)."""
         scale = fg_mask.shape[1] / self.frame_size[0]
+        self._scale = (scale, fg_mask.shape[0] / self.frame_size[1])
         size = max(3, round(10 * scale) | 1)
         mask = cv2.morphologyEx(fg_mask, cv2.MORPH_OPEN, _kernel(3))
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _kernel(size))
@@ -98,23 +127,28 @@ class BlobDetector:
             for i in range(1, count) if stats[i, 4] >= min_area / 4  # fragments kept to merge
         ]
         detections: list[Detection] = []
-        for blob in self._merge(blobs, scale):
+        merged = self._merge(blobs, scale)
+        self.blobs = [(float(b.x0), float(b.y0), float(b.x1 - b.x0), float(b.y1 - b.y0))
+                      for b in merged]
+        for blob in merged:
             detections.extend(self._split(blob, labels, scale, min_area))
         return detections
 
     def _merge(self, blobs: list[_Blob], scale: float) -> list[_Blob]:
         """Join fragments that are close and together still fit one person."""
         gap = self.params.merge_gap_px * scale
-        max_u = self.params.person_width_px * 1.3 * scale
-        max_v = self.params.person_length_px * 1.3 * scale
         merged = True
         while merged:
             merged = False
             for i in range(len(blobs)):
                 for j in range(i + 1, len(blobs)):
                     joined = blobs[i].union(blobs[j])
-                    if (blobs[i].gap(blobs[j]) <= gap and joined.extent(self.axis) <= max_u
-                            and joined.extent(self.normal) <= max_v):
+                    if blobs[i].gap(blobs[j]) > gap:
+                        continue
+                    width, length = self._person((joined.x0 + joined.x1) / 2,
+                                                 (joined.y0 + joined.y1) / 2)
+                    if (joined.extent(self.axis) <= width * 1.3
+                            and joined.extent(self.normal) <= length * 1.3):
                         blobs[i] = joined
                         del blobs[j]
                         merged = True
@@ -131,23 +165,24 @@ class BlobDetector:
             return []
         points = np.stack([xs + blob.x0, ys + blob.y0], axis=1).astype(np.float32)
         parts = [points]
+        person = self._person(*(float(v) for v in points.mean(axis=0)))
         # side by side (along the line) people may be pressed together; one behind the
         # other (across it) a long blob is more often one person's stride and shadow
-        for axis, person, valleys_only in ((self.axis, self.params.person_width_px, False),
-                                           (self.normal, self.params.person_length_px, True)):
+        for axis, extent, valleys_only in ((self.axis, person[0], False),
+                                           (self.normal, person[1], True)):
             parts = [piece for part in parts
-                     for piece in _cut(part, axis, person * scale, self.params.split_factor,
+                     for piece in _cut(part, axis, extent, self._factor(),
                                        min_area, valleys_only)]
-        return [self._detection(part, scale) for part in parts]
+        return [self._detection(part) for part in parts]
 
-    def _detection(self, part: np.ndarray, scale: float) -> Detection:
+    def _detection(self, part: np.ndarray) -> Detection:
         x0, y0 = part.min(axis=0)
         x1, y1 = part.max(axis=0) + 1
         cx, cy = part.mean(axis=0)
         width = float(np.ptp(part @ np.array(self.axis, dtype=np.float32))) + 1
-        person = self.params.person_width_px * scale
-        count = max(1, round(width / person)) if width > self.params.split_factor * person else 1
-        expected = self.params.person_width_px * self.params.person_length_px * scale * scale * 0.4
+        person, length = self._person(float(cx), float(cy))
+        count = max(1, round(width / person)) if width > self._factor() * person else 1
+        expected = person * length * 0.4
         score = min(1.0, len(part) / max(expected, 1.0))
         return Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
                          (float(cx), float(cy)), round(score, 3), count)

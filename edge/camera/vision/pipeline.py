@@ -6,9 +6,10 @@
             ...                                           # Crossing(t, direction, count, ...)
     pipeline.reset()                                      # after a reconnect
 
-Per frame: downscale to ``process_width``; background subtraction (OpenCV MOG2, shadows
-detected and dropped); when most of the frame changes at once (lights switched, camera
-exposure jump) the background is relearned from scratch and the frame skipped; the
+Per frame: downscale to ``process_width``; photometric normalisation (exposure and gain
+changes undone) and background subtraction (OpenCV MOG2, shadows detected and dropped); when
+the normalised frame still changes as a whole (one of several lights switched) the background
+is rebuilt without the people being tracked and the frame skipped (``health`` counts both); the
 detector (motion blobs by default) runs only when something moves; the tracker follows
 people across frames; the counter turns side changes into crossings.
 
@@ -31,10 +32,12 @@ from edge.camera.vision.config import CountingSpec, VisionParams
 from edge.camera.vision.counting import Crossing, CrossingCounter
 from edge.camera.vision.detection import BlobDetector, Detection, Detector
 from edge.camera.vision.geometry import CountingGeometry
+from edge.camera.vision.health import VisionHealth
 from edge.camera.vision.overlay import draw_overlay
+from edge.camera.vision.size import PersonSize
 from edge.camera.vision.tracking import Tracker
 
-__all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView"]
+__all__ = ["CountingPipeline", "Crossing", "Detection", "Detector", "TrackView", "VisionHealth"]
 
 log = logging.getLogger(__name__)
 DEFAULT_PARAMS = VisionParams()
@@ -64,12 +67,14 @@ class CountingPipeline:
         self.counting = counting
         self.params = params
         self.geometry = CountingGeometry(counting)
+        self.sizes = PersonSize(params, self.geometry)
         self.detector: Detector = detector if detector is not None else BlobDetector(
-            params, counting.frame_size, self.geometry.axis)
+            params, counting.frame_size, self.geometry.axis, self.sizes.at)
         self._tracker = Tracker(params, counting.frame_size)
         self._counter = CrossingCounter(self.geometry, counting.hysteresis_px, self._tracker)
         self._background = Background(params, 1)  # replaced once the frame size is known
-        self._relearned_before = 0  # by backgrounds replaced since
+        self._rebuilds_before = 0  # by backgrounds replaced since
+        self._lighting_before = 0
         self._original: tuple[int, int] | None = None  # (w, h) of the stream's frames
         self._process: tuple[int, int] = (0, 0)
         self._last_t: float | None = None
@@ -89,13 +94,16 @@ class CountingPipeline:
         self._last_t = t
         self.frames += 1
         small = cv2.resize(frame, self._process, interpolation=cv2.INTER_AREA)
-        foreground = self._background.apply(small)
+        foreground = self._background.apply(small, self._covered())
         if foreground is None:
             return []  # the tracks coast through the relearning frame
         detections: list[Detection] = []
         if cv2.countNonZero(foreground) >= self._min_pixels():
             detections = self.detector.detect(small, foreground)
         self._tracker.update([self._to_counting(d) for d in detections], t)
+        if detections and isinstance(self.detector, BlobDetector):
+            self._learn_size(self.detector.blobs)
+            self.detector.learned = self.sizes.learned
         return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
 
     def reset(self) -> None:
@@ -106,9 +114,45 @@ class CountingPipeline:
         self._last_t = None
 
     @property
-    def relearned(self) -> int:
-        """Times the background was rebuilt after a sudden change of the whole picture."""
-        return self._relearned_before + self._background.relearned
+    def health(self) -> VisionHealth:
+        """What the pipeline has been through since it was built (totals)."""
+        return VisionHealth(
+            background_rebuilds=self._rebuilds_before + self._background.rebuilds,
+            lighting_changes=self._lighting_before + self._background.lighting_changes,
+            tracks_lost=self._counter.tracks_lost,
+            merged_crossings=self._counter.merged,
+            person_width_px=round(self.sizes.at_line()[0], 1),
+            person_length_px=round(self.sizes.at_line()[1], 1),
+            person_size_learned=self.sizes.learned)
+
+    def _learn_size(self, blobs: list[tuple[float, float, float, float]]) -> None:
+        """Whole blobs that hold a confirmed track and do not touch the picture's edge."""
+        width, height = self._process
+        fx = self.counting.frame_size[0] / width
+        fy = self.counting.frame_size[1] / height
+        ax, ay = self.geometry.axis
+        tracks = [track for track in self._tracker.tracks
+                  if track.observed and self._tracker.confirmed(track)]
+        for x, y, w, h in blobs:
+            if x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1:
+                continue
+            x0, y0, x1, y1 = x * fx, y * fy, (x + w) * fx, (y + h) * fy
+            inside = [track for track in tracks
+                      if x0 <= track.position[0] <= x1 and y0 <= track.position[1] <= y1]
+            if inside:
+                along = abs(ax) * (x1 - x0) + abs(ay) * (y1 - y0)
+                across = abs(ay) * (x1 - x0) + abs(ax) * (y1 - y0)
+                # one vote per blob, whatever the tracks in it: one person the detector cut
+                # in two (sizes guessed too small) must still teach their true size
+                self.sizes.observe(((x0 + x1) / 2, (y0 + y1) / 2), along, across,
+                                   min(track.id for track in inside))
+
+    def _covered(self) -> list[tuple[float, float, float, float]]:
+        """The tracked people's boxes in processing-frame pixels."""
+        fx = self._process[0] / self.counting.frame_size[0]
+        fy = self._process[1] / self.counting.frame_size[1]
+        return [(x * fx, y * fy, w * fx, h * fy)
+                for x, y, w, h in (track.bbox for track in self._tracker.tracks)]
 
     @property
     def tracks(self) -> list[TrackView]:
@@ -144,7 +188,8 @@ class CountingPipeline:
         width = min(self.params.process_width, size[0])
         self._process = (width, max(1, round(size[1] * width / size[0])))
         fill = round(self.params.person_width_px / 4 * width / self.counting.frame_size[0])
-        self._relearned_before += self._background.relearned
+        self._rebuilds_before += self._background.rebuilds
+        self._lighting_before += self._background.lighting_changes
         self._background = Background(self.params, fill)
         fw, fh = self.counting.frame_size
         if abs(size[0] / size[1] - fw / fh) > 0.02 * fw / fh:

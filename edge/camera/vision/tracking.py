@@ -2,8 +2,9 @@
 
 Each frame the tracks are predicted to the frame's time, detections are assigned to them by
 the Hungarian method (``scipy.optimize.linear_sum_assignment``) on the distance between
-prediction and detection, with a gate (``VisionParams.gate_px``): a detection farther than
-that from every prediction starts a new track. A track is *tentative* until it has
+prediction and detection, with a gate (``VisionParams.gate_px``, grown in proportion to
+the frame interval beyond ``GATE_INTERVAL_S``): a detection farther than that from every
+prediction starts a new track. A track is *tentative* until it has
 ``min_hits`` detections, then *confirmed*. A tentative track that misses more than
 ``TENTATIVE_MISSES`` frames in a row is dropped (noise; but a person in clothes the colour
 of the floor may be seen only every other frame); a confirmed one survives
@@ -24,6 +25,9 @@ from edge.camera.vision.detection import Detection
 Box = tuple[float, float, float, float]
 INFEASIBLE = 1e9
 TENTATIVE_MISSES = 2
+GATE_INTERVAL_S = 1 / 12.5
+"""``gate_px`` holds for frames this far apart (or closer); over longer intervals people walk
+farther between frames and the gate grows in proportion (half the frame rate, twice the gate)."""
 INITIAL_SPEED_STD = 150.0
 """px/s: how fast a newly seen person may be walking before we know better."""
 
@@ -72,6 +76,8 @@ class Tracker:
         self.removed: list[Track] = []
         """Tracks dropped by the last update (confirmed or not)."""
         self._next_id = 1
+        self._gate = params.gate_px
+        self._last_t: float | None = None
         r = params.measurement_noise_px
         self._meas_cov = np.eye(2) * r * r
 
@@ -79,6 +85,7 @@ class Tracker:
         """Forget every track (ids keep increasing, so they stay unique in a stream)."""
         self.tracks = []
         self.removed = []
+        self._last_t = None
 
     def confirmed(self, track: Track) -> bool:
         """Whether ``track`` has had enough detections to count."""
@@ -87,6 +94,10 @@ class Tracker:
     def update(self, detections: list[tuple[Detection, tuple[float, float]]], t: float) -> None:
         """Advance to time ``t`` with this frame's detections (each with its anchor point)."""
         self.removed = []
+        if self._last_t is not None:
+            interval = t - self._last_t
+            self._gate = self.params.gate_px * max(1.0, interval / GATE_INTERVAL_S)
+        self._last_t = t
         for track in self.tracks:
             self._predict(track, t)
         pairs, lonely = self._assign(detections)
@@ -113,7 +124,7 @@ class Tracker:
             return track.missed <= TENTATIVE_MISSES
         x, y = track.position
         width, height = self.frame_size
-        margin = self.params.gate_px
+        margin = self._gate
         inside = -margin <= x <= width + margin and -margin <= y <= height + margin
         return inside and track.missed <= self.params.max_missed_frames
 
@@ -124,7 +135,7 @@ class Tracker:
         predicted = np.array([track.state[:2] for track in self.tracks])
         points = np.array([point for _, point in detections])
         cost = np.linalg.norm(predicted[:, None, :] - points[None, :, :], axis=2)
-        cost[cost > self.params.gate_px] = INFEASIBLE
+        cost[cost > self._gate] = INFEASIBLE
         rows, cols = linear_sum_assignment(cost)
         pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)
                  if cost[r, c] < INFEASIBLE]

@@ -1,0 +1,140 @@
+"""How big one person looks, learned from the scene, with perspective.
+
+The configured ``person_width_px`` (along the counting line) and ``person_length_px``
+(across it) are a guess the installer rarely measures; real cameras differ from it by a
+factor of two either way, and an oblique camera sees people grow as they come closer. So the
+pipeline measures the people it sees: every blob of the foreground (whole, before the
+detector splits it) that holds a confirmed track, lies within ``band`` of the line and does
+not touch the picture's edge gives its extent along and across the line and the signed
+distance ``f`` of its centre from the line. Once ``MIN_SAMPLES`` samples from
+``MIN_TRACKS`` different tracks are in, the size at distance ``f`` is a straight line fitted
+through the medians of the samples in ``BINS`` slices of the band (perspective along the
+line's normal), each a median over tracks of each track's own median (a pair that lingers as
+one blob is one vote); the median is robust to the pairs and groups among them as long as
+most tracks are one person. Until then, and for a zone, the configured sizes are used. A
+blob holding several tracks is one vote too (under the smallest track id): when the
+configured size is too small the detector cuts one person in two, and only their whole blob
+can teach the true size. Once learned, a blob holds several people past
+``detection.LEARNED_SPLIT`` times the size (half-way to two: the learned size is a whole
+blob's, arms and all).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from edge.camera.vision.config import VisionParams
+from edge.camera.vision.geometry import CountingGeometry
+
+MIN_SAMPLES = 40
+MIN_TRACKS = 6
+MAX_SAMPLES = 3000
+"""The latest samples only: a scene's people change over the day (coats, bags)."""
+REFIT_EVERY = 20
+BINS = 6
+MIN_BIN = 10
+"""Samples a slice of the band needs to take part in the fit."""
+LIMITS = (0.25, 4.0)
+"""A learned size stays within these factors of the configured one (a sanity bound)."""
+
+
+class PersonSize:
+    """One person's (width along the line, length across it) in counting-frame pixels."""
+
+    def __init__(self, params: VisionParams, geometry: CountingGeometry) -> None:
+        self.configured = (params.person_width_px, params.person_length_px)
+        self.geometry = geometry
+        self.band = 2.0 * max(params.person_length_px, params.person_width_px)
+        """Samples are taken this far (px) from the line on either side."""
+        self._samples: deque[tuple[float, float, float, int]] = deque(maxlen=MAX_SAMPLES)
+        self._tracks: set[int] = set()
+        self._new = 0
+        self._fit: np.ndarray | None = None  # rows width, length: (slope, intercept)
+
+    @property
+    def learned(self) -> bool:
+        """Whether the sizes come from the scene."""
+        return self._fit is not None
+
+    def distance(self, point: tuple[float, float]) -> float | None:
+        """Signed distance of ``point`` from the line's straight extension (None: zone)."""
+        if not self.geometry.is_line:
+            return None
+        (ax, ay) = self.geometry.spec.line.a if self.geometry.spec.line else (0.0, 0.0)
+        nx, ny = self.geometry.in_normal()
+        return (point[0] - ax) * nx + (point[1] - ay) * ny
+
+    def at(self, point: tuple[float, float]) -> tuple[float, float]:
+        """Width along and length across the line of a person at ``point``."""
+        if self._fit is None:
+            return self.configured
+        f = self.distance(point)
+        return self._size(0.0 if f is None else f)
+
+    def at_line(self) -> tuple[float, float]:
+        """The size on the line itself."""
+        return self._size(0.0) if self._fit is not None else self.configured
+
+    def observe(self, point: tuple[float, float], along: float, across: float,
+                track_id: int) -> None:
+        """One whole blob holding a confirmed track: its centre and extents."""
+        f = self.distance(point)
+        if f is None or abs(f) > self.band:
+            return
+        self._samples.append((f, along, across, track_id))
+        self._tracks.add(track_id)
+        self._new += 1
+        if (self._new >= REFIT_EVERY and len(self._samples) >= MIN_SAMPLES
+                and len(self._tracks) >= MIN_TRACKS):
+            self._new = 0
+            self._refit()
+
+    def _size(self, f: float) -> tuple[float, float]:
+        assert self._fit is not None
+        f = min(max(f, -self.band), self.band)
+        width, length = (float(slope * f + intercept) for slope, intercept in self._fit)
+        return (self._bounded(width, self.configured[0]),
+                self._bounded(length, self.configured[1]))
+
+    def _bounded(self, value: float, configured: float) -> float:
+        return min(max(value, LIMITS[0] * configured), LIMITS[1] * configured)
+
+    def _refit(self) -> None:
+        data = np.array(self._samples, dtype=np.float64)
+        edges = np.linspace(-self.band, self.band, BINS + 1)
+        which = np.clip(np.digitize(data[:, 0], edges) - 1, 0, BINS - 1)
+        rows: list[tuple[float, float, float, int]] = []
+        for i in range(BINS):
+            part = data[which == i]
+            if len(part) >= MIN_BIN:
+                f, width, length = _per_person(part)
+                rows.append((f, width, length, len(part)))
+        if not rows:
+            return
+        table = np.array(rows)
+        overall = _per_person(data)
+        fit = np.zeros((2, 2))
+        for column in (1, 2):
+            if len(table) >= 2 and np.ptp(table[:, 0]) > 0:
+                weights = np.sqrt(table[:, 3])
+                slope = float(np.polyfit(table[:, 0], table[:, column], 1, w=weights)[0])
+                # perspective, not noise: within the band a person at most doubles in size
+                limit = overall[column] / self.band / 2
+                slope = float(np.clip(slope, -limit, limit))
+                intercept = float(np.average(table[:, column] - slope * table[:, 0],
+                                             weights=weights))
+            else:
+                slope, intercept = 0.0, overall[column]
+            fit[column - 1] = (slope, intercept)
+        self._fit = fit
+
+
+def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
+    """Median (f, along, across) over tracks of each track's medians: a pair that lingers
+    in view as one blob is one vote, not hundreds of samples."""
+    tracks = np.unique(samples[:, 3])
+    each = np.array([np.median(samples[samples[:, 3] == track, :3], axis=0) for track in tracks])
+    f, along, across = np.median(each, axis=0)
+    return float(f), float(along), float(across)

@@ -6,7 +6,9 @@ subscribes to its building's storage receipts (``linli.receipts``) and deletes a
 when a receipt names it. A message the broker acknowledged stays spooled, not sent again
 while the broker holds it, until then; it goes again after every reconnect (the broker may
 have crashed), and when ingest has confirmed messages published well after it but not it
-(``REPUBLISH_AFTER_S``). Doubles on the wire are harmless: ingest stores each event once
+(``REPUBLISH_AFTER_S``), and when ingest announces a new session epoch (its session was
+new, so what went before may have found nobody subscribed: a broker that lost ingest's
+session in a crash). Doubles on the wire are harmless: ingest stores each event once
 and confirms it again. When the broker refuses the receipts subscription (an ACL without
 it, an old deployment) the publisher falls back to deleting on PUBACK and says so in its
 status (``no_receipts``).
@@ -46,7 +48,8 @@ from linli import __version__
 from linli.contract import utc_now
 from linli.errors import ServiceError
 from linli.mqtt import MqttSession
-from linli.receipts import decode_receipt
+from linli.receipts import decode_epoch, decode_receipt
+from linli.topics import INGEST_SESSION_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,14 @@ class _Subscribed:
     refused: str | None
 
 
-_Note = _Connected | _Disconnected | _Acked | _Stored | _Subscribed
+@dataclass(frozen=True, slots=True)
+class _Epoch:
+    epoch: str
+    live: bool
+    """Published while we were subscribed (not the retained copy a SUBSCRIBE brings)."""
+
+
+_Note = _Connected | _Disconnected | _Acked | _Stored | _Subscribed | _Epoch
 
 
 class Publisher:
@@ -140,6 +150,9 @@ class Publisher:
         self._receipts_topic = receipts_topic
         self._receipts = receipts_topic is not None  # False: delete on PUBACK
         self._receipts_mid: int | None = None
+        self._epoch_mid: int | None = None
+        self._epoch: str | None = None  # ingest's session epoch last seen
+        self.epochs = 0  # epoch changes that made us send everything unconfirmed again
         self._stored: list[bytes] = []  # digests from receipts, not deleted yet
         self._stored_since = 0.0
         self.confirmed = 0  # messages deleted because ingest stored them
@@ -305,6 +318,13 @@ class Publisher:
 
     def _on_message(self, client: mqtt.Client, userdata: Any,
                     message: mqtt.MQTTMessage) -> None:
+        if message.topic == INGEST_SESSION_TOPIC:
+            try:
+                self._notes.put(_Epoch(decode_epoch(bytes(message.payload)), not message.retain))
+            except ValueError as exc:
+                log.warning("ignoring a malformed ingest epoch on %s: %s", message.topic, exc)
+            self._wake.set()
+            return
         try:
             self._notes.put(_Stored(decode_receipt(bytes(message.payload))))
         except ValueError as exc:
@@ -330,6 +350,8 @@ class Publisher:
                 self._subscribed(note)
             elif isinstance(note, _Connected):
                 self._connected_with(note)
+            elif isinstance(note, _Epoch):
+                self._ingest_epoch(note)
             else:
                 self._connected = False
                 log.warning("disconnected from %s: %s; %d in flight will be sent again",
@@ -416,16 +438,44 @@ class Publisher:
         if self._receipts_topic is not None:
             _, self._receipts_mid = self._client.subscribe(self._receipts_topic,
                                                            options=SubscribeOptions(qos=1))
+            _, self._epoch_mid = self._client.subscribe(INGEST_SESSION_TOPIC,
+                                                        options=SubscribeOptions(qos=1))
             # the broker may have crashed with what it acknowledged: everything still
             # spooled goes again, from the oldest (ingest skips what it has)
-            self._last_seq = 0
-            self._resent_upto = 0
-            self._marks.clear()
+            self._send_all_again()
         log.info("connected to %s (%d spooled, %d in flight)", self._session.broker,
                  self._spool.depth(), len(self._inflight))
         self._publish_status("online")
 
+    def _send_all_again(self) -> None:
+        """Offer everything spooled again from the oldest; what is in flight is not
+        doubled (``_fill`` skips it)."""
+        self._last_seq = 0
+        self._resent_upto = 0
+        self._marks.clear()
+
+    def _ingest_epoch(self, note: _Epoch) -> None:
+        """Ingest started a session the broker had not kept: what we sent before it
+        subscribed may have reached nobody, so everything unconfirmed goes again. The
+        retained epoch a start brings is only noted (a connect re-sends everything
+        anyway); one published while we are subscribed, or differing from the last one
+        seen, is a new session."""
+        previous, self._epoch = self._epoch, note.epoch
+        if previous == note.epoch or (previous is None and not note.live):
+            return
+        self.epochs += 1
+        log.info("ingest has a new session (epoch %s): sending the %d unconfirmed events "
+                 "again", note.epoch, self._spool.depth())
+        self._send_all_again()
+
     def _subscribed(self, note: _Subscribed) -> None:
+        if note.mid == self._epoch_mid:
+            if note.refused is not None:
+                log.warning("the broker refused ingest's session epochs (%s: %s): events a "
+                            "broker crash lost while ingest was away wait for the %.0f s "
+                            "re-send; grant the agent read access to it", INGEST_SESSION_TOPIC,
+                            note.refused, REPUBLISH_AFTER_S)
+            return
         if note.mid != self._receipts_mid:
             return
         if note.refused is None:

@@ -18,6 +18,12 @@ share of the events, to be queued for a session that never comes back.
 Subscribing again on every connect matters: Mosquitto 2.0 keeps a persistent session's
 queued messages across its own restart, but not its *shared* subscriptions, so until
 ingest has subscribed again, events published after a broker restart are dropped.
+
+When the broker did not keep the session (the first start, an expired session, a broker
+that lost it in a crash), ingest announces a new epoch on ``linli/v1/_ingest/session``
+(retained) once its subscriptions are granted: agents then send again what ingest has not
+confirmed, which the broker may have dropped while no session subscribed
+(``linli.receipts``).
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import fastpath
 from linli.mqtt import BrokerAddress, new_session
-from linli.receipts import encode_receipt, payload_digest
+from linli.receipts import encode_receipt, new_epoch, payload_digest
 from linli.settings import IngestSettings
-from linli.topics import EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION
+from linli.topics import EVENTS_SHARED_SUBSCRIPTION, INGEST_SESSION_TOPIC, STATUS_SUBSCRIPTION
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +179,11 @@ class Consumer:
         self._barriers: dict[int, threading.Event] = {}
         self.refused: str | None = None
         """Why the broker refused the subscriptions, if it did."""
+        self._fresh_mid: int | None = None
+        """The SUBSCRIBE of a connection without a kept session: its grant announces an
+        epoch."""
+        self.epochs = 0
+        """New epochs announced (fresh sessions)."""
         client = self._session.client
         client.on_pre_connect = self._on_pre_connect
         client.on_connect = self._on_connect
@@ -289,9 +300,11 @@ class Consumer:
         options = SubscribeOptions(qos=1)
         if self._leaving:
             client.subscribe(STATUS_SUBSCRIPTION, options=options)
-        else:
-            client.subscribe([(EVENTS_SHARED_SUBSCRIPTION, options),
-                              (STATUS_SUBSCRIPTION, options)])
+            return
+        _, mid = client.subscribe([(EVENTS_SHARED_SUBSCRIPTION, options),
+                                   (STATUS_SUBSCRIPTION, options)])
+        with self._lock:
+            self._fresh_mid = None if flags.session_present else mid
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         log.warning("cannot connect to %s; retrying", self._session.broker)
@@ -324,6 +337,21 @@ class Consumer:
             return
         log.info("subscribed to %s and %s", EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION)
         self.subscribed.set()
+        with self._lock:
+            fresh = mid == self._fresh_mid
+            if fresh:
+                self._fresh_mid = None
+        if fresh:
+            self._announce_epoch(client)
+
+    def _announce_epoch(self, client: mqtt.Client) -> None:
+        """Tell the agents that events sent before now may have found no session of ours
+        (the broker had none): they send again what is unconfirmed. Only now, after the
+        grant, is a re-send sure to reach the shared subscription."""
+        payload = new_epoch()
+        client.publish(INGEST_SESSION_TOPIC, payload, qos=1, retain=True)
+        self.epochs += 1
+        log.info("new session: announced epoch %s on %s", payload.decode(), INGEST_SESSION_TOPIC)
 
     def _on_unsubscribe(
         self,

@@ -5,6 +5,10 @@
 ``linli/v1/{community}/{building}/{device}/stored``  QoS 1, not retained: ingest's receipts for
                                                     that device's events, once committed
                                                     (``linli.receipts``)
+``linli/v1/_ingest/session``                        retained, QoS 1: the epoch of ingest's
+                                                    newest fresh session; agents re-send
+                                                    what is unconfirmed when it changes
+                                                    (``linli.receipts``)
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ IDENTIFIER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 EVENTS_SHARED_SUBSCRIPTION = f"$share/ingest/{PREFIX}/+/+/+/events"
 STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/+/status"
+INGEST_SESSION_TOPIC = f"{PREFIX}/_ingest/session"
+"""Not a community: identifiers never contain ``_``, and it has two levels, not four."""
 
 Channel = Literal["events", "status", "stored"]
 

@@ -60,10 +60,11 @@ else
   cp "$here/acl" "$auth/acl"
 fi
 if [ -n "$sim_user" ] && ! grep -q -x "user $sim_user" "$auth/acl"; then
-  printf '\n# the simulated building of docker-compose.yml\nuser %s\n%s\n%s\n%s\n' "$sim_user" \
+  printf '\n# the simulated building of docker-compose.yml\nuser %s\n%s\n%s\n%s\n%s\n' "$sim_user" \
     "topic write linli/v1/$sim_community/$sim_building/+/events" \
     "topic write linli/v1/$sim_community/$sim_building/+/status" \
-    "topic read linli/v1/$sim_community/$sim_building/+/stored" >> "$auth/acl"
+    "topic read linli/v1/$sim_community/$sim_building/+/stored" \
+    "topic read linli/v1/_ingest/session" >> "$auth/acl"
 fi
 if [ "${MQTT_REQUIRE_CERTIFICATE:-false}" = "true" ]; then
   sed 's/^require_certificate false$/require_certificate true/' "$conf" > "$auth/mosquitto.conf"

@@ -1,13 +1,15 @@
 """The broker's access rules (Mosquitto ``acl_file``) for the services and every agent.
 
 Each building's agent has a user of its own and may only publish its building's events
-and status (its devices' and its own, with its last-will) and read ingest's storage receipts
-for its building (without them it never frees its spool)::
+and status (its devices' and its own, with its last-will), read ingest's storage receipts
+for its building (without them it never frees its spool) and ingest's session epoch (a new
+one has it send again what a broker crash may have lost)::
 
     user agent-juxin-b01
     topic write linli/v1/juxin/b01/+/events
     topic write linli/v1/juxin/b01/+/status
     topic read linli/v1/juxin/b01/+/stored
+    topic read linli/v1/_ingest/session
 
 Mosquitto cannot derive a building from a username in a ``pattern`` (``%u`` stands for
 the whole name), hence one ``user`` block per agent. The file is regenerated from what it
@@ -23,13 +25,14 @@ from dataclasses import dataclass, field
 
 from hardware.provision.mosquitto import agent_username
 from linli.errors import ConfigError
-from linli.topics import PREFIX
+from linli.topics import INGEST_SESSION_TOPIC, PREFIX
 
 SERVICE_USERS: dict[str, tuple[str, ...]] = {
     # ingest stores events (shared subscription) and device status, and tells each building
-    # which of its events are stored (the receipts its agent deletes spooled rows on)
+    # which of its events are stored (the receipts its agent deletes spooled rows on), and
+    # announces a fresh session's epoch (agents then send again what is unconfirmed)
     "ingest": (f"topic read {PREFIX}/+/+/+/events", f"topic read {PREFIX}/+/+/+/status",
-               f"topic write {PREFIX}/+/+/+/stored"),
+               f"topic write {PREFIX}/+/+/+/stored", f"topic write {INGEST_SESSION_TOPIC}"),
     # the API's health probe and the container health check read broker statistics
     "monitor": ("topic read $SYS/#",),
 }
@@ -45,16 +48,17 @@ HEADER = """\
 
 def agent_rules(community: str, building: str) -> tuple[str, ...]:
     """What one building's agent may do: publish its building's events and status, read
-    their storage receipts."""
+    their storage receipts and ingest's session epoch."""
     base = f"{PREFIX}/{community}/{building}/+"
     return (f"topic write {base}/events", f"topic write {base}/status",
-            f"topic read {base}/stored")
+            f"topic read {base}/stored", f"topic read {INGEST_SESSION_TOPIC}")
 
 
 def agent_place(rules: list[str] | tuple[str, ...]) -> tuple[str, str] | None:
     """(community, building) when ``rules`` are exactly an agent's rules (or those written
-    before storage receipts, which the next rendering completes), else None."""
-    if len(rules) not in (2, 3) or not rules[0].startswith(f"topic write {PREFIX}/"):
+    before storage receipts or session epochs, their first two or three, which the next
+    rendering completes), else None."""
+    if len(rules) not in (2, 3, 4) or not rules[0].startswith(f"topic write {PREFIX}/"):
         return None
     parts = rules[0].split()[-1].split("/")
     if len(parts) != 6:
@@ -131,7 +135,7 @@ def render_acl(acl: Acl) -> str:
     for user, rules in SERVICE_USERS.items():
         out += [f"user {user}", *rules, ""]
     out.append("# building agents: each publishes its own building's events and status only and "
-               "reads their storage receipts")
+               "reads their storage receipts and ingest's session epoch")
     for user in sorted(agents, key=lambda name: agents[name]):
         out += [f"user {user}", *agent_rules(*agents[user]), ""]
     if others:

@@ -33,6 +33,7 @@ from linli.embedded import free_port, wait_for_port
 from linli.mqtt import BrokerAddress, parse_broker_url
 from linli.topics import (
     EVENTS_SHARED_SUBSCRIPTION,
+    INGEST_SESSION_TOPIC,
     STATUS_SUBSCRIPTION,
     building_stored_subscription,
     stored_topic,
@@ -335,6 +336,32 @@ def test_each_agent_reads_its_own_buildings_storage_receipts_only(
     assert b01.publish("linli/v1/c/b01/b01-door/events", b"barrier") == 0
     assert set(b01.received()) == {(stored_topic("c", "b01", "b01-door"), b"b01")}
     assert sim.received() == [(stored_topic("c", "b03", "b03-door"), b"b03")]
+
+
+def test_agents_read_ingests_session_epoch_and_cannot_forge_one(
+        compose: ComposeBroker, clients: list[Client]) -> None:
+    """Ingest's retained epoch reaches a provisioned agent and the simulated building's
+    (a new one makes them re-send what is unconfirmed); no agent can publish one."""
+    ingest = Client(compose.plain, "ingest", compose.passwords["ingest"])
+    clients.append(ingest)
+    assert ingest.connack == 0
+    # accepted and retained; nobody subscribed yet (0x10, "no matching subscribers")
+    assert ingest.publish(INGEST_SESSION_TOPIC, b'{"epoch": "e1"}', retain=True) == 0x10
+    b01 = Client.agent(compose.agent("b01"))
+    sim = Client(compose.plain, "agent-c-b03", compose.passwords["agent-c-b03"])
+    clients += [b01, sim]
+    assert [b01.connack, sim.connack] == [0, 0], b01.error
+    for agent in (b01, sim):
+        agent.subscribe(INGEST_SESSION_TOPIC)
+    wait_for(lambda: b01.received() and sim.received(), 10, "the retained epoch")
+    assert b01.received() == sim.received() == [(INGEST_SESSION_TOPIC, b'{"epoch": "e1"}')]
+    forger = Client.agent(compose.agent("b01"))  # a denied publish closes the connection
+    clients.append(forger)
+    assert forger.publish(INGEST_SESSION_TOPIC, b'{"epoch": "forged"}',
+                          retain=True) == NOT_AUTHORIZED
+    # the PUBACK of an allowed publish follows anything sent to b01 before it
+    assert b01.publish("linli/v1/c/b01/b01-door/events", b"barrier") == 0x10  # allowed
+    assert b01.received() == [(INGEST_SESSION_TOPIC, b'{"epoch": "e1"}')]
 
 
 def test_tls_verifies_with_the_generated_ca_only(

@@ -7,6 +7,7 @@ import functools
 import json
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from edge.agent import agent_status_topic
 from edge.config import AgentConfig
+from edge.publisher import REPUBLISH_AFTER_S
 from edge.spool import Spool
 from linli.embedded import EmbeddedMosquitto
 from linli.errors import ServiceError
@@ -98,6 +100,60 @@ def test_broker_sigkill_with_ingest_offline_loses_nothing(
         wait_for(lambda: agent.agent.spool.depth() == 0, TIMEOUT, "receipts empty the spool")
         assert distinct_and_total(pipeline) == (count, count)  # none lost, none doubled
     finally:
+        pipeline.close()
+
+
+def test_a_broker_that_lost_ingests_session_gets_the_resends_when_ingest_is_back(
+        make_settings: Callable[..., Settings], db_url: str, broker: EmbeddedMosquitto,
+        config: AgentConfig) -> None:
+    """The broker crashes (before its autosave) while ingest is away and forgets ingest's
+    session; the agent reconnects and sends everything again, but no ingest subscription
+    exists yet. Another subscriber to the events (an operator's ``mosquitto_sub``, a
+    bridge) makes the broker acknowledge them as delivered, so they are not retried as
+    unrouted: they are lost in the broker. When ingest comes back with a fresh session its
+    epoch makes the agent send them again, long before the 60 s re-send and with no new
+    traffic to trigger it."""
+    count = 500
+    settings = ingest_settings(make_settings, db_url, broker.url)
+    settings.edge.poll_interval_s = 0.05
+    first = IngestRunner(settings).start()  # a session, its epoch retained
+    first.stop()
+    agent = RunningAgent(config, settings)
+    publisher = agent.agent.publisher
+    pipeline = Pipeline.__new__(Pipeline)
+    pipeline.settings, pipeline.agents = settings, [agent]
+    seen: list[str] = []
+    bystander = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4()}",
+                            protocol=mqtt.MQTTv5)
+    bystander.on_message = lambda c, u, message: seen.append(message.topic)
+    bystander.on_connect = lambda client, *_: client.subscribe("linli/v1/#", qos=0)
+    try:
+        wait_for(lambda: publisher._epoch is not None, TIMEOUT, "the retained epoch seen")
+        write_lines(log_path(config), 0, count)
+        wait_for(lambda: publisher.published >= count, TIMEOUT, "all PUBACKed")
+        assert agent.agent.spool.depth() == count
+        assert broker.process is not None
+        broker.process.send_signal(signal.SIGKILL)  # well before the 30 s autosave
+        broker.process.wait()
+        broker.process = None
+        broker.start()
+        bystander.connect("127.0.0.1", broker.port)
+        bystander.loop_start()
+        # the agent's reconnect sends everything again: it reaches the bystander only
+        wait_for(lambda: sum(t.endswith("/events") for t in seen) >= count, TIMEOUT,
+                 "the re-send after the reconnect")
+        assert agent.agent.spool.depth() == count and publisher.epochs == 0
+        pipeline.ingest = IngestRunner(settings).start()  # the broker kept no session
+        started = time.monotonic()
+        wait_for(lambda: distinct_and_total(pipeline)[0] >= count, 30,
+                 f"{count} rows after ingest's new session, with no new traffic")
+        assert time.monotonic() - started < REPUBLISH_AFTER_S / 2
+        wait_for(lambda: agent.agent.spool.depth() == 0, TIMEOUT, "receipts empty the spool")
+        assert publisher.epochs == 1
+        assert distinct_and_total(pipeline) == (count, count)
+    finally:
+        bystander.loop_stop()
+        bystander.disconnect()
         pipeline.close()
 
 

@@ -28,6 +28,7 @@ from hardware.provision.acl import SERVICE_USERS, agent_rules, parse_acl
 from linli.cli import build_parser
 from linli.contract import MAX_PAYLOAD_BYTES
 from linli.settings import EdgeSettings, IngestSettings
+from linli.topics import INGEST_SESSION_TOPIC
 
 ROOT = Path(__file__).resolve().parents[2]
 DEV_PROFILES = {"dev", "development"}
@@ -257,8 +258,10 @@ def test_no_user_may_write_another_buildings_topics(services: dict[str, dict[str
     acl = parse_acl((ROOT / "deploy/mosquitto/acl").read_text("utf-8"))
     for user, rules in acl.users.items():
         writes = [r.split()[2] for r in rules if r.split()[1] in ("write", "readwrite")]
-        # only ingest writes, and only the storage receipts agents free their spools on
-        assert writes == (["linli/v1/+/+/+/stored"] if user == "ingest" else []), user
+        # only ingest writes, and only the storage receipts agents free their spools on and
+        # its session epochs
+        assert writes == (["linli/v1/+/+/+/stored", INGEST_SESSION_TOPIC]
+                          if user == "ingest" else []), user
     # the simulated building's agent gets an agent's rules, for its own building only
     start = (ROOT / "deploy/mosquitto/start.sh").read_text("utf-8")
     community, building = services["mosquitto"]["environment"]["MQTT_SIM_AGENT"].split("/")

@@ -16,7 +16,15 @@ from edge import publisher as publisher_module
 from edge.publisher import REPUBLISH_AFTER_S, Publisher
 from edge.spool import Spool
 from linli.mqtt import new_session, parse_broker_url
-from linli.receipts import DIGEST_BYTES, decode_receipt, encode_receipt, payload_digest
+from linli.receipts import (
+    DIGEST_BYTES,
+    decode_epoch,
+    decode_receipt,
+    encode_receipt,
+    new_epoch,
+    payload_digest,
+)
+from linli.topics import INGEST_SESSION_TOPIC
 
 TOPIC = "linli/v1/c/b/d/events"
 RECEIPTS = "linli/v1/c/b/+/stored"
@@ -40,6 +48,18 @@ def test_a_payload_that_is_not_whole_digests_is_refused_clearly(length: int) -> 
     with pytest.raises(ValueError, match=f"a receipt of {length} bytes is not a list of "
                                          f"{DIGEST_BYTES}-byte digests"):
         decode_receipt(b"x" * length)
+
+
+def test_each_ingest_session_gets_a_new_epoch() -> None:
+    first, second = decode_epoch(new_epoch()), decode_epoch(new_epoch())
+    assert first and second and first != second
+
+
+@pytest.mark.parametrize("payload", [b"", b"\xff", b"[]", b'{"epoch": ""}', b'{"epoch": 3}',
+                                     b'{"at": "2026-01-01T00:00:00+00:00"}'])
+def test_a_payload_without_an_epoch_is_refused(payload: bytes) -> None:
+    with pytest.raises(ValueError):
+        decode_epoch(payload)
 
 
 class Clock:
@@ -188,3 +208,43 @@ def test_without_receipts_a_puback_deletes_and_the_status_says_so(
     assert spool.depth() == 0
     status = publisher.status("online")
     assert status["problems"] == ["no_receipts"] and status["published"] == 3
+
+
+def announce(publisher: Publisher, payload: bytes, *, retained: bool) -> None:
+    message = mqtt.MQTTMessage(topic=INGEST_SESSION_TOPIC.encode())
+    message.payload = payload
+    message.retain = retained
+    publisher._on_message(publisher._client, None, message)
+    publisher._handle_notes()
+
+
+def test_a_new_ingest_epoch_sends_everything_unconfirmed_again_but_not_what_is_in_flight(
+        publisher: Publisher, spool: Spool, clock: Clock) -> None:
+    payloads = spool_messages(spool, 5)
+    announce(publisher, b'{"epoch": "a"}', retained=True)  # found at start: noted only
+    publisher._fill()
+    ack_all(publisher)
+    receive(publisher, encode_receipt([payload_digest(payloads[0])]))
+    spool_messages(spool, 1, start=5)
+    publisher._fill()  # 6 in flight, never acknowledged
+    announce(publisher, b'{"epoch": "a"}', retained=True)  # the same again (a reconnect)
+    publisher._fill()
+    assert in_flight_seqs(publisher) == [6] and publisher.epochs == 0
+    announce(publisher, b'{"epoch": "b"}', retained=False)
+    publisher._fill()
+    # 2 to 5 were acknowledged by the broker, never stored: again; 1 is stored, 6 in flight
+    assert in_flight_seqs(publisher) == [2, 3, 4, 5, 6] and publisher.epochs == 1
+
+
+def test_an_epoch_published_while_connected_is_a_new_session_even_if_the_first_seen(
+        publisher: Publisher, spool: Spool, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    spool_messages(spool, 2)
+    publisher._fill()
+    ack_all(publisher)
+    with caplog.at_level(logging.WARNING, logger="edge.publisher"):
+        announce(publisher, b"not json", retained=False)
+    assert "ignoring a malformed ingest epoch" in caplog.text and publisher.epochs == 0
+    announce(publisher, b'{"epoch": "a"}', retained=False)  # the broker had lost the retained
+    publisher._fill()
+    assert in_flight_seqs(publisher) == [1, 2] and publisher.epochs == 1

@@ -87,21 +87,29 @@ def test_acl_gives_each_agent_its_own_building_only() -> None:
     text = render_acl(acl)
     assert ("user agent-juxin-b01\ntopic write linli/v1/juxin/b01/+/events\n"
             "topic write linli/v1/juxin/b01/+/status\n"
-            "topic read linli/v1/juxin/b01/+/stored\n") in text
+            "topic read linli/v1/juxin/b01/+/stored\n"
+            "topic read linli/v1/_ingest/session\n") in text
     assert ("user ingest\ntopic read linli/v1/+/+/+/events\ntopic read linli/v1/+/+/+/status\n"
-            "topic write linli/v1/+/+/+/stored\n") in text
-    # nobody else may publish events or status; ingest alone writes the receipts
-    assert text.count("topic write") == 5 and text.count("/stored") == 3
+            "topic write linli/v1/+/+/+/stored\ntopic write linli/v1/_ingest/session\n") in text
+    # nobody else may publish events or status; ingest alone writes receipts and epochs
+    assert text.count("topic write") == 6 and text.count("/stored") == 3
+    assert text.count("topic write linli/v1/_ingest/session") == 1
+    assert text.count("topic read linli/v1/_ingest/session") == 2
     assert parse_acl(text).agents() == {"agent-juxin-b01": ("juxin", "b01"),
                                         "agent-juxin-b02": ("juxin", "b02")}
 
 
-def test_an_acl_written_before_storage_receipts_gets_the_agents_read_grant() -> None:
-    before = ("user agent-juxin-b01\ntopic write linli/v1/juxin/b01/+/events\n"
-              "topic write linli/v1/juxin/b01/+/status\n")
-    acl = parse_acl(before)
+@pytest.mark.parametrize("lines", [2, 3])
+def test_an_acl_written_before_receipts_or_epochs_gets_the_agents_read_grants(
+        lines: int) -> None:
+    rules = ["topic write linli/v1/juxin/b01/+/events", "topic write linli/v1/juxin/b01/+/status",
+             "topic read linli/v1/juxin/b01/+/stored"][:lines]
+    acl = parse_acl("\n".join(["user agent-juxin-b01", *rules]))
     assert acl.agents() == {"agent-juxin-b01": ("juxin", "b01")}
-    assert "topic read linli/v1/juxin/b01/+/stored" in render_acl(acl)
+    text = render_acl(acl)
+    assert ("user agent-juxin-b01\n" + "\n".join(agent_rules("juxin", "b01")) + "\n") in text
+    assert "topic read linli/v1/_ingest/session" in agent_rules("juxin", "b01")
+    assert render_acl(parse_acl(text)) == text
 
 
 def test_acl_regeneration_is_idempotent_and_keeps_what_others_added() -> None:

@@ -361,6 +361,18 @@ class Run:
             return int(self._query("SELECT count(*) FROM events WHERE attrs ? 'seq'")[0][0])
         return None
 
+    def logs_read(self) -> bool:
+        """Every agent has read its whole log (its spool may still hold it, unconfirmed)."""
+        sizes = {str(log): log.stat().st_size for log in self.logs}
+        read: dict[str, int] = {}
+        for path in self.spool_dir.glob("spool-*.db"):
+            try:
+                with contextlib.closing(sqlite3.connect(path, timeout=5)) as db:
+                    read.update(db.execute("SELECT source, offset FROM cursors").fetchall())
+            except sqlite3.Error:
+                return False
+        return read == sizes
+
     def spools_empty(self) -> bool:
         """Every agent has read its whole log and holds nothing unacknowledged."""
         sizes = {str(log): log.stat().st_size for log in self.logs}
@@ -488,12 +500,20 @@ def broker_kill_with_ingest_offline(run: Run, total: int, result: Result) -> Non
     run.ingest.stop()
     run.start_agents()
     run.write(total)
+    # with receipts the spools keep everything until ingest is back: wait until every line
+    # is read and handed to the broker, then kill it before its autosave
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
-    while not run.spools_empty() and time.monotonic() < deadline:
+    while not run.logs_read() and time.monotonic() < deadline:
         time.sleep(0.2)
+    time.sleep(HANDED_OVER_S)
     run.kill_broker()
     run.start_broker()
     run.start_ingest()
+
+
+HANDED_OVER_S = 2.0
+"""After the last line is read, time for the agents to publish it and the broker to
+acknowledge it (well within Mosquitto's 30 s autosave)."""
 
 
 SPOOL_LIMIT_BYTES = 256 * 1024

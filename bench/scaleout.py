@@ -47,6 +47,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
+from bench.pipeline import wait_for_rows
 from ingest import queries
 from ingest.batch import event_row
 from linli.contract import Event
@@ -348,17 +349,6 @@ def _acknowledged(info: mqtt.MQTTMessageInfo) -> None:
     info.wait_for_publish(60)
     if not info.is_published():
         raise SystemExit("the broker did not acknowledge a publish within 60 s")
-
-
-def wait_for_rows(url: str, n: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT count(*) FROM events").fetchone()
-            if row and row[0] >= n:
-                return
-            time.sleep(0.2)
-    raise SystemExit(f"timed out: fewer than {n} rows after {timeout:.0f} s")
 
 
 def sustained_rate(url: str, n: int) -> float:

@@ -5,17 +5,13 @@ reach the database through the secured broker and the real ingest."""
 from __future__ import annotations
 
 import json
-import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from hardware.profiles import load_profiles
 from hardware.provision.devices import parse_devices_file, plan_building
@@ -28,6 +24,7 @@ from linli.embedded import EmbeddedMosquitto
 from linli.mqtt import BrokerAddress, parse_broker_url
 from linli.settings import Settings
 from linli.topics import EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION
+from tests.integration.mqtt_client import Client
 from tests.pipeline import IngestRunner, RunningAgent, ingest_settings, wait_for
 
 NOT_AUTHORIZED = 0x87
@@ -74,65 +71,6 @@ def secured(tmp_path: Path) -> Iterator[SecuredBroker]:
     server.start()
     yield SecuredBroker(server, paths, ingest_password)
     server.cleanup()
-
-
-class Client:
-    """A paho MQTT 5 client that records the broker's reason codes."""
-
-    def __init__(self, port: int, username: str, password: str) -> None:
-        self.connack: int | None = None
-        self.acks: dict[int, int] = {}
-        self.messages: list[tuple[str, bytes]] = []
-        self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"t-{uuid.uuid4()}",
-                                  protocol=mqtt.MQTTv5)
-        self.client.username_pw_set(username, password)
-        self.client.on_connect = self._on_connect
-        self.client.on_publish = self._on_ack
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-        wait_for(lambda: self.connack is not None, 10, "CONNACK")
-        if self.connack == 0:  # paho marks itself connected just after on_connect
-            wait_for(self.client.is_connected, 10, "connected")
-
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
-        self.connack = reason.value
-        if reason.is_failure:
-            client.disconnect()
-
-    def _on_ack(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
-                properties: Any) -> None:
-        self.acks[mid] = reason.value
-
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any,
-                      properties: Any) -> None:
-        self.acks[mid] = max(code.value for code in reasons)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            self.messages.append((msg.topic, bytes(msg.payload)))
-
-    def _wait_ack(self, mid: int) -> int:
-        return int(wait_for(lambda: self.acks.get(mid, -1) + 1, 10, f"ack of {mid}")) - 1
-
-    def publish(self, topic: str, payload: bytes = b"{}", *, retain: bool = False) -> int:
-        return self._wait_ack(self.client.publish(topic, payload, qos=1, retain=retain).mid)
-
-    def subscribe(self, topic: str) -> int:
-        result, mid = self.client.subscribe(topic, qos=1)
-        assert mid is not None, result
-        return self._wait_ack(mid)
-
-    def received(self) -> list[tuple[str, bytes]]:
-        with self._lock:
-            return list(self.messages)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def connect(secured: SecuredBroker, user: str, password: str) -> Client:

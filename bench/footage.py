@@ -16,6 +16,7 @@ The truth of each clip, labelled by hand frame by frame, is ``tests/data/footage
      "line": {"a": [x, y], "b": [x, y], "in_side": "below"},
      "crossings": [{"frame": 57, "direction": "in"}, ...],
      "person_px": {"width": 40, "length": 40},   # measured by hand; a hint, not a default
+                                             # (width along the line, length across it)
      "notes": "...", "labeller": "...",
      "last_frame": 640}                      # optional: truth covers frames 0..last_frame only
 
@@ -118,7 +119,9 @@ class Truth:
     counting: CountingSpec
     crossings: tuple[TrueCrossing, ...]
     person_px: tuple[float, float] | None
-    """Hand-measured person width and length (pixels of ``frame_size``), or None."""
+    """Hand-measured person width along the counting line and length across it (pixels of
+    ``frame_size``, the meaning of ``VisionParams.person_width_px``/``person_length_px``:
+    for a vertical line the width is a standing person's height), or None."""
     labeller: str
     notes: str
     last_frame: int | None = None

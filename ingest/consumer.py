@@ -44,7 +44,7 @@ from ingest import fastpath
 from linli.mqtt import BrokerAddress, new_session
 from linli.receipts import encode_receipt, new_epoch, payload_digest
 from linli.settings import IngestSettings
-from linli.topics import EVENTS_SHARED_SUBSCRIPTION, INGEST_SESSION_TOPIC, STATUS_SUBSCRIPTION
+from linli.topics import INGEST_SESSION_TOPIC, STATUS_SUBSCRIPTION, events_shared_subscription
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ _STORED_SUFFIX = "/stored"
 
 BARRIER_FILTER = "linli/ingest/barrier"
 """Never subscribed to; unsubscribing from it is a round trip to the broker."""
+
+SHARED_EVENTS_SHOWN = events_shared_subscription("…")
+"""The events subscription as logs show it: the group's name is a secret."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +170,7 @@ class Consumer:
         )
         self._queue = queue
         self._expiry_s = settings.session_expiry_s
+        self._events_filter = events_shared_subscription(settings.share_group)
         self._lock = threading.Lock()
         self._generation = 0
         self._connected = False
@@ -218,7 +222,7 @@ class Consumer:
         """Unsubscribe from the shared events subscription, for good (not again on a
         reconnect); True once the broker confirmed. Messages it dealt us before still come."""
         self._leaving = True
-        return self._barrier(timeout_s, EVENTS_SHARED_SUBSCRIPTION)
+        return self._barrier(timeout_s, self._events_filter)
 
     def _barrier(self, timeout_s: float, topic_filter: str = BARRIER_FILTER) -> bool:
         """Wait until the broker has read everything sent before now.
@@ -301,7 +305,7 @@ class Consumer:
         if self._leaving:
             client.subscribe(STATUS_SUBSCRIPTION, options=options)
             return
-        _, mid = client.subscribe([(EVENTS_SHARED_SUBSCRIPTION, options),
+        _, mid = client.subscribe([(self._events_filter, options),
                                    (STATUS_SUBSCRIPTION, options)])
         with self._lock:
             self._fresh_mid = None if flags.session_present else mid
@@ -333,9 +337,9 @@ class Consumer:
         if failed:
             self.refused = ", ".join(failed)
             log.error("broker refused subscriptions %s, %s: %s",
-                      EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION, self.refused)
+                      SHARED_EVENTS_SHOWN, STATUS_SUBSCRIPTION, self.refused)
             return
-        log.info("subscribed to %s and %s", EVENTS_SHARED_SUBSCRIPTION, STATUS_SUBSCRIPTION)
+        log.info("subscribed to %s and %s", SHARED_EVENTS_SHOWN, STATUS_SUBSCRIPTION)
         self.subscribed.set()
         with self._lock:
             fresh = mid == self._fresh_mid

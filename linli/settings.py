@@ -58,6 +58,11 @@ class IngestSettings(_Section):
     batch_wait_ms: int = Field(50, ge=1, le=10000)
     receive_maximum: int = Field(20000, ge=1, le=65535)
     session_expiry_s: int = Field(7 * 86400, ge=0)
+    share_group: str = Field("ingest", pattern=r"^[A-Za-z0-9_-]{1,64}$", repr=False)
+    """The replicas' shared-subscription group. Mosquitto's ACL file cannot refuse a
+    subscription, so any client allowed to connect could join a group it can name and take
+    a share of the events (then re-sent by the agents, delayed); a random name that only
+    ingest knows keeps them out. Treated as a secret: never logged."""
 
 
 class SilenceSettings(_Section):

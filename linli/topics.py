@@ -24,7 +24,16 @@ PREFIX = "linli/v1"
 IDENTIFIER = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 """Lowercase letters, digits and inner hyphens, 1–64 characters."""
 
-EVENTS_SHARED_SUBSCRIPTION = f"$share/ingest/{PREFIX}/+/+/+/events"
+SHARE_GROUP = "ingest"
+"""Ingest's shared-subscription group unless ``LINLI_INGEST__SHARE_GROUP`` names another."""
+EVENTS_SHARED_SUBSCRIPTION = f"$share/{SHARE_GROUP}/{PREFIX}/+/+/+/events"
+
+
+def events_shared_subscription(group: str = SHARE_GROUP) -> str:
+    """Ingest's subscription to every building's events, in shared group ``group``."""
+    return f"$share/{group}/{PREFIX}/+/+/+/events"
+
+
 STATUS_SUBSCRIPTION = f"{PREFIX}/+/+/+/status"
 INGEST_SESSION_TOPIC = f"{PREFIX}/_ingest/session"
 """Not a community: identifiers never contain ``_``, and it has two levels, not four."""

@@ -12,6 +12,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from linli.topics import (
     INGEST_SESSION_TOPIC,
     STATUS_SUBSCRIPTION,
     building_stored_subscription,
+    events_shared_subscription,
     stored_topic,
 )
 from tests.integration.mqtt_client import CLOSED, Client
@@ -351,3 +353,22 @@ def test_an_agent_cannot_take_ingests_share(compose: ComposeBroker,
     wait_for(lambda: any(p == b"barrier" for _, p in ingest.received())
              or len(ingest.received()) >= sent // 2, 10, "ingest's messages")
     assert granted >= 0x80 or len(ingest.received()) == sent + 1
+
+
+def test_with_a_group_name_only_ingest_knows_an_agent_takes_nothing(
+        compose: ComposeBroker, clients: list[Client]) -> None:
+    """``LINLI_INGEST__SHARE_GROUP``: the thief joins the group it can guess, which is not
+    ingest's, so every event still reaches ingest."""
+    ingest = Client(compose.plain, "ingest", compose.passwords["ingest"])
+    thief = Client.agent(compose.agent("b02"))
+    clients += [ingest, thief]
+    assert ingest.subscribe(events_shared_subscription(f"g-{uuid.uuid4().hex}")) < 0x80
+    thief.subscribe(EVENTS_SHARED_SUBSCRIPTION)
+    sent = 6
+    for number in range(sent):
+        publisher = Client.agent(compose.agent("b01"))
+        clients.append(publisher)
+        assert publisher.publish("linli/v1/c/b01/b01-door/events", b"%d" % number) == 0
+    wait_for(lambda: len(ingest.received()) >= sent, 10, "every message at ingest")
+    assert sorted(p for _, p in ingest.received()) == [b"%d" % n for n in range(sent)]
+    assert thief.received() == []

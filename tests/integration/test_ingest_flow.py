@@ -22,7 +22,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from linli.contract import Event
 from linli.settings import Settings
-from linli.topics import status_topic
+from linli.topics import EVENTS_SHARED_SUBSCRIPTION, status_topic
+from tests.integration.mqtt_client import Client
 from tests.pipeline import IngestRunner, ingest_settings, wait_for
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -141,6 +142,24 @@ def test_published_events_become_exactly_those_rows(db: Any, db_url: str, broker
         assert row["source"] == event.source.value
         assert row["attrs"] == event.attrs
         assert row["received_at"] >= row["occurred_at"]
+
+
+def test_a_replica_in_a_secret_share_group_stores_what_is_published(
+        db: Any, db_url: str, broker: Any, make_settings: Any) -> None:
+    events = [make_event(occurred_at=T0 + dt.timedelta(seconds=i)) for i in range(20)]
+    settings = ingest_settings(make_settings, db_url, broker.url,
+                               share_group=f"g-{uuid.uuid4().hex}")
+    # a member of the default group would take every other event from a replica in it
+    bystander = Client(broker.port)
+    try:
+        assert bystander.subscribe(EVENTS_SHARED_SUBSCRIPTION) < 0x80
+        with running_ingest(settings), publisher(broker.url) as pub:
+            pub.events(events)
+            wait_for(lambda: count(db, "SELECT count(*) FROM events") >= len(events))
+        assert set(stored_ids(db)) == {e.event_id for e in events}
+        wait_for(lambda: len(bystander.received()) >= len(events))  # its own group: all
+    finally:
+        bystander.close()
 
 
 def test_same_event_twice_is_stored_once(db: Any, db_url: str, broker: Any,

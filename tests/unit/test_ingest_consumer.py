@@ -250,3 +250,19 @@ def _on_wire(packet: tuple[int, bytearray]) -> bytes:
         if not length:
             break
     return bytes([header]) + bytes(encoded) + bytes(body)
+
+
+def test_the_share_group_is_a_secret_setting_used_for_the_events_subscription() -> None:
+    from pydantic import ValidationError
+
+    from linli.settings import IngestSettings
+    from linli.topics import EVENTS_SHARED_SUBSCRIPTION, events_shared_subscription
+
+    assert events_shared_subscription() == EVENTS_SHARED_SUBSCRIPTION  # the contract's default
+    settings = IngestSettings(share_group="g-7f3a9c")
+    assert "g-7f3a9c" not in repr(settings)
+    assert events_shared_subscription(settings.share_group) == \
+        "$share/g-7f3a9c/linli/v1/+/+/+/events"
+    for bad in ("", "a/b", "a+b", "#", "x" * 65):  # a topic level, nothing more
+        with pytest.raises(ValidationError):
+            IngestSettings(share_group=bad)

@@ -271,5 +271,9 @@ export default {
   "sign.door_out": "went out",
   "sign.door": "door passage",
   "sign.activity": "activity at home",
-  "absence.invalid": "The return time must be in the future, at most 90 days ahead"
+  "absence.invalid": "The return time must be in the future, at most 90 days ahead",
+  "kind.door": "Door",
+  "kind.camera": "Camera",
+  "kind.sensor": "Sensor",
+  "kind.agent": "Edge agent"
 };

@@ -271,5 +271,9 @@ export default {
   "sign.door_out": "出门",
   "sign.door": "门禁通行",
   "sign.activity": "室内活动",
-  "absence.invalid": "返回时间须晚于现在，且不超过 90 天"
+  "absence.invalid": "返回时间须晚于现在，且不超过 90 天",
+  "kind.door": "门禁",
+  "kind.camera": "摄像头",
+  "kind.sensor": "传感器",
+  "kind.agent": "边缘网关"
 };

@@ -101,3 +101,32 @@ def test_rendered_auto_exposure_counts_right_without_rebuilding() -> None:
     health = pipeline.health
     assert health.background_rebuilds == 0
     assert health.lighting_changes == 4  # up 13 %, back, up 33 % (a ramp), back
+
+
+def crowd(places: list[tuple[int, int]], gain: float = 1.0, seed: int = 0) -> np.ndarray:
+    """A bright tiled floor (an overhead concourse) with dark people at ``places``."""
+    image = np.full((SIZE[1], SIZE[0], 3), 205, np.uint8)
+    image[::16, :] = image[:, ::16] = 150  # tile joints: texture that must stay background
+    for x, y in places:
+        cv2.rectangle(image, (x, y), (x + 14, y + 22), (40, 40, 40), -1)
+    image = cv2.convertScaleAbs(image, alpha=gain, beta=(1 - gain) * 50.0)
+    noise = np.random.default_rng(seed).normal(0, 2, image.shape)
+    return np.clip(image + noise, 0, 255).astype(np.uint8)
+
+
+def test_people_walking_about_are_not_taken_for_a_contrast_change() -> None:
+    rng = np.random.default_rng(3)
+
+    def somewhere(people: int) -> list[tuple[int, int]]:
+        return [(int(x), int(y)) for x, y in zip(rng.integers(0, 300, people),
+                                                  rng.integers(0, 215, people), strict=True)]
+
+    for gain in (1.0, 1.25):
+        photometric = Background(VisionParams(), 5).photometric
+        # the reference is taken with a crowd on ~15 % of the picture; then the crowd thins
+        # out and the rest walk elsewhere: what changed is where people are, not the camera
+        # (or the camera's gain only); no pixel is known to be background yet
+        photometric.normalise(crowd(somewhere(45)), None)
+        photometric.normalise(crowd(somewhere(10), gain, seed=1), None)
+        assert abs(float(np.mean(photometric.gain)) - gain) < 0.03
+        assert abs(float(np.mean(photometric.offset)) - (1 - gain) * 50.0) < 5.0

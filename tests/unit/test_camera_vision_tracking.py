@@ -182,6 +182,24 @@ def test_a_person_lost_while_crossing_is_dated_between_the_two_tracks() -> None:
     assert 39 / FPS < crossing.t < 58 / FPS  # the line was crossed while nobody saw it
 
 
+def test_a_coasting_track_carried_over_the_line_onto_someone_else_counts_nothing() -> None:
+    door = Doorway()
+    # someone walks up towards the line and vanishes 110 px short of it (sat down, or a
+    # ghost that faded); the tracker coasts their track on at their last speed
+    for point in straight(300, 450, 350, speed=10.0):
+        door.step([point])
+    for _ in range(10):
+        door.step([])
+    # a person not seen so far turns up on the other side, where the coasting prediction
+    # now is (it claims them), then walks in over the line
+    assert door.tracker.tracks and door.tracker.tracks[0].position[1] < 280
+    door.walk([straight(300, 215, 420, speed=3.0)])
+    # the jump over the line was never seen: only the newcomer's own passage counts
+    assert door.directions() == ["in"]
+    assert door.counter.jumps == 1
+    assert door.crossings[0].t > (11 + 10 + 4) / FPS  # their own passage, not the jump
+
+
 def test_the_gate_grows_with_the_frame_interval() -> None:
     door = Doorway()
     fps = 4.0  # a camera capped low, someone hurrying: 70 px between frames

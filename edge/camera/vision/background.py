@@ -10,7 +10,8 @@ in dark clothes walks in: the floor brightens by 13-33 % while that person stand
 line. Every frame is therefore first brought back to the brightness the model knows
 (*photometric normalisation*): a gain and an offset per colour channel are estimated between
 the frame and a small reference image of the background, over pixels judged background (not
-foreground in the last frame, not under a track), robustly (matched quantiles, medians), and
+foreground in the last frame, not under a track), robustly (a pixel-to-pixel line fitted to
+the pixels that agree, so people who moved do not count as a contrast change), and
 undone through a lookup table before MOG2 sees the frame. Nobody is learned into the
 background, and no frame is lost.
 
@@ -54,6 +55,8 @@ LIGHTING_STEP = 0.06
 """A lighting change: mid-grey moved by more than this share since the last steady level."""
 STEADY_FRAMES = 5
 """Frames within 1 % of each other after which the brightness counts as steady again."""
+ROBUST_ROUNDS = 3
+"""Fit, drop the pixels that disagree, fit again: rounds of the gain and offset estimate."""
 Box = tuple[float, float, float, float]
 
 
@@ -113,13 +116,12 @@ class Photometric:
         if np.all(np.abs(now.mean(axis=0) - expected) < QUICK_CHECK * (expected + 1.0)):
             return
         r_lo, r_hi = np.percentile(ref, (10, 90), axis=0)
-        f_lo, f_hi = np.percentile(now, (10, 90), axis=0)
-        spread = r_hi - r_lo
-        wide = spread >= MIN_SPREAD
-        gain = np.where(wide, (f_hi - f_lo) / np.maximum(spread, 1e-3),
-                        np.median((now + 1.0) / (ref + 1.0), axis=0))
+        wide = r_hi - r_lo >= MIN_SPREAD
+        gain = np.median((now + 1.0) / (ref + 1.0), axis=0)
+        offset = np.zeros(3, np.float32)
+        for c in np.flatnonzero(wide):
+            gain[c], offset[c] = _robust_line(ref[:, c], now[:, c], float(gain[c]))
         gain = np.clip(gain, 0.25, 4.0)
-        offset = np.where(wide, np.median(now - gain * ref, axis=0), 0.0)
         self.gain[:], self.offset[:] = gain, offset
         if np.all(np.abs(self.gain - 1.0) < 0.015) and np.all(np.abs(self.offset) < 2.0):
             self._lut = None  # sensor noise, not an exposure change: spare the lookup
@@ -141,6 +143,29 @@ class Photometric:
         if self._steady_for >= STEADY_FRAMES:
             self._changing = False
             self._steady_level = level
+
+
+def _robust_line(ref: np.ndarray, now: np.ndarray, gain: float) -> tuple[float, float]:
+    """Gain and offset with ``now ~ gain * ref + offset`` over the same pixels, fitted to the
+    pixels that agree. Matching the two pictures' brightness distributions instead (quantile
+    to quantile) takes people who moved for a contrast change: in a crowd the darkest tenth
+    of the pixels is people, at other places in each picture, and the floor's own texture
+    would then be corrected into foreground. Pixels where someone stands in one picture only
+    are outliers of the pixel-to-pixel line, dropped by their residual (median absolute
+    deviation); starting from the median ratio, most pixels being floor, this converges."""
+    offset = 0.0
+    for _ in range(ROBUST_ROUNDS):
+        residual = now - (gain * ref + offset)
+        centre = float(np.median(residual))
+        spread = float(np.median(np.abs(residual - centre)))
+        keep = np.abs(residual - centre) <= 3.0 * 1.4826 * spread + 2.0
+        x, y = ref[keep], now[keep]
+        variance = float(x.var()) if len(x) > 1 else 0.0
+        if variance < 1.0:
+            return gain, float(np.median(now - gain * ref))
+        gain = float(((x - x.mean()) * (y - y.mean())).mean()) / variance
+        offset = float(y.mean() - gain * x.mean())
+    return gain, offset
 
 
 class Background:

@@ -20,6 +20,13 @@ counts on a side it was only told about. Two ways a track can start without a kn
   (its anchor went over the line), with a lower confidence. Later, something that appears
   on the line out of nowhere has no known origin and counts nothing.
 
+The same holds within a track: when its anchor goes over the line between two sightings
+and the earlier one was farther from the line than a lost track may hand its side on from,
+the passage was not seen. Usually the tracker coasted the track on its last speed while
+nothing was detected and the prediction landed on someone else on the other side. The track
+then starts afresh where it is seen (``jumps`` counts these) and counts only its own next
+passage.
+
 One person seen as two tracks (a body split in two blobs, a blob and its ghost) would count
 twice, often once each way: a crossing by a track whose box overlaps, by more than
 ``SAME_PERSON_OVERLAP`` of the smaller box, the box of another track that counted within
@@ -114,6 +121,9 @@ class CrossingCounter:
         """Confirmed tracks dropped while away from the picture's edges (missed people)."""
         self.merged = 0
         """Crossings not counted because another track of the same person had counted."""
+        self.jumps = 0
+        """Tracks seen on the other side of the line with no sighting near it in between
+        (not counted: the passage was not seen)."""
 
     def reset(self) -> None:
         """Forget every side (after a reconnect nothing seen before is continuous)."""
@@ -181,7 +191,16 @@ class CrossingCounter:
         if state is None:
             state = self._states[track.id] = self._start(track, f, t)
             state.count_at_zero = track.count
-        if state.last_f is not None and (f > 0) != (state.last_f > 0):
+        if state.last_f is not None and (f > 0) != (state.last_f > 0) and (
+                abs(state.last_f) > self._near()):
+            # over the line between two sightings from farther than a lost track may hand
+            # its side on from: the tracker's prediction, coasting, carried the track onto
+            # someone else, or the passage was not seen; either way it starts afresh here
+            self.jumps += 1
+            pending = state.pending
+            state = self._states[track.id] = _SideState(0, f, born_t=t, pending=pending)
+            state.count_at_zero = track.count
+        elif state.last_f is not None and (f > 0) != (state.last_f > 0):
             # interpolate when the anchor was on the line itself
             share = state.last_f / (state.last_f - f) if state.last_f != f else 1.0
             state.t_zero = state.last_t + share * (t - state.last_t)
@@ -214,7 +233,7 @@ class CrossingCounter:
     def _heir(self, track: Track) -> _Lost | None:
         """The lost track this new one most likely continues, if any (taken once)."""
         reach = self.tracker.params.gate_px * 1.5
-        near = self.hysteresis + NEAR_LINE_PERSONS * self.tracker.params.person_length_px
+        near = self._near()
         x, y = track.position
         best: _Lost | None = None
         best_distance = reach
@@ -227,6 +246,11 @@ class CrossingCounter:
         if best is not None:
             self._lost.remove(best)
         return best
+
+    def _near(self) -> float:
+        """How close to the line a track must last have been seen for what follows on the
+        other side to be the same person's passage."""
+        return self.hysteresis + NEAR_LINE_PERSONS * self.tracker.params.person_length_px
 
     def _crossing(self, track: Track, state: _SideState, when: float, sign: int) -> Crossing:
         seen = track.hits + state.prior_hits

@@ -158,10 +158,12 @@ class PreparedBatch:
             household = household if isinstance(household, str) else None
             key = (event.community, event.building, event.device, event.person_id or "",
                    household or "")
-            row = latest.setdefault(key, SignalUpdate(
-                community=event.community, building=event.building, device=event.device,
-                person=event.person_id, household=household, door_at=None,
-                door_direction=None, activity_at=None))
+            row = latest.get(key)
+            if row is None:
+                row = latest[key] = SignalUpdate(
+                    community=event.community, building=event.building, device=event.device,
+                    person=event.person_id, household=household, door_at=None,
+                    door_direction=None, activity_at=None)
             at = event.occurred_at
             if activity:
                 if row["activity_at"] is None or row["activity_at"] < at:

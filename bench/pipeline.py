@@ -58,15 +58,17 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from linli.db import migrate
-from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres
+from bench.services import (
+    COMMUNITY,
+    door_events,
+    plain_copy,
+    private_services,
+    sustained_rate,
+    wait_for_rows,
+)
+from ingest.batch import event_row
+from linli.embedded import EmbeddedMosquitto
 
-COMMUNITY = "bench"
-COPY_COLUMNS = ("event_id", "occurred_at", "received_at", "community", "building", "device",
-                "kind", "direction", "person_id", "credential", "count", "confidence", "source",
-                "attrs")
-COPY_TYPES = ("uuid", "timestamptz", "timestamptz", "text", "text", "text", "text", "text",
-              "text", "text", "int4", "float4", "text", "jsonb")
 MODES = ("copy", "drain", "burst", "paced", "burst-puback", "paced-puback", "autosave")
 
 
@@ -87,99 +89,67 @@ def main() -> None:
         parser.error(f"unknown modes: {', '.join(sorted(unknown))}")
 
     work = Path(tempfile.mkdtemp(prefix="linli-bench-"))
-    pg = EmbeddedPostgres().start()
-    broker = EmbeddedMosquitto().start()
     try:
-        with psycopg.connect(pg.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url("bench")
-        migrate(url)
-        print(f"machine: {os.cpu_count()} cores; {args.events:,} events; {args.agents} agents",
-              flush=True)
-        copy_rate = plain_copy(url, args.events)
-        print(f"plain COPY (binary, same indexes): {copy_rate:,.0f} rows/s", flush=True)
+        with private_services() as services:
+            url, broker = services.url, services.broker
+            print(f"machine: {os.cpu_count()} cores; {args.events:,} events; {args.agents} agents",
+                  flush=True)
+            copy_rate = plain_copy(url, [event_row(e) for e in door_events(args.events)])
+            print(f"plain COPY (binary, same indexes): {copy_rate:,.0f} rows/s", flush=True)
 
-        if "drain" in modes:
-            drain = run_drain(url, broker.url, work / "drain", args.events, args.agents)
-            print(f"ingest drain: {drain['rate']:,.0f} events/s stored from the broker's queue "
-                  f"({drain['rate'] / copy_rate:.2f} × plain COPY); all {args.events:,} stored "
-                  f"{drain['elapsed']:.1f} s after ingest started", flush=True)
+            if "drain" in modes:
+                drain = run_drain(url, broker.url, work / "drain", args.events, args.agents)
+                print(f"ingest drain: {drain['rate']:,.0f} events/s stored from the broker's queue "
+                      f"({drain['rate'] / copy_rate:.2f} × plain COPY); all {args.events:,} stored "
+                      f"{drain['elapsed']:.1f} s after ingest started", flush=True)
 
-        if "burst" in modes:
-            burst = run_pipeline(url, broker.url, work / "burst", args.events, args.agents,
-                                 rate=0)
-            print(f"burst (receipts): {burst['rate']:,.0f} events/s sustained through ingest "
-                  f"({burst['rate'] / copy_rate:.2f} × plain COPY); "
-                  f"all {args.events:,} stored {burst['elapsed']:.1f} s and the spools empty "
-                  f"{burst['emptied']:.1f} s after the agents started; spools at most "
-                  f"{burst['peak_rows']:,.0f} rows, {burst['peak_mb']:.1f} MB", flush=True)
+            if "burst" in modes:
+                burst = run_pipeline(url, broker.url, work / "burst", args.events, args.agents,
+                                     rate=0)
+                print(f"burst (receipts): {burst['rate']:,.0f} events/s sustained through ingest "
+                      f"({burst['rate'] / copy_rate:.2f} × plain COPY); "
+                      f"all {args.events:,} stored {burst['elapsed']:.1f} s and the spools empty "
+                      f"{burst['emptied']:.1f} s after the agents started; spools at most "
+                      f"{burst['peak_rows']:,.0f} rows, {burst['peak_mb']:.1f} MB", flush=True)
 
-        if "paced" in modes:
-            for rate, count in ((args.rate, args.events),
-                                (args.quiet_rate, args.quiet_rate * 20)):
-                paced = run_pipeline(url, broker.url, work / f"paced-{rate:.0f}", int(count),
-                                     args.agents, rate=rate)
-                print(f"paced at {rate:,.0f} events/s ({int(count):,} events): latency "
-                      f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms, "
-                      f"p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
-                      f"achieved {paced['rate']:,.0f} events/s; spools at most "
-                      f"{paced['peak_rows']:,.0f} rows, {paced['peak_mb']:.1f} MB", flush=True)
+            if "paced" in modes:
+                for rate, count in ((args.rate, args.events),
+                                    (args.quiet_rate, args.quiet_rate * 20)):
+                    paced = run_pipeline(url, broker.url, work / f"paced-{rate:.0f}", int(count),
+                                         args.agents, rate=rate)
+                    print(f"paced at {rate:,.0f} events/s ({int(count):,} events): latency "
+                          f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms, "
+                          f"p99 {paced['p99']:.0f} ms, max {paced['max']:.0f} ms; "
+                          f"achieved {paced['rate']:,.0f} events/s; spools at most "
+                          f"{paced['peak_rows']:,.0f} rows, {paced['peak_mb']:.1f} MB", flush=True)
 
-        if "burst-puback" in modes:
-            puback = run_pipeline(url, broker.url, work / "burst-puback", args.events,
-                                  args.agents, rate=0, receipts=False)
-            print(f"burst (delete on PUBACK): {puback['rate']:,.0f} events/s "
-                  f"({puback['rate'] / copy_rate:.2f} × plain COPY); all {args.events:,} "
-                  f"stored {puback['elapsed']:.1f} s after the agents started; spools at most "
-                  f"{puback['peak_rows']:,.0f} rows, {puback['peak_mb']:.1f} MB", flush=True)
+            if "burst-puback" in modes:
+                puback = run_pipeline(url, broker.url, work / "burst-puback", args.events,
+                                      args.agents, rate=0, receipts=False)
+                print(f"burst (delete on PUBACK): {puback['rate']:,.0f} events/s "
+                      f"({puback['rate'] / copy_rate:.2f} × plain COPY); all {args.events:,} "
+                      f"stored {puback['elapsed']:.1f} s after the agents started; spools at most "
+                      f"{puback['peak_rows']:,.0f} rows, {puback['peak_mb']:.1f} MB", flush=True)
 
-        if "paced-puback" in modes:
-            paced = run_pipeline(url, broker.url, work / "paced-puback", args.events,
-                                 args.agents, rate=args.rate, receipts=False)
-            print(f"paced at {args.rate:,.0f} events/s, delete on PUBACK: latency "
-                  f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms; achieved "
-                  f"{paced['rate']:,.0f} events/s; spools at most {paced['peak_rows']:,.0f} "
-                  f"rows, {paced['peak_mb']:.1f} MB", flush=True)
+            if "paced-puback" in modes:
+                paced = run_pipeline(url, broker.url, work / "paced-puback", args.events,
+                                     args.agents, rate=args.rate, receipts=False)
+                print(f"paced at {args.rate:,.0f} events/s, delete on PUBACK: latency "
+                      f"p50 {paced['p50']:.0f} ms, p95 {paced['p95']:.0f} ms; achieved "
+                      f"{paced['rate']:,.0f} events/s; spools at most {paced['peak_rows']:,.0f} "
+                      f"rows, {paced['peak_mb']:.1f} MB", flush=True)
 
-        if "autosave" in modes:
-            for label, config in (("autosave_interval 30 (default)", ""),
-                                  ("autosave_on_changes true, autosave_interval 1",
-                                   "autosave_on_changes true\nautosave_interval 1")):
-                rate, last, done = broker_publish_rate(config, args.autosave_queue)
-                print(f"broker {label}: {rate:,.0f} QoS 1 publishes/s acknowledged into a "
-                      f"queue for an absent ingest, {last:,.0f}/s over the last 1,000 "
-                      f"({done:,} of {args.autosave_queue:,} acknowledged in at most 120 s)",
-                      flush=True)
+            if "autosave" in modes:
+                for label, config in (("autosave_interval 30 (default)", ""),
+                                      ("autosave_on_changes true, autosave_interval 1",
+                                       "autosave_on_changes true\nautosave_interval 1")):
+                    rate, last, done = broker_publish_rate(config, args.autosave_queue)
+                    print(f"broker {label}: {rate:,.0f} QoS 1 publishes/s acknowledged into a "
+                          f"queue for an absent ingest, {last:,.0f}/s over the last 1,000 "
+                          f"({done:,} of {args.autosave_queue:,} acknowledged in at most 120 s)",
+                          flush=True)
     finally:
-        broker.cleanup()
-        pg.cleanup()
         shutil.rmtree(work, ignore_errors=True)  # spools and logs: hundreds of MB
-
-
-def plain_copy(url: str, n: int) -> float:
-    """Rows/s of a binary COPY of ``n`` event rows into a copy of the events table."""
-    now = dt.datetime.now(dt.UTC)
-    rows = [
-        (uuid.uuid4(), now - dt.timedelta(milliseconds=i), now, COMMUNITY, "b00", "b00-door",
-         "passage", "in", f"r-{i % 500:04d}", "face", 1, 1.0, "door",
-         json.dumps({"seq": i}))
-        for i in range(n)
-    ]
-    with psycopg.connect(url) as conn:
-        conn.execute("CREATE TABLE events_copy (LIKE events INCLUDING ALL)")
-        conn.commit()
-        start = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
-            f"COPY events_copy ({', '.join(COPY_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(list(COPY_TYPES))
-            for row in rows:
-                copy.write_row(row)
-        conn.commit()
-        elapsed = time.perf_counter() - start
-        conn.execute("DROP TABLE events_copy")
-        conn.commit()
-    return n / elapsed
 
 
 def prepare(url: str, mqtt_url: str, work: Path, agents: int
@@ -454,34 +424,15 @@ def paced_write(logs: list[tuple[Path, Path]], n: int, rate: float) -> None:
             f.close()
 
 
-def wait_for_rows(url: str, n: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT count(*) FROM events").fetchone()
-            if row and row[0] >= n:
-                return
-            time.sleep(0.2)
-    raise SystemExit(f"timed out: fewer than {n} rows after {timeout:.0f} s")
-
-
 def measure(url: str, n: int, elapsed: float) -> dict[str, float]:
     """Sustained rate over the middle 80 % of rows, and latency percentiles."""
+    rate = sustained_rate(url, n, elapsed)
     with psycopg.connect(url, autocommit=True) as conn:
-        received = [r[0] for r in conn.execute(
-            "SELECT received_at FROM events ORDER BY received_at").fetchall()]
-        latencies = [r[0] for r in conn.execute(
+        latencies = [float(r[0]) for r in conn.execute(
             "SELECT extract(epoch FROM received_at - occurred_at) * 1000 FROM events")]
-        dupes = conn.execute("SELECT count(*) - count(DISTINCT event_id) FROM events").fetchone()
-    assert len(received) == n and dupes and dupes[0] == 0, "lost or doubled events"
-    lo, hi = received[n // 10], received[(n * 9) // 10]
-    window = (hi - lo).total_seconds()
-    quantiles = statistics.quantiles([float(x) for x in latencies], n=100)
-    return {"rate": (0.8 * n) / window if window > 0 else float("inf"), "elapsed": elapsed,
-            "p50": quantiles[49], "p95": quantiles[94], "p99": quantiles[98],
-            "max": max(float(x) for x in latencies)}
-
-
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {"rate": rate, "elapsed": elapsed, "p50": quantiles[49], "p95": quantiles[94],
+            "p99": quantiles[98], "max": max(latencies)}
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime as dt
 import multiprocessing
 import os
 import statistics
@@ -47,16 +46,15 @@ import paho.mqtt.client as mqtt
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
-from bench.pipeline import wait_for_rows
-from ingest import queries
+from bench.services import (
+    door_events,
+    plain_copy,
+    private_services,
+    sustained_rate,
+    wait_for_rows,
+)
 from ingest.batch import event_row
-from linli.contract import Event
-from linli.db import migrate
 from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres
-
-COMMUNITY = "bench"
-BUILDINGS = 20
-T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +101,9 @@ def benchmark(n: int, publishers: int, rounds: int, modes: list[str],
     for mode in modes:
         if mode not in ("stock", "fast"):
             raise SystemExit(f"--modes: unknown {mode!r} (stock, fast)")
-    pg = EmbeddedPostgres().start()
-    broker = EmbeddedMosquitto().start()
-    try:
-        with psycopg.connect(pg.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE bench")
-        url = pg.url("bench")
-        migrate(url)
-        events = make_events(n)
+    with private_services() as services:
+        url, pg, broker = services.url, services.pg, services.broker
+        events = door_events(n)
         messages = [(e.topic, e.to_json()) for e in events]
         rows = [event_row(e) for e in events]
         import paho.mqtt as paho_package
@@ -134,9 +127,6 @@ def benchmark(n: int, publishers: int, rounds: int, modes: list[str],
                           f"per replica {run.shares}",
                           flush=True)
         summarise(results, modes, replica_counts)
-    finally:
-        broker.cleanup()
-        pg.cleanup()
 
 
 def summarise(results: list[Run], modes: list[str], replica_counts: list[int]) -> None:
@@ -162,32 +152,6 @@ def _spread(values: list[float], form: str) -> str:
             f"({form.format(min(values))}–{form.format(max(values))})")
 
 
-def make_events(n: int) -> list[Event]:
-    """Door passages spread over buildings and devices, as many agents would send them."""
-    return [
-        Event(event_id=uuid.uuid4(), occurred_at=T0 + dt.timedelta(milliseconds=37 * i),
-              community=COMMUNITY, building=f"b{i % BUILDINGS:02d}",
-              device=f"b{i % BUILDINGS:02d}-u{i % 3}-door", kind="passage",
-              direction="in" if i % 2 else "out", person_id=f"r-{i % 2000:04d}",
-              credential="face", source="door", attrs={"reader": 1, "seq": i})
-        for i in range(n)
-    ]
-
-
-def plain_copy(url: str, rows: list[tuple[Any, ...]]) -> float:
-    """Rows/s of ingest's own binary COPY of ``rows`` into the empty ``events`` table."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE events, presence, devices, dead_letters")
-        started = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cur, cur.copy(queries.COPY_EVENTS) as copy:
-            copy.set_types(list(queries.EVENT_TYPES))
-            for row in rows:
-                copy.write_row(row)
-        elapsed = time.perf_counter() - started
-        conn.execute("TRUNCATE events")
-    return len(rows) / elapsed
-
-
 def run_once(url: str, broker: EmbeddedMosquitto, pg: EmbeddedPostgres,
              messages: list[tuple[str, bytes]], rows: list[tuple[Any, ...]], replicas: int,
              mode: str, publishers: int) -> Run:
@@ -200,6 +164,8 @@ def run_once(url: str, broker: EmbeddedMosquitto, pg: EmbeddedPostgres,
     # it deals each of them while they are away.
     idle = [proc.stop() for proc in [Replica(url, mqtt_url, client_id, stock=mode == "stock")
                                      for client_id in ids]]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE events, presence, resident_signals, devices, dead_letters")
     publish_all(mqtt_url, messages, publishers)
     copy_rate = plain_copy(url, rows)  # right before the run: the same load, as far as can be
 
@@ -208,7 +174,8 @@ def run_once(url: str, broker: EmbeddedMosquitto, pg: EmbeddedPostgres,
     procs = [Replica(url, mqtt_url, client_id, stock=mode == "stock", wait=False)
              for client_id in ids]
     wait_for_rows(url, len(messages), timeout=max(120.0, len(messages) / 500))
-    wall = len(messages) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    wall = len(messages) / elapsed
     ends = [proc.stop() for proc in procs]
     broker_s = cpu_seconds(broker.process.pid) - cpu_before[0]
     database_s = cpu_seconds(postmaster, tree=True) - cpu_before[1]
@@ -216,7 +183,7 @@ def run_once(url: str, broker: EmbeddedMosquitto, pg: EmbeddedPostgres,
                  for client_id in ids]:
         proc.wait_exit(120)
     cpu_us = (sum(cpu for _, cpu in ends) - sum(cpu for _, cpu in idle)) / len(messages) * 1e6
-    return Run(mode, replicas, sustained_rate(url, len(messages)), wall,
+    return Run(mode, replicas, sustained_rate(url, len(messages), elapsed), wall,
                [stored for stored, _ in ends], copy_rate, cpu_us,
                broker_s / len(messages) * 1e6, database_s / len(messages) * 1e6)
 
@@ -349,19 +316,6 @@ def _acknowledged(info: mqtt.MQTTMessageInfo) -> None:
     info.wait_for_publish(60)
     if not info.is_published():
         raise SystemExit("the broker did not acknowledge a publish within 60 s")
-
-
-def sustained_rate(url: str, n: int) -> float:
-    """Events/s over the middle 80 % of rows by commit time; checks none lost or doubled."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        received = [r[0] for r in conn.execute(
-            "SELECT received_at FROM events ORDER BY received_at").fetchall()]
-        distinct = conn.execute("SELECT count(DISTINCT event_id) FROM events").fetchone()
-    if len(received) != n or not distinct or distinct[0] != n:
-        raise SystemExit(f"lost or doubled events: {len(received)} rows, "
-                         f"{distinct[0] if distinct else 0} distinct, {n} published")
-    window = (received[(n * 9) // 10] - received[n // 10]).total_seconds()
-    return 0.8 * n / window if window > 0 else float("inf")
 
 
 if __name__ == "__main__":

@@ -28,10 +28,9 @@ import paho.mqtt.client as mqtt
 import psycopg
 import yaml
 
+from bench.services import private_services
 from linli.contract import Event, EventKind, Source
-from linli.db import migrate
 from linli.directory import import_directory, load_directory
-from linli.embedded import EmbeddedMosquitto, EmbeddedPostgres
 from linli.mqtt import parse_broker_url
 from linli.webhook import Delivery, WebhookReceiver
 
@@ -71,38 +70,33 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=0.5, help="seconds between them")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="linli-urgent-"))
-    pg, broker = EmbeddedPostgres().start(), EmbeddedMosquitto().start()
     arrived: dict[str, float] = {}
-    receiver = WebhookReceiver(on_delivery=lambda d: _note(d, arrived)).start()
     procs: list[subprocess.Popen[bytes]] = []
-    try:
-        with psycopg.connect(pg.url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE urgent")
-        url = pg.url("urgent")
-        migrate(url)
-        path = work / "community.yaml"
-        path.write_text(yaml.safe_dump(directory(receiver), allow_unicode=True), "utf-8")
-        with psycopg.connect(url) as conn:
-            import_directory(conn, load_directory(path))
-        env = dict(os.environ, LINLI_DATABASE_URL=url, LINLI_MQTT_URL=broker.url,
-                   LINLI_LOG_LEVEL="WARNING", LINLI_INGEST__CLIENT_ID="bench-urgent",
-                   LINLI_RULES__INTERVAL_S="60", LINLI_PUSH__POLL_INTERVAL_S="2")
-        for service in ("ingest", "rules"):
-            procs.append(subprocess.Popen([sys.executable, "-m", "linli.cli", service], env=env))
-        time.sleep(3.0)
-        sent = run(broker.url, args)
-        deadline = time.monotonic() + 10
-        while len(arrived) < len(sent) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        report(sent, arrived, args)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            proc.wait(15)
-        receiver.stop()
-        broker.cleanup()
-        pg.cleanup()
+    with private_services("urgent") as services:
+        receiver = WebhookReceiver(on_delivery=lambda d: _note(d, arrived)).start()
+        try:
+            url, broker = services.url, services.broker
+            path = work / "community.yaml"
+            path.write_text(yaml.safe_dump(directory(receiver), allow_unicode=True), "utf-8")
+            with psycopg.connect(url) as conn:
+                import_directory(conn, load_directory(path))
+            env = dict(os.environ, LINLI_DATABASE_URL=url, LINLI_MQTT_URL=broker.url,
+                       LINLI_LOG_LEVEL="WARNING", LINLI_INGEST__CLIENT_ID="bench-urgent",
+                       LINLI_RULES__INTERVAL_S="60", LINLI_PUSH__POLL_INTERVAL_S="2")
+            for service in ("ingest", "rules"):
+                procs.append(subprocess.Popen([sys.executable, "-m", "linli.cli", service], env=env))
+            time.sleep(3.0)
+            sent = run(broker.url, args)
+            deadline = time.monotonic() + 10
+            while len(arrived) < len(sent) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            report(sent, arrived, args)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(15)
+            receiver.stop()
 
 
 def run(broker_url: str, args: argparse.Namespace) -> dict[str, float]:

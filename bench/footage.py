@@ -102,6 +102,14 @@ CLIPS: tuple[Clip, ...] = (
          "walking both ways singly and in groups (PETS 2009 S2, view 1)",
          deb="opencv-doc=4.6.0+dfsg-12",
          deb_path="usr/share/doc/opencv-doc/examples/data/vtest.avi"),
+    Clip("street_elevated", "theAIGuysCode/yolov4-deepsort",
+         "24e675f59d556e13c680df125918ec031c4bd683", "data/video/test.mp4",
+         "1ee4f08b14d0b79d62c33081b9085f9ff7e739e022a537faeb390ca1b398d489",
+         "repository GPL-3.0; the clip's origin is not stated there: the scene is the Oxford "
+         "Town Centre sequence (Benfold and Reid, CVPR 2011; University of Oxford, research "
+         "use) re-encoded at 30 fps, so treat it as research-use only",
+         "1920x1080 30 fps, 302 frames; elevated view down a pedestrian shopping street "
+         "(Cornmarket Street, Oxford), people walking and pushing bicycles both ways"),
 )
 """Excluded on purpose: every clip of intel-iot-devkit/sample-videos and of
 koba/overhead-camera-people-counter (the reviewers' held-out set); clips whose repository has

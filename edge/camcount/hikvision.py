@@ -13,6 +13,11 @@ JSON on firmware asked for it) holding ``peopleCounting``:
 ``isDataRetransmission: true`` marks a report the camera re-sends after a network outage;
 the tracker drops it when it adds nothing, the window id when it was counted already.
 Times may come with a one-digit offset (``-5:00``), which is read as ``-05:00``.
+
+When the stream opens after an outage or a restart, ``reports: real_time`` counters are
+caught up from the camera's stored statistics (``counting/search``, hourly slots): what
+passed while the agent was away is counted once, timed at the end of its hour (see
+``edge.camcount.statistics`` for why nothing is counted twice).
 """
 
 from __future__ import annotations
@@ -27,16 +32,26 @@ from typing import Any
 from edge.camcount.config import HikvisionCountingSource
 from edge.camcount.counters import Reading
 from edge.camcount.source import CountingCamera, Window
+from edge.camcount.statistics import (
+    MAX_DAYS,
+    catch_up_readings,
+    read_statistics,
+    search_body,
+    search_days,
+    search_path,
+)
 from edge.hikvision.parse import body_complete
 from edge.rejects import RejectedLine
 from edge.sources import SourceContext
 from edge.vendors.multipart import BadPart, Part
 from edge.vendors.payload import BadPayload, as_int, load_json, parse_device_time, utf8
+from edge.vendors.terminal import check_status
 
 __all__ = ["HikvisionCounting", "make_source", "read_counting"]
 
 ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
 COUNTING = "peoplecounting"
+_STREAM = re.compile(r"^ch(\d{1,3})$")
 _SHORT_OFFSET = re.compile(r"([+-])(\d):(\d\d)$")
 MAX_COUNTER = 10_000_000
 
@@ -136,6 +151,42 @@ class HikvisionCounting(CountingCamera):
         """One alertStream connection."""
         with self.client() as client, self.stream(client, ALERT_STREAM) as response:
             self.follow_stream(response, stop, what="alertStream", complete=body_complete)
+
+    def read_totals(self) -> list[Reading]:
+        """The running totals at the end of each hour the agent missed, from the camera's
+        statistics, for every channel counter it has a stored state for."""
+        if self.hik.reports != "real_time":
+            return []
+        with self._lock:
+            streams = {name: state for name, state in self.tracker.streams.items()
+                       if _STREAM.match(name)}
+        now = self.drift.device_now()
+        readings: list[Reading] = []
+        with self.client() as client:
+            for name, state in sorted(streams.items()):
+                channel = int(name[2:])
+                if self.hik.channels and channel not in self.hik.channels:
+                    continue
+                days = search_days(state.at, now, self.hik.zone)
+                if days and days[0] > state.at.astimezone(self.hik.zone).date():
+                    self.raise_problem("counting_statistics", f"counter {name}: last report "
+                                       f"{state.at.isoformat()} lies more than {MAX_DAYS} days "
+                                       "back; not caught up from the camera's statistics")
+                    continue
+                slots = []
+                for day in days:
+                    response = client.post(search_path(channel), content=search_body(day),
+                                           headers={"Content-Type": "application/xml"})
+                    check_status(response)
+                    slots += read_statistics(response.content, self.hik.zone)
+                found, reason = catch_up_readings(name, state, slots, now, self.hik.zone,
+                                                  {"channel": channel})
+                if reason is not None:
+                    self.raise_problem("counting_statistics", f"counter {name}: {reason}; "
+                                       "not caught up from them")
+                readings += found
+        self.saw_data()
+        return readings
 
     def take(self, items: Sequence[Part | BadPart], channel: str) -> None:
         """Readings and windows out of the stream's parts."""

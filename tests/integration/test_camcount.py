@@ -141,3 +141,47 @@ def test_dahua_counts_become_rows_and_an_outage_is_caught_up_once(
     status = restarted.device_status()
     assert status is not None and status["kind"] == "camera"
     assert status["counters"]["ch1/NumberStat"]["in"] == 1
+
+
+def test_hikvision_outage_is_caught_up_from_the_statistics_once_at_its_hours(
+        pipeline: Pipeline, hik: HikvisionCountingCamera) -> None:
+    day = hik.device_now().date() - dt.timedelta(days=1)
+
+    def local(hour: int, minute: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=hik.zone)
+
+    config = agent_config("hikvision-counting", hik)
+    agent = pipeline.start_agent(config)
+    source = agent.agent.sources[0]
+    assert isinstance(source, HikvisionCounting)
+    wait_for(source.is_online, 10, "the alert stream")
+    hik.walk(entered=3, exited=1, at=local(9, 10))  # the base
+    wait_for(lambda: source.counts.baselines == 1, 10, "the base report")
+    hik.walk(entered=1, at=local(9, 40))
+    assert settle(pipeline, {"in": 1}) == {"in": 1}
+
+    agent.stop()  # the camera keeps counting, and keeps its hourly statistics
+    hik.walk(entered=2, at=local(9, 50))  # in the hour of the last report seen
+    hik.walk(exited=2, at=local(11, 5))
+    hik.walk(entered=4, exited=1, at=local(13, 30))
+    again = pipeline.start_agent(config)
+    assert settle(pipeline, {"in": 7, "out": 3}) == {"in": 7, "out": 3}
+    assert "<reportType>daily</reportType>" in hik.searches[0]
+    caught = pipeline.rows("SELECT occurred_at, direction, count FROM events WHERE device = %s "
+                           "AND attrs ? 'caught_up' ORDER BY occurred_at, direction", DEVICE)
+    assert [(r["occurred_at"].astimezone(hik.zone).strftime("%H:%M:%S"), r["direction"],
+             r["count"]) for r in caught] == [
+        ("09:59:59", "in", 2), ("11:59:59", "out", 2), ("13:59:59", "in", 4),
+        ("13:59:59", "out", 1)]
+    hik.walk(entered=1)  # today, live: the counter restarted at midnight
+    assert settle(pipeline, {"in": 8, "out": 3}) == {"in": 8, "out": 3}
+
+    again.stop()  # a second reconnect reads the same statistics again: nothing twice
+    searched = len(hik.searches)
+    third = pipeline.start_agent(config)
+    wait_for(lambda: len(hik.searches) > searched, 10, "the second catch-up")
+    hik.resend()
+    hik.walk(exited=1)
+    assert settle(pipeline, {"in": 8, "out": 4}) == {"in": 8, "out": 4}
+    restarted = third.agent.sources[0]
+    assert isinstance(restarted, HikvisionCounting) and restarted.problems() == []

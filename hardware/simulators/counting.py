@@ -11,7 +11,10 @@ a real socket, with the digest authentication, clock and streams of ``http_devic
 - ``DahuaCountingCamera``: ``GET /cgi-bin/videoStatServer.cgi?action=attach&channel=N
   &heartbeat=S`` (``multipart/x-mixed-replace; boundary=myboundary``): the ``summary.*``
   lines when the stream opens and on every change, ``Heartbeat`` when idle; and
-  ``action=getSummary``.
+  ``action=getSummary``; and ``GET /cgi-bin/eventManager.cgi?action=attach
+  &codes=[NumberStat,...]&heartbeat=S``: a ``Code=NumberStat;action=Pulse;index=0;data={...}``
+  part (``EnteredNumber``, ``ExitedNumber``, ``Number``) on every change, for the attached
+  codes only (``emit`` sends any other code, e.g. ``ManNumDetection``).
 
 Tests make people pass (``walk``, at the device's now or at a given device time; the
 counters of the day restart at the device's local midnight, as the cameras' do), reset
@@ -27,9 +30,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import random
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 from hardware.simulators.http_device import DeviceHandler, SimulatedDevice
@@ -38,6 +43,7 @@ __all__ = ["DahuaCountingCamera", "HikvisionCountingCamera", "main"]
 
 ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
 VIDEO_STAT = "/cgi-bin/videoStatServer.cgi"
+EVENT_MANAGER = "/cgi-bin/eventManager.cgi"
 COUNTING_SEARCH = re.compile(r"^/ISAPI/System/Video/inputs/channels/(\d+)/counting/search$")
 
 
@@ -71,19 +77,23 @@ class _Counting(SimulatedDevice):
             self.exited_today += exited
             if self.online:
                 self.reports += 1
-                self.broadcast(self.report_part())
+                self.report()
 
     def reset(self, *, report: bool = False) -> None:
         """The counters go back to zero (midnight, a reboot, cleared by hand)."""
         with self.lock:
             self.entered = self.exited = self.entered_today = self.exited_today = 0
             if report and self.online:
-                self.broadcast(self.report_part())
+                self.report()
 
     def resend(self) -> None:
         """Send the last report again, unchanged."""
         with self.lock:
-            self.broadcast(self.report_part(retransmitted=True))
+            self.report(retransmitted=True)
+
+    def report(self, *, retransmitted: bool = False) -> None:
+        """Send the totals on the open streams."""
+        self.broadcast(self.report_part(retransmitted=retransmitted))
 
     def report_part(self, *, retransmitted: bool = False) -> bytes:
         """The totals as one stream part."""
@@ -235,6 +245,11 @@ class DahuaCountingCamera(_Counting):
         kwargs.setdefault("heartbeat_s", 5.0)
         super().__init__(**kwargs)
         self.summaries = 0
+        self.event_id = 0
+        self.event_attaches = 0
+        """eventManager streams opened so far (counted once the stream takes events)."""
+        self._stat_streams: set[object] = set()
+        self._event_streams: dict[object, set[str]] = {}
 
     def summary(self) -> bytes:
         """The ``summary.*`` lines."""
@@ -264,21 +279,73 @@ class DahuaCountingCamera(_Counting):
         """The summary as a stream part."""
         return self.part(self.summary())
 
+    def report(self, *, retransmitted: bool = False) -> None:
+        """The summary on the ``videoStatServer`` streams, ``NumberStat`` on the
+        ``eventManager`` ones."""
+        with self.lock:
+            summary = self.report_part()
+            for key in list(self._stat_streams):
+                self.send_to(key, summary)
+            now = self.device_now()
+            self.event_id += 1
+            self.emit("NumberStat", {
+                "AreaID": 0, "Class": "NumberStat", "EnteredNumber": self.entered,
+                "EventID": self.event_id, "ExitedNumber": self.exited,
+                "LocaleTime": now.strftime("%Y-%m-%d %H:%M:%S"), "Name": "NumberStat",
+                "Number": max(0, self.entered - self.exited), "PTS": 43380319830.0,
+                "RuleID": 1, "Type": "", "UTC": int(now.timestamp())})
+
+    def emit(self, code: str, data: dict[str, Any], index: int = 0, *,
+             action: str = "Pulse") -> None:
+        """One event on the ``eventManager`` streams attached to ``code``, its data JSON
+        spread over lines as the devices write it."""
+        body = f"Code={code};action={action};index={index};data=" + json.dumps(data, indent=3)
+        part = self.part(body.encode())
+        with self.lock:
+            if not self.online:
+                return
+            for key, codes in list(self._event_streams.items()):
+                if code in codes or "All" in codes:
+                    self.send_to(key, part)
+
     def answer(self, handler: DeviceHandler) -> None:
-        """``videoStatServer.cgi``: attach and getSummary."""
+        """``videoStatServer.cgi`` (attach, getSummary) and ``eventManager.cgi`` (attach)."""
         query = handler.query
-        if handler.route != VIDEO_STAT:
+        beat = float(query.get("heartbeat", "0") or 0)
+        beat = beat if beat > 0 else 3600.0
+        if handler.route == EVENT_MANAGER and query.get("action") == "attach":
+            codes = set(query.get("codes", "[All]").strip("[]").split(","))
+            self._serve(handler, self._event_streams, codes, self._event_stream_open, beat)
+        elif handler.route != VIDEO_STAT:
             handler.reply(400, b"Error\r\nBad Request!\r\n")
         elif query.get("action") == "attach":
-            beat = float(query.get("heartbeat", "0") or 0)
-            self.serve_stream(handler, "multipart/x-mixed-replace; boundary=myboundary",
-                              lambda: [self.report_part()], lambda: self.part(b"Heartbeat"),
-                              heartbeat_s=beat if beat > 0 else 3600.0)
+            self._serve(handler, None, set(), lambda: [self.report_part()], beat)
         elif query.get("action") == "getSummary":
             self.summaries += 1
             handler.reply(200, self.summary())
         else:
             handler.reply(400, b"Error\r\nBad Request!\r\n")
+
+    def _event_stream_open(self) -> list[bytes]:
+        self.event_attaches += 1  # called under the lock, once the stream is registered
+        return []
+
+    def _serve(self, handler: DeviceHandler, events: dict[object, set[str]] | None,
+               codes: set[str], opening: Callable[[], list[bytes]], beat: float) -> None:
+        key = id(handler)
+        with self.lock:
+            if events is None:
+                self._stat_streams.add(key)
+            else:
+                events[key] = codes
+        try:
+            self.serve_stream(handler, "multipart/x-mixed-replace; boundary=myboundary",
+                              opening, lambda: self.part(b"Heartbeat"),
+                              heartbeat_s=beat, stream_key=key)
+        finally:
+            with self.lock:
+                self._stat_streams.discard(key)
+                self._event_streams.pop(key, None)
 
 
 def main(argv: list[str] | None = None) -> int:

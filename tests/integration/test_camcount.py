@@ -185,3 +185,38 @@ def test_hikvision_outage_is_caught_up_from_the_statistics_once_at_its_hours(
     assert settle(pipeline, {"in": 8, "out": 4}) == {"in": 8, "out": 4}
     restarted = third.agent.sources[0]
     assert isinstance(restarted, HikvisionCounting) and restarted.problems() == []
+
+
+def test_dahua_number_stat_events_on_the_event_manager_count_once_through_an_outage(
+        pipeline: Pipeline, dahua: DahuaCountingCamera) -> None:
+    dahua.walk(entered=40, exited=38)  # the day so far
+    config = agent_config("dahua-counting", dahua, interface="event_manager")
+    agent = pipeline.start_agent(config)
+    source = agent.agent.sources[0]
+    assert isinstance(source, DahuaCounting)
+    wait_for(lambda: dahua.event_attaches == 1, 10, "the eventManager stream")
+    assert ("GET", "/cgi-bin/eventManager.cgi?action=attach&codes=[NumberStat]&heartbeat=1"
+            ) in dahua.requests
+    dahua.walk(entered=1)  # the first NumberStat ever seen: the base
+    wait_for(lambda: source.counts.baselines == 1, 10, "the base event")
+    dahua.walk(entered=2)
+    dahua.emit("NumberStat", {"Name": "NumberStat", "EnteredNumber": 99})  # broken: no exits
+    dahua.walk(exited=1)
+    assert settle(pipeline, {"in": 2, "out": 1}) == {"in": 2, "out": 1}
+    assert source.stats.rejected == 1
+
+    agent.stop()
+    dahua.walk(entered=3, exited=2)  # nobody attached: the event is lost, the totals are not
+    again = pipeline.start_agent(config)
+    wait_for(lambda: dahua.event_attaches == 2, 10, "the eventManager stream again")
+    dahua.walk(entered=1)
+    assert settle(pipeline, {"in": 6, "out": 3}) == {"in": 6, "out": 3}
+    dahua.resend()  # the same totals again
+    dahua.walk(exited=1)
+    assert settle(pipeline, {"in": 6, "out": 4}) == {"in": 6, "out": 4}
+    rows = pipeline.rows("SELECT attrs FROM events WHERE device = %s", DEVICE)
+    assert {r["attrs"]["interface"] for r in rows} == {"event_manager"}
+    assert {r["attrs"]["stream"] for r in rows} == {"ch1/NumberStat/area0/events"}
+    assert dahua.summaries == 0  # videoStatServer's getSummary is another view: not mixed in
+    restarted = again.agent.sources[0]
+    assert isinstance(restarted, DahuaCounting) and restarted.counts.baselines == 0

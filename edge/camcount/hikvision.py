@@ -14,9 +14,9 @@ JSON on firmware asked for it) holding ``peopleCounting``:
 the tracker drops it when it adds nothing, the window id when it was counted already.
 Times may come with a one-digit offset (``-5:00``), which is read as ``-05:00``.
 
-When the stream opens after an outage or a restart, ``reports: real_time`` counters are
-caught up from the camera's stored statistics (``counting/search``, hourly slots): what
-passed while the agent was away is counted once, timed at the end of its hour (see
+When the stream opens after an outage or a restart, the channels' counters are caught up
+from the camera's stored statistics (``counting/search``, hourly slots): what passed while
+the agent was away is counted once, timed at the end of its hour (see
 ``edge.camcount.statistics`` for why nothing is counted twice).
 """
 
@@ -29,12 +29,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import httpx
+
 from edge.camcount.config import HikvisionCountingSource
-from edge.camcount.counters import Reading
+from edge.camcount.counters import Reading, StreamState, WindowMark
 from edge.camcount.source import CountingCamera, Window
 from edge.camcount.statistics import (
     MAX_DAYS,
+    Slot,
     catch_up_readings,
+    catch_up_windows,
     read_statistics,
     search_body,
     search_days,
@@ -152,41 +156,56 @@ class HikvisionCounting(CountingCamera):
         with self.client() as client, self.stream(client, ALERT_STREAM) as response:
             self.follow_stream(response, stop, what="alertStream", complete=body_complete)
 
-    def read_totals(self) -> list[Reading]:
-        """The running totals at the end of each hour the agent missed, from the camera's
-        statistics, for every channel counter it has a stored state for."""
-        if self.hik.reports != "real_time":
-            return []
+    def read_missed(self) -> tuple[list[Reading], list[Window]]:
+        """What the camera counted while the agent was away, from its hourly statistics,
+        for every channel counter with a stored state: running totals at the end of each
+        missed hour (``real_time``), or the missed hours as windows (``time_range``)."""
+        real_time = self.hik.reports == "real_time"
         with self._lock:
-            streams = {name: state for name, state in self.tracker.streams.items()
-                       if _STREAM.match(name)}
+            marks: dict[str, StreamState | WindowMark] = dict(
+                self.tracker.streams if real_time else self.tracker.windows)
         now = self.drift.device_now()
         readings: list[Reading] = []
+        windows: list[Window] = []
         with self.client() as client:
-            for name, state in sorted(streams.items()):
-                channel = int(name[2:])
-                if self.hik.channels and channel not in self.hik.channels:
+            for name, mark in sorted(marks.items()):
+                match = _STREAM.match(name)
+                channel = int(match.group(1)) if match else 0
+                if not match or (self.hik.channels and channel not in self.hik.channels):
+                    continue  # the search is per channel: a region's counter has none
+                since = mark.at if isinstance(mark, StreamState) else mark.until
+                slots = self._statistics(client, name, channel, since, now)
+                if slots is None:
                     continue
-                days = search_days(state.at, now, self.hik.zone)
-                if days and days[0] > state.at.astimezone(self.hik.zone).date():
-                    self.raise_problem("counting_statistics", f"counter {name}: last report "
-                                       f"{state.at.isoformat()} lies more than {MAX_DAYS} days "
-                                       "back; not caught up from the camera's statistics")
-                    continue
-                slots = []
-                for day in days:
-                    response = client.post(search_path(channel), content=search_body(day),
-                                           headers={"Content-Type": "application/xml"})
-                    check_status(response)
-                    slots += read_statistics(response.content, self.hik.zone)
-                found, reason = catch_up_readings(name, state, slots, now, self.hik.zone,
-                                                  {"channel": channel})
+                attrs: dict[str, Any] = {"channel": channel}
+                if isinstance(mark, StreamState):
+                    found, reason = catch_up_readings(name, mark, slots, now, self.hik.zone,
+                                                      attrs)
+                    readings += found
+                else:
+                    missed, reason = catch_up_windows(name, mark, slots, now, attrs)
+                    windows += missed
                 if reason is not None:
                     self.raise_problem("counting_statistics", f"counter {name}: {reason}; "
                                        "not caught up from them")
-                readings += found
         self.saw_data()
-        return readings
+        return readings, windows
+
+    def _statistics(self, client: httpx.Client, name: str, channel: int, since: dt.datetime,
+                    now: dt.datetime) -> list[Slot] | None:
+        days = search_days(since, now, self.hik.zone)
+        if days and days[0] > since.astimezone(self.hik.zone).date():
+            self.raise_problem("counting_statistics", f"counter {name}: last report "
+                               f"{since.isoformat()} lies more than {MAX_DAYS} days back; "
+                               "not caught up from the camera's statistics")
+            return None
+        slots: list[Slot] = []
+        for day in days:
+            response = client.post(search_path(channel), content=search_body(day),
+                                   headers={"Content-Type": "application/xml"})
+            check_status(response)
+            slots += read_statistics(response.content, self.hik.zone)
+        return slots
 
     def take(self, items: Sequence[Part | BadPart], channel: str) -> None:
         """Readings and windows out of the stream's parts."""

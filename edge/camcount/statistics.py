@@ -41,6 +41,15 @@ less. A counter cleared by hand during the day, a reset time other than midnight
 camera that keeps no statistics fails that check; then nothing is caught up (the next
 live report still counts the outage, at its own time) and ``counting_statistics``
 is raised for the installer.
+
+A camera reporting closed windows (``reports: time_range``) is caught up from the same
+slots against its ``WindowMark``: the hour the last window counted started in gives only
+what its slot holds beyond what the windows counted in it (from the mark to the hour's
+end), each later closed hour all of its slot; every one of them is handed on as a window
+(id from the stream and its bounds), and the mark moves to the hour's end, so a window the
+camera re-sends from the outage (``isDataRetransmission``) ends at or before the mark and
+is not counted again. An hour whose slot holds fewer people than the windows counted in
+it is a mismatch: nothing is caught up.
 """
 
 from __future__ import annotations
@@ -52,11 +61,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from edge.camcount.counters import Reading, StreamState
+from edge.camcount.counters import Reading, StreamState, WindowMark
+from edge.camcount.source import Window
 from edge.vendors.payload import BadPayload, as_int, parse_device_time, utf8
 
-__all__ = ["MAX_DAYS", "Slot", "catch_up_readings", "read_statistics", "search_body",
-           "search_days", "search_path"]
+__all__ = ["MAX_DAYS", "Slot", "catch_up_readings", "catch_up_windows", "read_statistics",
+           "search_body", "search_days", "search_path"]
 
 MAX_DAYS = 7
 """Days searched back at most (cameras keep more, an outage of a week is a visit)."""
@@ -165,6 +175,36 @@ def catch_up_readings(stream: str, state: StreamState, slots: Sequence[Slot],
                                     {**attrs, "caught_up": True,
                                      "slot_start": slot.start.isoformat()}))
     return readings, None
+
+
+def catch_up_windows(stream: str, mark: WindowMark, slots: Sequence[Slot], now: dt.datetime,
+                     attrs: dict[str, Any]) -> tuple[list[Window], str | None]:
+    """The closed hours after ``mark`` as windows of what the windows did not count (see
+    the module docstring), or none and the reason the slots cannot be trusted."""
+    windows: list[Window] = []
+    second = dt.timedelta(seconds=1)
+    for slot in slots:
+        boundary = slot.end + second
+        if boundary > now or slot.start < mark.hour or mark.until >= boundary:
+            continue
+        if slot.start == mark.hour:
+            entered, exited = slot.entered - mark.entered, slot.exited - mark.exited
+            if entered < 0 or exited < 0:
+                return [], (f"the camera's statistics for the hour from "
+                            f"{slot.start:%Y-%m-%d %H:%M} ({slot.entered}/{slot.exited} in/out) "
+                            f"hold fewer people than its windows reported in it "
+                            f"({mark.entered}/{mark.exited})")
+            start = mark.until
+        elif slot.start < mark.until:
+            continue  # the last window ran into this hour: it cannot be split, leave it
+        else:
+            entered, exited, start = slot.entered, slot.exited, slot.start
+        if entered == 0 and exited == 0:
+            continue  # nobody passed: nothing to count, and nothing a re-sent window could double
+        windows.append(Window(stream, start.astimezone(dt.UTC), boundary.astimezone(dt.UTC),
+                              entered, exited, {**attrs, "caught_up": True,
+                                                "slot_start": slot.start.isoformat()}))
+    return windows, None
 
 
 def _sum(slots: Any) -> tuple[int, int]:

@@ -220,3 +220,39 @@ def test_dahua_number_stat_events_on_the_event_manager_count_once_through_an_out
     assert dahua.summaries == 0  # videoStatServer's getSummary is another view: not mixed in
     restarted = again.agent.sources[0]
     assert isinstance(restarted, DahuaCounting) and restarted.counts.baselines == 0
+
+
+def test_hikvision_windows_missed_in_an_outage_are_caught_up_from_the_statistics_once(
+        pipeline: Pipeline, hik: HikvisionCountingCamera) -> None:
+    day = hik.device_now().date() - dt.timedelta(days=1)
+
+    def local(hour: int, minute: int) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=hik.zone)
+
+    config = agent_config("hikvision-counting", hik, reports="time_range")
+    agent = pipeline.start_agent(config)
+    wait_for(lambda: agent.agent.sources[0].is_online() and hik.stream_count == 1, 10,
+             "the alert stream")
+    hik.walk(entered=2, exited=1, at=local(9, 5))  # real-time reports: ignored in this mode
+    hik.walk(entered=1, at=local(9, 20))
+    hik.send_window(local(9, 0), local(9, 15), 2, 1)
+    hik.send_window(local(9, 15), local(9, 30), 1, 0)
+    assert settle(pipeline, {"in": 3, "out": 1}) == {"in": 3, "out": 1}
+
+    agent.stop()  # the windows of the outage never reach the agent
+    hik.walk(entered=4, at=local(9, 40))
+    hik.walk(exited=2, at=local(11, 10))
+    again = pipeline.start_agent(config)
+    assert settle(pipeline, {"in": 7, "out": 3}) == {"in": 7, "out": 3}
+    caught = pipeline.rows("SELECT occurred_at, direction, count FROM events WHERE device = %s "
+                           "AND attrs ? 'caught_up' ORDER BY occurred_at", DEVICE)
+    assert [(r["occurred_at"].astimezone(hik.zone).strftime("%H:%M"), r["direction"], r["count"])
+            for r in caught] == [("10:00", "in", 4), ("12:00", "out", 2)]
+    hik.send_window(local(9, 30), local(9, 45), 4, 0)  # re-sent from the outage: caught up
+    start = hik.device_now().replace(microsecond=0) - dt.timedelta(minutes=10)
+    hik.walk(entered=1, at=start + dt.timedelta(minutes=1))
+    hik.send_window(start, start + dt.timedelta(minutes=10), 1, 0)  # today, live
+    assert settle(pipeline, {"in": 8, "out": 3}) == {"in": 8, "out": 3}
+    source = again.agent.sources[0]
+    assert isinstance(source, HikvisionCounting)
+    assert source.counts.stale == 1 and source.problems() == []

@@ -15,6 +15,7 @@ from edge.camcount.statistics import (
     MAX_DAYS,
     Slot,
     catch_up_readings,
+    catch_up_windows,
     read_statistics,
     search_body,
     search_days,
@@ -167,3 +168,45 @@ def test_days_searched_run_from_the_last_report_to_today_and_no_further_back() -
 
 def _reading(at: dt.datetime, entered: int, exited: int) -> Reading:
     return Reading("ch1", at.astimezone(dt.UTC), entered, exited)
+
+
+def test_windows_are_caught_up_beyond_what_the_windows_counted_in_their_hour() -> None:
+    # windows 09:00–09:15 and 09:15–09:30 counted 3 in, 1 out; then the agent was away
+    tracker = CounterTracker(200)
+    assert tracker.observe_window("ch1", local(DAY, 9), local(DAY, 9, 15), 2, 1, local(DAY, 9))
+    assert tracker.observe_window("ch1", local(DAY, 9, 15), local(DAY, 9, 30), 1, 0,
+                                  local(DAY, 9))
+    mark = tracker.windows["ch1"]
+    assert (mark.until, mark.entered, mark.exited) == (local(DAY, 9, 30), 3, 1)
+    slots = hours(DAY, {8: (5, 5), 9: (7, 1), 11: (0, 2), 14: (9, 9)})
+    windows, reason = catch_up_windows("ch1", mark, slots, local(DAY, 14, 20), {"channel": 1})
+    assert reason is None
+    assert [(w.start.astimezone(ZONE).strftime("%H:%M"), w.end.astimezone(ZONE).strftime("%H:%M"),
+             w.entered, w.exited) for w in windows] == [("09:30", "10:00", 4, 0),
+                                                         ("11:00", "12:00", 0, 2)]
+    assert all(w.attrs["caught_up"] for w in windows)
+    for window in windows:
+        assert tracker.observe_window("ch1", window.start, window.end, window.entered,
+                                      window.exited, local(DAY, window.start.astimezone(ZONE).hour))
+    # a window the camera re-sends from the outage was caught up already
+    assert not tracker.observe_window("ch1", local(DAY, 9, 30), local(DAY, 9, 45), 4, 0,
+                                      local(DAY, 9))
+    assert not tracker.observe_window("ch1", local(DAY, 11, 45), local(DAY, 12, 0), 0, 2,
+                                      local(DAY, 11))
+    # the next live window counts; reading the slots again catches nothing up twice
+    assert tracker.observe_window("ch1", local(DAY, 14, 0), local(DAY, 14, 15), 1, 0,
+                                  local(DAY, 14))
+    assert catch_up_windows("ch1", tracker.windows["ch1"], slots, local(DAY, 14, 20), {}) == (
+        [], None)
+    # and the marks survive the checkpoint
+    again = CounterTracker.from_text(tracker.to_text(), 200)
+    assert again.windows == tracker.windows
+
+
+def test_an_hour_holding_fewer_people_than_its_windows_catches_nothing_up() -> None:
+    tracker = CounterTracker(200)
+    tracker.observe_window("ch1", local(DAY, 9), local(DAY, 9, 30), 5, 1, local(DAY, 9))
+    windows, reason = catch_up_windows("ch1", tracker.windows["ch1"],
+                                       hours(DAY, {9: (2, 1), 10: (3, 3)}), local(DAY, 12),
+                                       {})
+    assert windows == [] and reason is not None and "fewer people" in reason

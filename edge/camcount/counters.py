@@ -5,7 +5,8 @@ The agent keeps, per counter stream (channel, rule or region), the last totals i
 into events and the *epoch* they belong to, and makes each new report a delta:
 
 - totals unchanged (a heartbeat-like re-report, a duplicate): nothing;
-- a report older than the last one (re-sent history) that does not raise the totals: stale,
+- a report older than the last one (re-sent history) that does not raise the totals, or
+  that is older than the epoch (the day before a reset the agent already saw): stale,
   nothing;
 - a total that went down (the daily reset at midnight, a reboot, a cleared counter): a new
   epoch begins at that report, and what it shows was counted from zero within it;
@@ -141,7 +142,10 @@ class CounterTracker:
             self.streams[reading.stream] = _state(reading, _seconds(reading.at))
             return Verdict.BASELINE, []
         d_in, d_out = reading.entered - state.entered, reading.exited - state.exited
-        if reading.at < state.at and d_in <= 0 and d_out <= 0:
+        if reading.at < state.at and (
+                (d_in <= 0 and d_out <= 0) or reading.at.timestamp() < state.epoch):
+            # a re-sent report from before the epoch began (yesterday's, after midnight was
+            # seen) shows the old epoch's totals: higher, and counted there already
             return Verdict.STALE, []
         if d_in == 0 and d_out == 0:
             if reading.at > state.at:

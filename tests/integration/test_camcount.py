@@ -71,25 +71,31 @@ def test_hikvision_counts_become_rows_through_resets_resends_and_restarts(
     source = agent.agent.sources[0]
     assert isinstance(source, HikvisionCounting)
     wait_for(source.is_online, 10, "the alert stream")
-    hik.walk(entered=1)  # the first report ever seen is the base
+    # at fixed device times of past days, so that the hours the catch-up reads are closed
+    day = hik.device_now().date() - dt.timedelta(days=2)
+
+    def local(days: int, hour: int, minute: int) -> dt.datetime:
+        return dt.datetime.combine(day + dt.timedelta(days=days), dt.time(hour, minute),
+                                   tzinfo=hik.zone)
+
+    hik.walk(entered=1, at=local(0, 20, 0))  # the first report ever seen is the base
     wait_for(lambda: source.counts.baselines == 1, 10, "the base report")
-    hik.walk(entered=2)
-    hik.walk(exited=1)
+    hik.walk(entered=2, at=local(0, 20, 10))
+    hik.walk(exited=1, at=local(0, 20, 20))
     hik.resend()
-    hik.walk(entered=1, exited=1)
+    hik.walk(entered=1, exited=1, at=local(0, 20, 30))
     assert settle(pipeline, {"in": 3, "out": 2}) == {"in": 3, "out": 2}
-    hik.reset()  # midnight: the camera starts again from zero
-    hik.walk(entered=1)
+    hik.walk(entered=1, at=local(1, 8, 0))  # after midnight: the camera started from zero
     assert settle(pipeline, {"in": 4, "out": 2}) == {"in": 4, "out": 2}
     assert source.counts.resets == 1
 
     agent.stop()
-    hik.walk(entered=2)  # nobody listens: the camera's totals still move
+    hik.walk(entered=2, at=local(1, 8, 30))  # nobody listens: the camera's totals still move
     again = pipeline.start_agent(config)
     restarted = again.agent.sources[0]
     assert isinstance(restarted, HikvisionCounting)
     wait_for(restarted.is_online, 10, "the alert stream again")
-    hik.resend()  # the same totals the agent stored: nothing new
+    hik.resend()  # yesterday's last report, re-sent: counted already (caught up)
     hik.walk(exited=1)
     assert settle(pipeline, {"in": 6, "out": 3}) == {"in": 6, "out": 3}
     rows = pipeline.rows("SELECT * FROM events WHERE device = %s ORDER BY occurred_at",

@@ -70,7 +70,7 @@ def test_hikvision_counts_become_rows_through_resets_resends_and_restarts(
     agent = pipeline.start_agent(config)
     source = agent.agent.sources[0]
     assert isinstance(source, HikvisionCounting)
-    wait_for(source.is_online, 10, "the alert stream")
+    wait_for(lambda: source.is_online() and hik.stream_count == 1, 10, "the alert stream")
     # at fixed device times of past days, so that the hours the catch-up reads are closed
     day = hik.device_now().date() - dt.timedelta(days=2)
 
@@ -94,7 +94,8 @@ def test_hikvision_counts_become_rows_through_resets_resends_and_restarts(
     again = pipeline.start_agent(config)
     restarted = again.agent.sources[0]
     assert isinstance(restarted, HikvisionCounting)
-    wait_for(restarted.is_online, 10, "the alert stream again")
+    # the catch-up runs once the stream is open (and the camera sends on it)
+    wait_for(lambda: restarted.stats.catch_ups == 1, 10, "the alert stream again")
     hik.resend()  # yesterday's last report, re-sent: counted already (caught up)
     hik.walk(exited=1)
     assert settle(pipeline, {"in": 6, "out": 3}) == {"in": 6, "out": 3}
@@ -160,7 +161,7 @@ def test_hikvision_outage_is_caught_up_from_the_statistics_once_at_its_hours(
     agent = pipeline.start_agent(config)
     source = agent.agent.sources[0]
     assert isinstance(source, HikvisionCounting)
-    wait_for(source.is_online, 10, "the alert stream")
+    wait_for(lambda: source.is_online() and hik.stream_count == 1, 10, "the alert stream")
     hik.walk(entered=3, exited=1, at=local(9, 10))  # the base
     wait_for(lambda: source.counts.baselines == 1, 10, "the base report")
     hik.walk(entered=1, at=local(9, 40))

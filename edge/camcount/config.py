@@ -13,6 +13,7 @@
       password: "..."
       channel: 1
       counter: total                 # or today: the counter the device clears at midnight
+      interface: video_stat          # or event_manager: NumberStat events
 
 The camera counts; the agent only turns its totals into passage events (``source:
 camera``, ``count`` = people in that delta). ``readers`` (from the shared terminal model)
@@ -56,12 +57,18 @@ class HikvisionCountingSource(CountingSection):
 
 
 class DahuaCountingSource(CountingSection):
-    """A Dahua people-counting camera read over ``videoStatServer.cgi``."""
+    """A Dahua people-counting camera read over ``videoStatServer.cgi`` or as ``NumberStat``
+    events on ``eventManager.cgi``."""
 
     type: Literal["dahua-counting"] = "dahua-counting"
     channel: int = Field(1, ge=1, le=256)
     """The video channel (``channel=`` of the CGI, from 1)."""
     counter: Literal["total", "today"] = "total"
     """Which totals are read: ``total`` (``EnteredSubtotal.Total``, cleared only by hand)
-    or ``today`` (``…Today``, cleared every midnight)."""
+    or ``today`` (``…Today``, cleared every midnight). ``video_stat`` only."""
+    interface: Literal["video_stat", "event_manager"] = "video_stat"
+    """``video_stat``: the ``videoStatServer`` summaries (and ``getSummary`` when the
+    stream opens); ``event_manager``: the ``NumberStat`` events of ``eventManager.cgi``
+    (``EnteredNumber``/``ExitedNumber``), for firmware or NVR set-ups that give only
+    those. Never both on one camera: they are two views of the same people."""
     heartbeat_s: float = Field(5.0, gt=0, le=600)

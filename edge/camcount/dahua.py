@@ -19,6 +19,25 @@ stream opens, so what passed during an outage is counted at once. The lines::
 
 ``Total`` is cleared only by hand (``clearSectionStat``), ``Today`` every midnight; both
 are running totals that ``CounterTracker`` turns into deltas.
+
+With ``interface: event_manager`` the source instead attaches to
+``/cgi-bin/eventManager.cgi?action=attach&codes=[NumberStat]&heartbeat=S`` (the same
+multipart stream as the door terminals) and reads the people-counting rule's events::
+
+    Code=NumberStat;action=Pulse;index=0;data={
+       "Class" : "NumberStat", "Name" : "NumberStat", "AreaID" : 0,
+       "EnteredNumber" : 1208, "ExitedNumber" : 1190, "Number" : 18,
+       "Type" : "", "UTC" : 1615580510, "PTS" : 43380319830.0 }
+
+``EnteredNumber``/``ExitedNumber`` are the rule's running totals (``Number`` who is
+inside, ``Type`` ``EnterOver``/``ExitOver``/``InsideOver`` when a limit alarm fired), so
+they go through the same tracker, in a counter stream of their own (``…/events``): they
+are never mixed with the ``videoStatServer`` totals, which may be another of the rule's
+counters. ``index`` is the channel from 0. Nothing is read when the stream opens: the
+first event after an outage carries the totals, and their difference to the stored ones
+is what passed meanwhile. ``ManNumDetection`` (people in an area, not passages) and
+``CrossLineDetection`` (a tripwire alarm per object, not the camera's count) are not
+attached; sent anyway, they are ignored.
 """
 
 from __future__ import annotations
@@ -32,15 +51,19 @@ from typing import Any
 from edge.camcount.config import DahuaCountingSource
 from edge.camcount.counters import Reading
 from edge.camcount.source import CountingCamera
+from edge.dahua.parse import DahuaEvent, body_complete, read_body
 from edge.rejects import RejectedLine
 from edge.sources import SourceContext
 from edge.vendors.multipart import BadPart, Part
-from edge.vendors.payload import BadPayload, as_int, as_text, epoch_time, utf8
+from edge.vendors.payload import BadPayload, as_int, as_text, epoch_time, parse_device_time, utf8
 from edge.vendors.terminal import check_status
 
-__all__ = ["DahuaCounting", "make_source", "read_summary", "summary_complete"]
+__all__ = ["DahuaCounting", "make_source", "read_number_stat", "read_summary",
+           "summary_complete"]
 
 VIDEO_STAT = "/cgi-bin/videoStatServer.cgi"
+EVENT_MANAGER = "/cgi-bin/eventManager.cgi"
+NUMBER_STAT = "NumberStat"
 HEARTBEAT = b"Heartbeat"
 MAX_COUNTER = 10_000_000
 _LINE = re.compile(r"^summary\.([A-Za-z][A-Za-z0-9.]{0,63})=(.*)$")
@@ -78,6 +101,32 @@ def summary_complete(headers: Mapping[str, str], body: bytes) -> bool:
     return declared.isdigit() and 0 <= int(declared) - len(body) <= 2
 
 
+def read_number_stat(event: DahuaEvent, zone: Any, now: dt.datetime) -> Reading:
+    """A ``NumberStat`` event's running totals (``now``: the device's time, for an event
+    without one)."""
+    data = event.data
+    entered = _counter(data, "EnteredNumber")
+    exited = _counter(data, "ExitedNumber")
+    channel = event.index + 1
+    rule = as_text(data.get("Name"), "Name") or NUMBER_STAT
+    area = as_int(data.get("AreaID"), "AreaID")
+    stream = f"ch{channel}/{rule[:32]}" + (f"/area{area}" if area is not None else "") + "/events"
+    if data.get("UTC") not in (None, ""):
+        at = epoch_time(data.get("UTC"), "UTC")
+    elif data.get("LocaleTime") not in (None, ""):
+        at = parse_device_time(str(data["LocaleTime"]).replace(" ", "T", 1), zone, "LocaleTime")
+    else:
+        at = now
+    attrs: dict[str, Any] = {"channel": channel, "rule": rule[:64], "interface": "event_manager"}
+    inside = as_int(data.get("Number"), "Number")
+    if inside is not None:
+        attrs["inside_total"] = inside
+    alarm = as_text(data.get("Type"), "Type")
+    if alarm:
+        attrs["limit_alarm"] = alarm[:32]
+    return Reading(stream, at.astimezone(dt.UTC), entered, exited, attrs)
+
+
 class DahuaCounting(CountingCamera):
     """One Dahua counting camera."""
 
@@ -89,17 +138,23 @@ class DahuaCounting(CountingCamera):
 
     @property
     def attach_url(self) -> str:
-        """The stream's URL."""
-        return (f"{VIDEO_STAT}?action=attach&channel={self.dahua.channel}"
-                f"&heartbeat={max(1, round(self.dahua.heartbeat_s))}")
+        """The stream's URL (brackets literal, as the devices expect)."""
+        beat = max(1, round(self.dahua.heartbeat_s))
+        if self.dahua.interface == "event_manager":
+            return f"{EVENT_MANAGER}?action=attach&codes=[{NUMBER_STAT}]&heartbeat={beat}"
+        return f"{VIDEO_STAT}?action=attach&channel={self.dahua.channel}&heartbeat={beat}"
 
     def session(self, stop: threading.Event) -> None:
         """One attach: the current totals, then the stream until it ends."""
+        events = self.dahua.interface == "event_manager"
         with self.client() as client, self.stream(client, self.attach_url) as response:
-            self.follow_stream(response, stop, what="videoStatServer", complete=summary_complete)
+            self.follow_stream(response, stop, what="eventManager" if events else "videoStatServer",
+                               complete=body_complete if events else summary_complete)
 
     def read_totals(self) -> list[Reading]:
-        """``getSummary``: the totals now."""
+        """``getSummary``: the totals now (``video_stat`` only; see the module docstring)."""
+        if self.dahua.interface == "event_manager":
+            return []
         with self.client() as client:
             response = client.get(VIDEO_STAT, params={"action": "getSummary",
                                                       "channel": self.dahua.channel})
@@ -134,6 +189,9 @@ class DahuaCounting(CountingCamera):
             if isinstance(item, BadPart):
                 rejected.append(RejectedLine(where, 0, item.raw, item.reason))
                 continue
+            if self.dahua.interface == "event_manager":
+                self._take_events(item, readings, rejected, where)
+                continue
             try:
                 values = read_summary(item.body)
                 if values is None:
@@ -145,13 +203,31 @@ class DahuaCounting(CountingCamera):
         if readings or rejected:
             self.count(readings, (), rejected, channel=channel)
 
+    def _take_events(self, item: Part, readings: list[Reading], rejected: list[RejectedLine],
+                     where: str) -> None:
+        try:
+            events = read_body(item.body)
+        except BadPayload as exc:
+            rejected.append(RejectedLine(where, 0, item.body[:2048], str(exc)))
+            return
+        if not events:
+            self.stats.heartbeats += 1
+        for event in events:
+            if event.code != NUMBER_STAT or event.index + 1 != self.dahua.channel:
+                self.stats.ignored += 1
+                continue
+            try:
+                readings.append(read_number_stat(event, self.dahua.zone, self.drift.device_now()))
+            except BadPayload as exc:
+                rejected.append(RejectedLine(where, 0, item.body[:2048], str(exc)))
 
-def _counter(values: Mapping[str, str], name: str) -> int:
+
+def _counter(values: Mapping[str, Any], name: str) -> int:
     value = as_int(values.get(name), name)
     if value is None:
-        raise BadPayload(f"summary without {name}")
+        raise BadPayload(f"counts without {name}")
     if not 0 <= value <= MAX_COUNTER:
-        raise BadPayload(f"summary {name} {value} is out of range")
+        raise BadPayload(f"{name} {value} is out of range")
     return value
 
 

@@ -70,16 +70,21 @@ class CountingCamera(TerminalSource):
         return iter(())
 
     def catch_up(self, stop: threading.Event) -> int:
-        """Read the device's current totals (``read_totals``) when the stream opens: what
-        passed while the agent was away is their difference to the stored state."""
+        """Read what the device counted while the agent was away (``read_missed``) when the
+        stream opens: totals whose difference to the stored state is what passed, or
+        windows of it; both go through the same bookkeeping as the live reports."""
         if not self.counting.catch_up:
             return 0
-        readings = self.read_totals()
+        readings, windows = self.read_missed()
         self.stats.catch_ups += 1
-        if readings:
-            self.count(readings, (), channel="catch-up")
-        self.stats.caught_up += len(readings)
-        return len(readings)
+        if readings or windows:
+            self.count(readings, windows, channel="catch-up")
+        self.stats.caught_up += len(readings) + len(windows)
+        return len(readings) + len(windows)
+
+    def read_missed(self) -> tuple[list[Reading], list[Window]]:
+        """What the device counted meanwhile (by default: its totals now)."""
+        return self.read_totals(), []
 
     def read_totals(self) -> list[Reading]:
         """The device's totals now (a vendor that can ask overrides it)."""
@@ -99,7 +104,14 @@ class CountingCamera(TerminalSource):
                 self._note(verdict, reading, channel)
                 events += [self._event(delta, reading, verdict) for delta in deltas]
             for window in windows:
-                events += self._window_events(window)
+                hour = window.start.astimezone(self.counting.zone).replace(
+                    minute=0, second=0, microsecond=0)
+                if self.tracker.observe_window(window.stream, window.start, window.end,
+                                               window.entered, window.exited, hour):
+                    moved = True
+                    events += self._window_events(window)
+                else:
+                    self.counts.stale += 1
             if not events and not rejected and not moved:
                 return 0
             spooled = self._context.spool_events(

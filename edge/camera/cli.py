@@ -241,7 +241,7 @@ def health_line(vision: VisionHealth) -> str:
             f"({'learned from the scene' if vision.person_size_learned else 'configured'})")
     return (f"health: background rebuilds {vision.background_rebuilds}, lighting changes "
             f"{vision.lighting_changes}, tracks lost {vision.tracks_lost}, merged crossings "
-            f"{vision.merged_crossings}; {size}")
+            f"{vision.merged_crossings}, line jumps {vision.line_jumps}; {size}")
 
 
 def _file_fps(camera: CameraSource) -> float:

@@ -21,6 +21,7 @@ The document on ``linli/v1/{c}/{b}/{camera}/status`` (format 4; the publisher ad
      "lighting_changes": 3,        # auto-exposure / gain / light steps, normalised away
      "tracks_lost": 1,             # people lost mid-picture (missed for too many frames)
      "merged_crossings": 0,        # one person's second track, not counted again
+     "line_jumps": 0,              # tracks over the line unseen near it: not counted
      "person_size_px": [52.0, 38.0],   # along x across the line, at the line
      "person_size_learned": true}  # else the configured vision.person_*_px
 
@@ -84,11 +85,13 @@ def camera_status(supervisor: WorkerSupervisor) -> dict[str, Any]:
 def _vision(vision: VisionHealth | None) -> dict[str, Any]:
     if vision is None:
         return {"background_rebuilds": 0, "lighting_changes": 0, "tracks_lost": 0,
-                "merged_crossings": 0, "person_size_px": None, "person_size_learned": False}
+                "merged_crossings": 0, "line_jumps": 0, "person_size_px": None,
+                "person_size_learned": False}
     return {"background_rebuilds": vision.background_rebuilds,
             "lighting_changes": vision.lighting_changes,
             "tracks_lost": vision.tracks_lost,
             "merged_crossings": vision.merged_crossings,
+            "line_jumps": vision.line_jumps,
             "person_size_px": [round(vision.person_width_px, 1),
                                round(vision.person_length_px, 1)],
             "person_size_learned": vision.person_size_learned}
@@ -100,4 +103,4 @@ def camera_health(supervisor: WorkerSupervisor) -> dict[str, Any]:
     return {key: status[key] for key in (
         "stream", "fps_in", "fps_processed", "skip_ratio", "lagging", "reconnects",
         "worker_restarts", "crossings_in", "crossings_out", "last_frame_at",
-        "background_rebuilds", "lighting_changes", "tracks_lost")}
+        "background_rebuilds", "lighting_changes", "tracks_lost", "line_jumps")}

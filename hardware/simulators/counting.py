@@ -4,15 +4,23 @@ a real socket, with the digest authentication, clock and streams of ``http_devic
 - ``HikvisionCountingCamera``: ``GET /ISAPI/Event/notification/alertStream``
   (``multipart/mixed; boundary=MIME_boundary``): an XML ``EventNotificationAlert`` with
   ``eventType`` ``PeopleCounting`` — ``realTime`` running totals on every crossing, or a
-  ``timeRange`` window (``send_window``) — and a ``videoloss`` heartbeat when idle;
+  ``timeRange`` window (``send_window``) — and a ``videoloss`` heartbeat when idle; and
+  ``POST /ISAPI/System/Video/inputs/channels/<id>/counting/search``: the statistics it
+  keeps of every crossing, also while offline, as a ``CountingStatisticsResult`` of
+  hourly slots (``reportType`` ``daily``);
 - ``DahuaCountingCamera``: ``GET /cgi-bin/videoStatServer.cgi?action=attach&channel=N
   &heartbeat=S`` (``multipart/x-mixed-replace; boundary=myboundary``): the ``summary.*``
   lines when the stream opens and on every change, ``Heartbeat`` when idle; and
-  ``action=getSummary``.
+  ``action=getSummary``; and ``GET /cgi-bin/eventManager.cgi?action=attach
+  &codes=[NumberStat,...]&heartbeat=S``: a ``Code=NumberStat;action=Pulse;index=0;data={...}``
+  part (``EnteredNumber``, ``ExitedNumber``, ``Number``) on every change, for the attached
+  codes only (``emit`` sends any other code, e.g. ``ManNumDetection``).
 
-Tests make people pass (``walk``), reset the counters as the midnight reset or a reboot
-does (``reset``), re-send the last report (``resend``) and take the camera off the
-network (``set_online``) while people keep passing.
+Tests make people pass (``walk``, at the device's now or at a given device time; the
+counters of the day restart at the device's local midnight, as the cameras' do), reset
+the counters as a reboot or a clear by hand does (``reset``), re-send the last report
+(``resend``) and take the camera off the network (``set_online``) while people keep
+passing.
 
 ``python -m hardware.simulators.counting hikvision --port 8082`` runs one with random
 passers-by.
@@ -22,7 +30,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import random
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any
 
 from hardware.simulators.http_device import DeviceHandler, SimulatedDevice
@@ -31,6 +43,8 @@ __all__ = ["DahuaCountingCamera", "HikvisionCountingCamera", "main"]
 
 ALERT_STREAM = "/ISAPI/Event/notification/alertStream"
 VIDEO_STAT = "/cgi-bin/videoStatServer.cgi"
+EVENT_MANAGER = "/cgi-bin/eventManager.cgi"
+COUNTING_SEARCH = re.compile(r"^/ISAPI/System/Video/inputs/channels/(\d+)/counting/search$")
 
 
 class _Counting(SimulatedDevice):
@@ -43,29 +57,43 @@ class _Counting(SimulatedDevice):
         self.entered_today = 0
         self.exited_today = 0
         self.reports = 0
+        self.crossings: list[tuple[dt.datetime, int, int]] = []
+        self.last_at = self.device_now()
+        self._day = self.last_at.date()
 
-    def walk(self, entered: int = 0, exited: int = 0) -> None:
-        """People pass; a live camera reports the new totals (one report per call)."""
+    def walk(self, entered: int = 0, exited: int = 0, *, at: dt.datetime | None = None) -> None:
+        """People pass (at the device's now, or at device time ``at``); a live camera
+        reports the new totals (one report per call)."""
         with self.lock:
+            when = (at or self.device_now()).astimezone(self.zone)
+            if when.date() != self._day:  # the camera's counters of the day restart
+                self.entered_today = self.exited_today = 0
+                self._day = when.date()
+            self.last_at = when
+            self.crossings.append((when, entered, exited))
             self.entered += entered
             self.exited += exited
             self.entered_today += entered
             self.exited_today += exited
             if self.online:
                 self.reports += 1
-                self.broadcast(self.report_part())
+                self.report()
 
     def reset(self, *, report: bool = False) -> None:
         """The counters go back to zero (midnight, a reboot, cleared by hand)."""
         with self.lock:
             self.entered = self.exited = self.entered_today = self.exited_today = 0
             if report and self.online:
-                self.broadcast(self.report_part())
+                self.report()
 
     def resend(self) -> None:
         """Send the last report again, unchanged."""
         with self.lock:
-            self.broadcast(self.report_part(retransmitted=True))
+            self.report(retransmitted=True)
+
+    def report(self, *, retransmitted: bool = False) -> None:
+        """Send the totals on the open streams."""
+        self.broadcast(self.report_part(retransmitted=retransmitted))
 
     def report_part(self, *, retransmitted: bool = False) -> bytes:
         """The totals as one stream part."""
@@ -80,6 +108,7 @@ class HikvisionCountingCamera(_Counting):
     def __init__(self, *, channel: int = 1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.channel = channel
+        self.searches: list[str] = []
 
     def _alert(self, counting: str, *, retransmitted: bool = False) -> bytes:
         now = self.device_now().isoformat(timespec="seconds")
@@ -102,8 +131,8 @@ class HikvisionCountingCamera(_Counting):
                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body + b"\r\n"
 
     def report_part(self, *, retransmitted: bool = False) -> bytes:
-        """A ``realTime`` report of the running totals."""
-        now = self.device_now().isoformat(timespec="seconds")
+        """A ``realTime`` report of the running totals (timed at the last crossing)."""
+        now = self.last_at.isoformat(timespec="seconds")
         return self._alert(
             "<statisticalMethods>realTime</statisticalMethods>\r\n"
             f"<RealTime>\r\n<time>{now}</time>\r\n</RealTime>\r\n"
@@ -138,12 +167,73 @@ class HikvisionCountingCamera(_Counting):
         if handler.route == ALERT_STREAM:
             self.serve_stream(handler, "multipart/mixed; boundary=MIME_boundary",
                               lambda: [], self._heartbeat)
+        elif (found := COUNTING_SEARCH.match(handler.route)) and handler.command == "POST":
+            self._search(handler, int(found.group(1)))
         elif handler.route == "/ISAPI/System/deviceInfo":
             handler.reply(200, b"<DeviceInfo><model>DS-2CD6825G0/C-IVS</model></DeviceInfo>",
                           "application/xml")
         else:
             handler.reply(404, b"<ResponseStatus><statusCode>4</statusCode></ResponseStatus>",
                           "application/xml")
+
+
+    def _search(self, handler: DeviceHandler, channel: int) -> None:
+        """The statistics of the asked day(s), in hourly slots."""
+        self.searches.append(handler.request_body.decode(errors="replace"))
+        try:
+            root = ET.fromstring(handler.request_body)
+            spans = [(dt.datetime.fromisoformat(_text(s, "startTime")),
+                      dt.datetime.fromisoformat(_text(s, "endTime")))
+                     for s in root.iter() if _local(s.tag) == "timeSpan"]
+            report = next((e.text or "" for e in root.iter() if _local(e.tag) == "reportType"),
+                          "")
+        except (ET.ParseError, ValueError, TypeError):
+            spans, report = [], ""
+        if channel != self.channel or not spans or report != "daily":
+            handler.reply(400, _status(6, "Invalid XML Content", "badParameters"),
+                          "application/xml")
+            return
+        elements = []
+        for start, end in spans:
+            hour = start.replace(minute=0, second=0, microsecond=0, tzinfo=self.zone)
+            last = end.replace(tzinfo=self.zone)
+            while hour <= last:
+                close = hour + dt.timedelta(minutes=59, seconds=59)
+                with self.lock:
+                    inside = [(e, x) for when, e, x in self.crossings if hour <= when <= close]
+                elements.append(
+                    "<matchElement>\r\n<timeSpan>\r\n"
+                    f"<startTime>{hour.replace(tzinfo=None).isoformat()}</startTime>\r\n"
+                    f"<endTime>{close.replace(tzinfo=None).isoformat()}</endTime>\r\n"
+                    "</timeSpan>\r\n"
+                    f"<enterCount>{sum(e for e, _ in inside)}</enterCount>\r\n"
+                    f"<exitCount>{sum(x for _, x in inside)}</exitCount>\r\n"
+                    "</matchElement>\r\n")
+                hour += dt.timedelta(hours=1)
+        body = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+                '<CountingStatisticsResult version="2.0" '
+                'xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
+                "<responseStatus>OK</responseStatus>\r\n"
+                "<responseStatusStrg>OK</responseStatusStrg>\r\n"
+                f"<matchList>\r\n{''.join(elements)}</matchList>\r\n"
+                "</CountingStatisticsResult>\r\n")
+        handler.reply(200, body.encode(), "application/xml")
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(element: ET.Element, name: str) -> str:
+    child = next((c for c in element if _local(c.tag) == name), None)
+    return "" if child is None else (child.text or "").strip()
+
+
+def _status(code: int, text: str, sub: str) -> bytes:
+    return ('<?xml version="1.0" encoding="UTF-8"?>\r\n<ResponseStatus version="2.0" '
+            'xmlns="http://www.hikvision.com/ver20/XMLSchema">\r\n'
+            f"<statusCode>{code}</statusCode>\r\n<statusString>{text}</statusString>\r\n"
+            f"<subStatusCode>{sub}</subStatusCode>\r\n</ResponseStatus>\r\n").encode()
 
 
 class DahuaCountingCamera(_Counting):
@@ -155,6 +245,11 @@ class DahuaCountingCamera(_Counting):
         kwargs.setdefault("heartbeat_s", 5.0)
         super().__init__(**kwargs)
         self.summaries = 0
+        self.event_id = 0
+        self.event_attaches = 0
+        """eventManager streams opened so far (counted once the stream takes events)."""
+        self._stat_streams: set[object] = set()
+        self._event_streams: dict[object, set[str]] = {}
 
     def summary(self) -> bytes:
         """The ``summary.*`` lines."""
@@ -184,21 +279,73 @@ class DahuaCountingCamera(_Counting):
         """The summary as a stream part."""
         return self.part(self.summary())
 
+    def report(self, *, retransmitted: bool = False) -> None:
+        """The summary on the ``videoStatServer`` streams, ``NumberStat`` on the
+        ``eventManager`` ones."""
+        with self.lock:
+            summary = self.report_part()
+            for key in list(self._stat_streams):
+                self.send_to(key, summary)
+            now = self.device_now()
+            self.event_id += 1
+            self.emit("NumberStat", {
+                "AreaID": 0, "Class": "NumberStat", "EnteredNumber": self.entered,
+                "EventID": self.event_id, "ExitedNumber": self.exited,
+                "LocaleTime": now.strftime("%Y-%m-%d %H:%M:%S"), "Name": "NumberStat",
+                "Number": max(0, self.entered - self.exited), "PTS": 43380319830.0,
+                "RuleID": 1, "Type": "", "UTC": int(now.timestamp())})
+
+    def emit(self, code: str, data: dict[str, Any], index: int = 0, *,
+             action: str = "Pulse") -> None:
+        """One event on the ``eventManager`` streams attached to ``code``, its data JSON
+        spread over lines as the devices write it."""
+        body = f"Code={code};action={action};index={index};data=" + json.dumps(data, indent=3)
+        part = self.part(body.encode())
+        with self.lock:
+            if not self.online:
+                return
+            for key, codes in list(self._event_streams.items()):
+                if code in codes or "All" in codes:
+                    self.send_to(key, part)
+
     def answer(self, handler: DeviceHandler) -> None:
-        """``videoStatServer.cgi``: attach and getSummary."""
+        """``videoStatServer.cgi`` (attach, getSummary) and ``eventManager.cgi`` (attach)."""
         query = handler.query
-        if handler.route != VIDEO_STAT:
+        beat = float(query.get("heartbeat", "0") or 0)
+        beat = beat if beat > 0 else 3600.0
+        if handler.route == EVENT_MANAGER and query.get("action") == "attach":
+            codes = set(query.get("codes", "[All]").strip("[]").split(","))
+            self._serve(handler, self._event_streams, codes, self._event_stream_open, beat)
+        elif handler.route != VIDEO_STAT:
             handler.reply(400, b"Error\r\nBad Request!\r\n")
         elif query.get("action") == "attach":
-            beat = float(query.get("heartbeat", "0") or 0)
-            self.serve_stream(handler, "multipart/x-mixed-replace; boundary=myboundary",
-                              lambda: [self.report_part()], lambda: self.part(b"Heartbeat"),
-                              heartbeat_s=beat if beat > 0 else 3600.0)
+            self._serve(handler, None, set(), lambda: [self.report_part()], beat)
         elif query.get("action") == "getSummary":
             self.summaries += 1
             handler.reply(200, self.summary())
         else:
             handler.reply(400, b"Error\r\nBad Request!\r\n")
+
+    def _event_stream_open(self) -> list[bytes]:
+        self.event_attaches += 1  # called under the lock, once the stream is registered
+        return []
+
+    def _serve(self, handler: DeviceHandler, events: dict[object, set[str]] | None,
+               codes: set[str], opening: Callable[[], list[bytes]], beat: float) -> None:
+        key = id(handler)
+        with self.lock:
+            if events is None:
+                self._stat_streams.add(key)
+            else:
+                events[key] = codes
+        try:
+            self.serve_stream(handler, "multipart/x-mixed-replace; boundary=myboundary",
+                              opening, lambda: self.part(b"Heartbeat"),
+                              heartbeat_s=beat, stream_key=key)
+        finally:
+            with self.lock:
+                self._stat_streams.discard(key)
+                self._event_streams.pop(key, None)
 
 
 def main(argv: list[str] | None = None) -> int:

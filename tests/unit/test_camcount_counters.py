@@ -122,3 +122,12 @@ def test_dahua_summary_is_read_and_its_completeness_follows_its_length() -> None
     assert summary_complete({"content-length": str(len(body) + 2)}, body)
     assert not summary_complete({"content-length": str(len(body) + 2)}, body[:-2])
     assert not summary_complete({}, body)
+
+
+def test_a_report_from_before_the_epoch_is_stale_even_with_higher_totals() -> None:
+    tracker = CounterTracker(max_delta=50)
+    feed(tracker, (0, 10, 10), (60, 14, 12))
+    assert tracker.observe(Reading("ch1", at(120), 1, 0))[0] is Verdict.RESET  # midnight
+    # the camera re-sends the evening's last report after a reconnect: the old epoch's totals
+    assert tracker.observe(Reading("ch1", at(60), 14, 12)) == (Verdict.STALE, [])
+    assert feed(tracker, (130, 2, 0)) == [("in", 1)]

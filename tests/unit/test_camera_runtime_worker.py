@@ -96,7 +96,8 @@ def test_the_status_shows_what_the_counter_went_through() -> None:
     supervisor = WorkerSupervisor(config, lambda reports: None)
     assert camera_status(supervisor)["person_size_px"] is None  # no worker has reported yet
     vision = VisionHealth(background_rebuilds=1, lighting_changes=3, tracks_lost=2,
-                          merged_crossings=1, person_width_px=52.04, person_length_px=38.0,
+                          merged_crossings=1, line_jumps=4, person_width_px=52.04,
+                          person_length_px=38.0,
                           person_size_learned=True)
     supervisor._handle(HealthReport(
         state=StreamState.STREAMING, frames_in=10, frames_processed=10, frames_skipped=0,
@@ -106,8 +107,10 @@ def test_the_status_shows_what_the_counter_went_through() -> None:
     status = camera_status(supervisor)
     assert {key: status[key] for key in (
         "background_rebuilds", "lighting_changes", "tracks_lost", "merged_crossings",
-        "person_size_px", "person_size_learned")} == {
+        "line_jumps", "person_size_px", "person_size_learned")} == {
         "background_rebuilds": 1, "lighting_changes": 3, "tracks_lost": 2,
-        "merged_crossings": 1, "person_size_px": [52.0, 38.0], "person_size_learned": True}
+        "merged_crossings": 1, "line_jumps": 4, "person_size_px": [52.0, 38.0],
+        "person_size_learned": True}
     from edge.camera.status import camera_health
-    assert camera_health(supervisor)["lighting_changes"] == 3
+    health = camera_health(supervisor)
+    assert (health["lighting_changes"], health["line_jumps"]) == (3, 4)

@@ -22,6 +22,10 @@ class VisionHealth:
     many frames in the middle of the view)."""
     merged_crossings: int = 0
     """Crossings not counted because another track of the same person had just counted."""
+    line_jumps: int = 0
+    """Tracks seen on the other side of the line with no sighting near it in between: not
+    counted (the passage was not seen; often the tracker carried a track onto someone
+    else). Many of them: too low a frame rate, or people faster than the tracker follows."""
     person_width_px: float = 0.0
     """One person's width along the counting line, at the line (counting-frame pixels)."""
     person_length_px: float = 0.0

@@ -121,6 +121,7 @@ class CountingPipeline:
             lighting_changes=self._lighting_before + self._background.lighting_changes,
             tracks_lost=self._counter.tracks_lost,
             merged_crossings=self._counter.merged,
+            line_jumps=self._counter.jumps,
             person_width_px=round(self.sizes.at_line()[0], 1),
             person_length_px=round(self.sizes.at_line()[1], 1),
             person_size_learned=self.sizes.learned)

@@ -254,6 +254,8 @@ export default {
   "problem.exit_after_every_lock_open": "Wrong profile? (door contact read as exit button)",
   "problem.zone_mismatch": "Device time zone differs from the profile",
   "problem.access_panel": "An access panel (panel protocol), not a terminal",
+  "problem.counter_jump": "Camera counter jumped too far at once; not counted (counter restored, or another device?)",
+  "problem.counting_statistics": "Camera statistics disagree with its counter; the outage was not caught up",
   "phone.tabs": "Phone navigation",
   "phone.my_residents": "My residents",
   "phone.resident": "Resident",

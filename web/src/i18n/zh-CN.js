@@ -254,6 +254,8 @@ export default {
   "problem.exit_after_every_lock_open": "疑似设备型号选错（门磁被当成出门按钮）",
   "problem.zone_mismatch": "设备时区与配置不一致",
   "problem.access_panel": "这是门禁控制器（面板协议），不是考勤终端",
+  "problem.counter_jump": "摄像头计数器一次跳变过大，未计入（计数器被恢复，或地址上换了设备？）",
+  "problem.counting_statistics": "客流统计与计数器不一致，断线期间未补录",
   "phone.tabs": "手机端导航",
   "phone.my_residents": "我的居民",
   "phone.resident": "居民",

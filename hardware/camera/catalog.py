@@ -137,6 +137,25 @@ def sideways(rng: random.Random) -> Scenario:
                     VERTICAL, tuple(cast.walkers), cast.end())
 
 
+def present_at_start(rng: random.Random) -> Scenario:
+    """People already in view at the first frame (an agent restart, a reconnect, a clip that
+    starts mid-scene): nothing may be learned into the background from them."""
+    cast = Cast(rng)
+    # stands just off the line for 0.8 s, then walks in across it
+    cast.add([(0.0, 150, -55), (0.8, 150, -53), (0.8 + 355 / 90, 150, 300)])
+    # walking across the line from the first frame (crosses at ~0.6 s)
+    cast.add([(0.0, 330, 60), (360 / 100, 335, -300)])
+    # stands still on the in side for the first 3 s (longer than any start-up window), then
+    # walks out across the line, leaving the floor it hid
+    cast.add([(0.0, 450, 75), (3.0, 450, 73), (3.0 + 373 / 100, 440, -300)])
+    # stands on the line itself for 1 s, then walks out: not a crossing (it never was in)
+    cast.add([(0.0, 240, -6), (1.0, 244, -8), (1.0 + 292 / 90, 250, -300)])
+    cast.add(cast.cross(5.0, 250, "out", 110))  # an ordinary crossing later on
+    return Scenario("present_at_start", "people already in view at the first frame: "
+                    "standing off and on the line, walking across it, standing still 3 s",
+                    cast.scene, tuple(cast.walkers), cast.end())
+
+
 def mixed(rng: random.Random) -> Scenario:
     """~40 s at 15 fps of everything above in a random order, people dodging each other."""
     scene = replace(Scene(), lights=((27.0, 1.3),))
@@ -198,6 +217,7 @@ SCENARIOS: dict[str, Builder] = {
     "auto_exposure": auto_exposure,
     "passersby": passersby,
     "sideways": sideways,
+    "present_at_start": present_at_start,
     "mixed": mixed,
 }
 """Every named scenario, by name."""

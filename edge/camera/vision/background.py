@@ -222,6 +222,18 @@ class Background:
         self._occupied = cv2.dilate(mask, self._grow)
         return mask
 
+    def seed(self, image: np.ndarray, samples: Sequence[np.ndarray] = ()) -> None:
+        """Start the model from ``image`` (a background learned beforehand, e.g. by
+        :mod:`edge.camera.vision.bootstrap`) instead of from the next frame; ``samples``:
+        frames of that background as the camera saw them (its noise), shown after it."""
+        self.reset()
+        model = self._new_model()
+        shown = [image] * max(1, SEED_FRAMES - len(samples)) + list(samples)
+        for seed in shown:
+            model.apply(seed)
+        self._model = model
+        self.photometric.rebase(image)
+
     def _people(self, shape: tuple[int, ...], covered: Sequence[Box]) -> np.ndarray | None:
         """255 where someone may be: the last foreground (grown) and the tracks' boxes."""
         if self._occupied is not None and self._occupied.shape != shape:

@@ -11,7 +11,9 @@ changes undone) and background subtraction (OpenCV MOG2, shadows detected and dr
 the normalised frame still changes as a whole (one of several lights switched) the background
 is rebuilt without the people being tracked and the frame skipped (``health`` counts both); the
 detector (motion blobs by default) runs only when something moves; the tracker follows
-people across frames; the counter turns side changes into crossings.
+people across frames; the counter turns side changes into crossings. The first ~2 s of a
+stream (and after ``reset``) are held back until the first background is learned from them
+(``bootstrap.py``: whoever is in view then is not learned as floor), then counted in order.
 
 Three coordinate systems: the original frame (whatever the stream delivers), the counting
 frame (``CountingSpec.frame_size``: the line, the zone, every size in ``VisionParams``) and
@@ -28,6 +30,7 @@ import cv2
 import numpy as np
 
 from edge.camera.vision.background import Background
+from edge.camera.vision.bootstrap import Bootstrap
 from edge.camera.vision.config import CountingSpec, VisionParams
 from edge.camera.vision.counting import Crossing, CrossingCounter
 from edge.camera.vision.detection import BlobDetector, Detection, Detector
@@ -78,6 +81,7 @@ class CountingPipeline:
         self._original: tuple[int, int] | None = None  # (w, h) of the stream's frames
         self._process: tuple[int, int] = (0, 0)
         self._last_t: float | None = None
+        self._bootstrap = Bootstrap()  # the first background: see bootstrap.py
         self.frames = 0
         """Frames processed since construction."""
 
@@ -94,6 +98,17 @@ class CountingPipeline:
         self._last_t = t
         self.frames += 1
         small = cv2.resize(frame, self._process, interpolation=cv2.INTER_AREA)
+        if self._bootstrap.pending:
+            learned = self._bootstrap.add(small, t)
+            if learned is None:
+                return []  # held back until the first background is learned
+            self._background.seed(learned.background, learned.samples)
+            log.debug("first background learned from %d frames", len(learned.frames))
+            return [c for held, ht in learned.frames for c in self._step(held, ht)]
+        return self._step(small, t)
+
+    def _step(self, small: np.ndarray, t: float) -> list[Crossing]:
+        """One processing-size frame through background, detector, tracker and counter."""
         foreground = self._background.apply(small, self._covered())
         if foreground is None:
             return []  # the tracks coast through the relearning frame
@@ -111,6 +126,7 @@ class CountingPipeline:
         self._tracker.reset()
         self._counter.reset()
         self._background.reset()
+        self._bootstrap.reset()
         self._last_t = None
 
     @property

@@ -215,6 +215,7 @@ def score_clip(truth: Truth, every: int = 1, sized: bool = False) -> ClipResult:
                 cpu += time.process_time() - start
                 processed += 1
             index += 1
+        found.extend(pipeline.flush())
     finally:
         capture.release()
     return ClipResult(truth.clip, every, sized, score(found, truth.crossings), processed, cpu)

@@ -167,6 +167,8 @@ def collect(frames: Iterable[tuple[np.ndarray, float]], counting: CountingSpec,
                 obs.paths.setdefault(track.id, []).append((t, ax * sx, ay * sy))
         obs.brightness.append((t, _brightness(image)))
         _keep(obs, image, counting.frame_size)
+    for crossing in pipeline.flush():  # a clip shorter than the first background's window
+        obs.crossings.append((crossing.t, crossing.direction, crossing.track_id))
     obs.wall_s = time.monotonic() - started
     obs.relearned = pipeline.health.background_rebuilds
     return obs

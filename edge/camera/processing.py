@@ -95,6 +95,7 @@ class Processor:
         self.errors = 0
         self.last_error: str | None = None
         self._generation = 0
+        self._last: Frame | None = None  # the last frame handled: held-back crossings' context
         self._error_logged_at = -ERROR_LOG_EVERY_S
         self._errors_logged = 0
 
@@ -115,8 +116,10 @@ class Processor:
     def handle(self, frame: Frame) -> None:
         """Count one frame and report its crossings."""
         if frame.generation != self._generation:
+            self.flush()  # what the old connection left held back still counts
             self.pipeline.reset()  # a new connection: old tracks would jump
             self._generation = frame.generation
+        self._last = frame
         started = time.perf_counter()
         crossings = self.pipeline.process(frame.image, frame.t)
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -124,6 +127,20 @@ class Processor:
             (1 - EMA) * self.process_ms + EMA * elapsed_ms)
         for crossing in crossings:
             self.outbox(self.report(frame, crossing))
+
+    def flush(self) -> None:
+        """Count and report the frames the pipeline still holds back (the stream ended or is
+        being replaced before its first background was learned). Call only while no frame is
+        being processed."""
+        if self._last is None:
+            return
+        try:
+            crossings = self.pipeline.flush()
+        except Exception as exc:
+            self._failed(exc)
+            return
+        for crossing in crossings:
+            self.outbox(self.report(self._last, crossing))
 
     def report(self, frame: Frame, crossing: Crossing) -> CrossingReport:
         """The report of one crossing, with its snapshot written first when they are on."""

@@ -101,6 +101,21 @@ def test_count_prints_the_crossings_of_a_clip(tmp_path: Path, clip: tuple[Path, 
         assert float(words[2].rstrip("s")) == pytest.approx(int(words[1]) / truth.fps, abs=0.03)
 
 
+def test_count_counts_a_clip_shorter_than_the_first_backgrounds_window(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # 1.5 s: the pipeline still holds every frame back for its first background when the
+    # file ends; the worker flushes them, so the crossing at ~0.6 s is counted
+    path, truth = rendered_clip(tmp_path_factory, "present_at_start", seed=0, frames=30)
+    assert truth.frames / truth.fps < 2.0 and [c.direction for c in truth.crossings] == ["out"]
+    config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": str(path), "fps": truth.fps,
+                                    "file_pace": "fast", "counting": truth.counting.model_dump()})
+    assert linli_camera("count", "--config", str(config), "--device", "b01-u1-cam",
+                        "--seconds", "30") == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[-2].startswith("b01-u1-cam: in 0, out 1 in "), printed
+
+
 def test_count_says_when_no_frame_came(tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     config = write_agent(tmp_path, {"device": "b01-u1-cam", "url": str(tmp_path / "gone.avi"),

@@ -112,3 +112,16 @@ def test_a_seeded_background_sees_only_what_differs_from_the_seed() -> None:
     assert mask is not None
     assert mask[45:75, 65:85].mean() > 200  # the person, from the very first frame
     assert mask[:30].mean() < 5 and mask[90:].mean() < 5  # not the floor
+
+
+def test_a_stream_ending_within_the_window_is_counted_by_flush() -> None:
+    frames, truth = render("present_at_start", 0)
+    pipeline = CountingPipeline(truth.counting)
+    # 1.5 s of the clip: its first crossing (~0.6 s) lies inside the start-up window
+    clip = list(itertools.islice(frames, int(1.5 * truth.fps)))
+    held = [c for i, frame in enumerate(clip) for c in pipeline.process(frame, i / truth.fps)]
+    assert held == [] and pipeline._bootstrap.held == len(clip)
+    flushed = pipeline.flush()
+    assert [c.direction for c in flushed] == ["out"] and flushed[0].t < 1.0
+    assert pipeline._bootstrap.learned == 1 and pipeline._bootstrap.held == 0
+    assert pipeline.flush() == []  # nothing held any more: a second flush counts nothing

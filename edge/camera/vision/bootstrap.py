@@ -14,7 +14,7 @@ the model with it (and with the window's frames, people taken out, so it learns 
 real noise), and then runs the held-back frames through the counter in order with their own
 times: no crossing of the window is lost, file positions and times stay right, and a live
 stream's first crossings arrive up to ``WINDOW_S`` late, once after each start. A stream that
-ends within the window is not counted.
+ends or is replaced within the window is counted from what was held back (``finish``).
 
 Someone standing in one place for more than half of the window is still learned (a median
 cannot tell them from floor); when they walk off, their ghost fades as before. Telling such
@@ -88,6 +88,13 @@ class Bootstrap:
         self.peak = max(self.peak, len(self._frames))
         cap = max(1, min(self.max_frames, self.max_bytes // max(1, frame.nbytes)))
         if t - self._frames[0][1] < self.window_s and len(self._frames) < cap:
+            return None
+        return self.finish()
+
+    def finish(self) -> Learned | None:
+        """Learn from the frames held back so far, however few (the stream ended or is being
+        replaced within the window); None when none are held."""
+        if not self._frames:
             return None
         frames, self._frames = self._frames, []
         self.learned += 1

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 
 from edge.camera.vision.background import Background
-from edge.camera.vision.bootstrap import Bootstrap
+from edge.camera.vision.bootstrap import Bootstrap, Learned
 from edge.camera.vision.config import CountingSpec, VisionParams
 from edge.camera.vision.counting import Crossing, CrossingCounter
 from edge.camera.vision.detection import BlobDetector, Detection, Detector
@@ -99,13 +99,20 @@ class CountingPipeline:
         self.frames += 1
         small = cv2.resize(frame, self._process, interpolation=cv2.INTER_AREA)
         if self._bootstrap.pending:
-            learned = self._bootstrap.add(small, t)
-            if learned is None:
-                return []  # held back until the first background is learned
-            self._background.seed(learned.background, learned.samples)
-            log.debug("first background learned from %d frames", len(learned.frames))
-            return [c for held, ht in learned.frames for c in self._step(held, ht)]
+            return self._count_window(self._bootstrap.add(small, t))
         return self._step(small, t)
+
+    def flush(self) -> list[Crossing]:
+        """Count the frames still held back for the first background (call at the end of a
+        stream, and before ``reset`` when the stream is replaced): crossings they complete."""
+        return self._count_window(self._bootstrap.finish()) if self._bootstrap.pending else []
+
+    def _count_window(self, learned: Learned | None) -> list[Crossing]:
+        if learned is None:
+            return []  # held back until the first background is learned
+        self._background.seed(learned.background, learned.samples)
+        log.debug("first background learned from %d frames", len(learned.frames))
+        return [c for held, ht in learned.frames for c in self._step(held, ht)]
 
     def _step(self, small: np.ndarray, t: float) -> list[Crossing]:
         """One processing-size frame through background, detector, tracker and counter."""
@@ -122,7 +129,8 @@ class CountingPipeline:
         return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
 
     def reset(self) -> None:
-        """Forget tracks, sides and background (after a reconnect: nothing is continuous)."""
+        """Forget tracks, sides and background (after a reconnect: nothing is continuous).
+        Frames still held back are dropped: ``flush`` first to count them."""
         self._tracker.reset()
         self._counter.reset()
         self._background.reset()

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import re
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass

@@ -13,6 +13,7 @@ installer-supplied ONNX model through ``cv2.dnn``) can replace it by implementin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,6 +60,7 @@ class _Blob:
     y0: int
     x1: int  # exclusive
     y1: int
+    area: int  # pixels of its labels
 
     def extent(self, axis: tuple[float, float]) -> float:
         return abs(axis[0]) * (self.x1 - self.x0) + abs(axis[1]) * (self.y1 - self.y0)
@@ -70,7 +72,7 @@ class _Blob:
 
     def union(self, other: _Blob) -> _Blob:
         return _Blob(self.labels + other.labels, min(self.x0, other.x0), min(self.y0, other.y0),
-                     max(self.x1, other.x1), max(self.y1, other.y1))
+                     max(self.x1, other.x1), max(self.y1, other.y1), self.area + other.area)
 
 
 class BlobDetector:
@@ -96,6 +98,8 @@ class BlobDetector:
         self.blobs: list[Box] = []
         """The last frame's blobs (x, y, w, h) after merging fragments, before splitting."""
         self._scale = (1.0, 1.0)
+        self._along = np.array(axis, dtype=np.float32)
+        self._across = np.array(self.normal, dtype=np.float32)
 
     def _factor(self) -> float:
         """How many times one person's size a blob must be to hold several. A learned size
@@ -122,9 +126,9 @@ class BlobDetector:
         count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_area = self.params.min_blob_area_px * scale * scale
         blobs = [
-            _Blob([i], int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]),
-                  int(stats[i, 1] + stats[i, 3]))
-            for i in range(1, count) if stats[i, 4] >= min_area / 4  # fragments kept to merge
+            _Blob([i], x, y, x + w, y + h, area)
+            for i, (x, y, w, h, area) in enumerate(stats.tolist()[1:count], start=1)
+            if area >= min_area / 4  # fragments kept to merge
         ]
         detections: list[Detection] = []
         merged = self._merge(blobs, scale)
@@ -142,9 +146,9 @@ class BlobDetector:
             merged = False
             for i in range(len(blobs)):
                 for j in range(i + 1, len(blobs)):
-                    joined = blobs[i].union(blobs[j])
                     if blobs[i].gap(blobs[j]) > gap:
                         continue
+                    joined = blobs[i].union(blobs[j])
                     width, length = self._person((joined.x0 + joined.x1) / 2,
                                                  (joined.y0 + joined.y1) / 2)
                     if (joined.extent(self.axis) <= width * 1.3
@@ -159,13 +163,27 @@ class BlobDetector:
 
     def _split(self, blob: _Blob, labels: np.ndarray, scale: float,
                min_area: float) -> list[Detection]:
-        roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
-        ys, xs = np.nonzero(np.isin(roi, blob.labels))
-        if len(xs) < min_area:
+        if blob.area < min_area:
             return []
-        points = np.stack([xs + blob.x0, ys + blob.y0], axis=1).astype(np.float32)
+        roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
+        ys, xs = np.nonzero(roi == blob.labels[0] if len(blob.labels) == 1
+                            else np.isin(roi, blob.labels))
+        points = np.empty((len(xs), 2), np.float32)
+        points[:, 0] = xs + blob.x0
+        points[:, 1] = ys + blob.y0
+        centre = points.mean(axis=0)
+        person = self._person(float(centre[0]), float(centre[1]))
+        # most blobs are one person: when neither extent calls for a cut (what _cut checks
+        # first), the detection is built from what is known, without a second pass
+        factor = self._factor()
+        along = points @ self._along
+        across = points @ self._across
+        if (float(along.max()) - float(along.min()) + 1 <= factor * person[0]
+                and float(across.max()) - float(across.min()) + 1 <= factor * person[1]):
+            return [self._build((float(blob.x0), float(blob.y0), float(blob.x1 - blob.x0),
+                                 float(blob.y1 - blob.y0)), (float(centre[0]), float(centre[1])),
+                                float(along.max() - along.min()) + 1, len(points))]
         parts = [points]
-        person = self._person(*(float(v) for v in points.mean(axis=0)))
         # side by side (along the line) people may be pressed together; one behind the
         # other (across it) a long blob is more often one person's stride and shadow
         for axis, extent, valleys_only in ((self.axis, person[0], False),
@@ -179,13 +197,18 @@ class BlobDetector:
         x0, y0 = part.min(axis=0)
         x1, y1 = part.max(axis=0) + 1
         cx, cy = part.mean(axis=0)
-        width = float(np.ptp(part @ np.array(self.axis, dtype=np.float32))) + 1
-        person, length = self._person(float(cx), float(cy))
+        width = float(np.ptp(part @ self._along)) + 1
+        return self._build((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+                           (float(cx), float(cy)), width, len(part))
+
+    def _build(self, bbox: Box, centre: tuple[float, float], width: float,
+               pixels: int) -> Detection:
+        """A detection of ``pixels`` pixels spanning ``width`` along the line."""
+        person, length = self._person(*centre)
         count = max(1, round(width / person)) if width > self._factor() * person else 1
         expected = person * length * 0.4
-        score = min(1.0, len(part) / max(expected, 1.0))
-        return Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
-                         (float(cx), float(cy)), round(score, 3), count)
+        score = min(1.0, pixels / max(expected, 1.0))
+        return Detection(bbox, centre, round(score, 3), count)
 
 
 def _cut(points: np.ndarray, axis: tuple[float, float], person: float, factor: float,
@@ -239,5 +262,6 @@ def _valleys(proj: np.ndarray, extent: float, people: int, person: float) -> lis
     return cuts
 
 
+@functools.cache
 def _kernel(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))

@@ -21,8 +21,6 @@ blob's, arms and all).
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from edge.camera.vision.config import VisionParams
@@ -48,7 +46,10 @@ class PersonSize:
         self.geometry = geometry
         self.band = 2.0 * max(params.person_length_px, params.person_width_px)
         """Samples are taken this far (px) from the line on either side."""
-        self._samples: deque[tuple[float, float, float, int]] = deque(maxlen=MAX_SAMPLES)
+        # rows f, along, across, track id: a ring of the latest MAX_SAMPLES (their order
+        # does not matter, every statistic is a median)
+        self._samples = np.empty((MAX_SAMPLES, 4), np.float64)
+        self._count = 0
         self._tracks: set[int] = set()
         self._new = 0
         self._fit: np.ndarray | None = None  # rows width, length: (slope, intercept)
@@ -83,10 +84,11 @@ class PersonSize:
         f = self.distance(point)
         if f is None or abs(f) > self.band:
             return
-        self._samples.append((f, along, across, track_id))
+        self._samples[self._count % MAX_SAMPLES] = (f, along, across, track_id)
+        self._count += 1
         self._tracks.add(track_id)
         self._new += 1
-        if (self._new >= REFIT_EVERY and len(self._samples) >= MIN_SAMPLES
+        if (self._new >= REFIT_EVERY and min(self._count, MAX_SAMPLES) >= MIN_SAMPLES
                 and len(self._tracks) >= MIN_TRACKS):
             self._new = 0
             self._refit()
@@ -102,18 +104,19 @@ class PersonSize:
         return min(max(value, LIMITS[0] * configured), LIMITS[1] * configured)
 
     def _refit(self) -> None:
-        data = np.array(self._samples, dtype=np.float64)
+        data = self._samples[:min(self._count, MAX_SAMPLES)]
         edges = np.linspace(-self.band, self.band, BINS + 1)
         which = np.clip(np.digitize(data[:, 0], edges) - 1, 0, BINS - 1)
-        rows: list[tuple[float, float, float, int]] = []
-        for i in range(BINS):
-            part = data[which == i]
-            if len(part) >= MIN_BIN:
-                f, width, length = _per_person(part)
-                rows.append((f, width, length, len(part)))
-        if not rows:
+        sizes = np.bincount(which, minlength=BINS)
+        used = np.flatnonzero(sizes >= MIN_BIN)
+        if not len(used):
             return
-        table = np.array(rows)
+        # per slice of the band: the median over its tracks of each track's medians
+        each, keys = _per_track(data, which.astype(np.float64))
+        slices = _grouped_median(each, keys[:, 0])  # one row per non-empty slice, ascending
+        present = np.flatnonzero(sizes)
+        table = np.column_stack([slices[np.searchsorted(present, used)],
+                                 sizes[used].astype(np.float64)])
         overall = _per_person(data)
         fit = np.zeros((2, 2))
         for column in (1, 2):
@@ -134,7 +137,47 @@ class PersonSize:
 def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
     """Median (f, along, across) over tracks of each track's medians: a pair that lingers
     in view as one blob is one vote, not hundreds of samples."""
-    tracks = np.unique(samples[:, 3])
-    each = np.array([np.median(samples[samples[:, 3] == track, :3], axis=0) for track in tracks])
+    each, _ = _per_track(samples, np.zeros(len(samples)))
     f, along, across = np.median(each, axis=0)
     return float(f), float(along), float(across)
+
+
+def _per_track(samples: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each (group, track)'s median (f, along, across), and its (group, track), in
+    ascending order."""
+    columns = []
+    keys = np.empty((0, 2))
+    for column in range(3):
+        order = np.lexsort((samples[:, column], samples[:, 3], groups))
+        ordered = samples[order, column]
+        group, track = groups[order], samples[order, 3]
+        starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1])
+                                      | (track[1:] != track[:-1])])
+        columns.append(_middle(ordered, starts))
+        keys = np.column_stack([group[starts], track[starts]])
+    return np.column_stack(columns), keys
+
+
+def _grouped_median(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The median of each column of ``values`` within each group (rows of equal ``groups``
+    value), groups in ascending order: ``np.median`` per group without a Python loop."""
+    order = np.argsort(groups, kind="stable")
+    keys = groups[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ordered = values[order]
+    ends = np.r_[starts[1:], len(keys)]
+    out = np.empty((len(starts), values.shape[1]))
+    for column in range(values.shape[1]):
+        by_value = np.lexsort((ordered[:, column], keys))
+        out[:, column] = _middle(ordered[by_value, column], starts, ends)
+    return out
+
+
+def _middle(ordered: np.ndarray, starts: np.ndarray, ends: np.ndarray | None = None
+            ) -> np.ndarray:
+    """The median of each run ``ordered[starts[i]:ends[i]]`` (each run sorted)."""
+    if ends is None:
+        ends = np.r_[starts[1:], len(ordered)]
+    sizes = ends - starts
+    middle: np.ndarray = (ordered[starts + (sizes - 1) // 2] + ordered[starts + sizes // 2]) / 2
+    return middle

@@ -53,6 +53,7 @@ class PersonSize:
         self._tracks: set[int] = set()
         self._new = 0
         self._fit: np.ndarray | None = None  # rows width, length: (slope, intercept)
+        self._lines: tuple[tuple[float, float], ...] = ()  # the same, as Python floats
 
     @property
     def learned(self) -> bool:
@@ -96,7 +97,8 @@ class PersonSize:
     def _size(self, f: float) -> tuple[float, float]:
         assert self._fit is not None
         f = min(max(f, -self.band), self.band)
-        width, length = (float(slope * f + intercept) for slope, intercept in self._fit)
+        (w_slope, w_intercept), (l_slope, l_intercept) = self._lines
+        width, length = w_slope * f + w_intercept, l_slope * f + l_intercept
         return (self._bounded(width, self.configured[0]),
                 self._bounded(length, self.configured[1]))
 
@@ -132,6 +134,7 @@ class PersonSize:
                 slope, intercept = 0.0, overall[column]
             fit[column - 1] = (slope, intercept)
         self._fit = fit
+        self._lines = tuple((float(slope), float(intercept)) for slope, intercept in fit)
 
 
 def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
@@ -145,16 +148,16 @@ def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
 def _per_track(samples: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each (group, track)'s median (f, along, across), and its (group, track), in
     ascending order."""
+    # one sort key for (group, track): whole numbers, exact in float64
+    key = groups * (float(samples[:, 3].max()) + 1.0) + samples[:, 3]
     columns = []
     keys = np.empty((0, 2))
     for column in range(3):
-        order = np.lexsort((samples[:, column], samples[:, 3], groups))
-        ordered = samples[order, column]
-        group, track = groups[order], samples[order, 3]
-        starts = np.flatnonzero(np.r_[True, (group[1:] != group[:-1])
-                                      | (track[1:] != track[:-1])])
+        order = np.lexsort((samples[:, column], key))
+        ordered, sorted_key = samples[order, column], key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
         columns.append(_middle(ordered, starts))
-        keys = np.column_stack([group[starts], track[starts]])
+        keys = np.column_stack([groups[order][starts], samples[order, 3][starts]])
     return np.column_stack(columns), keys
 
 

@@ -178,8 +178,9 @@ class BlobDetector:
                min_area: float) -> list[Detection]:
         if blob.area < min_area:
             return []
+        person: tuple[float, float] | None = None
         if self._sums is not None:
-            whole = self._whole(blob)
+            whole, person = self._whole(blob)
             if whole is not None:
                 return [whole]
         roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
@@ -188,18 +189,20 @@ class BlobDetector:
         points = np.empty((len(xs), 2), np.float32)
         points[:, 0] = xs + blob.x0
         points[:, 1] = ys + blob.y0
-        centre = points.mean(axis=0)
-        person = self._person(float(centre[0]), float(centre[1]))
-        # most blobs are one person: when neither extent calls for a cut (what _cut checks
-        # first), the detection is built from what is known, without a second pass
-        factor = self._factor()
-        along = points @ self._along
-        across = points @ self._across
-        if (float(along.max()) - float(along.min()) + 1 <= factor * person[0]
-                and float(across.max()) - float(across.min()) + 1 <= factor * person[1]):
-            return [self._build((float(blob.x0), float(blob.y0), float(blob.x1 - blob.x0),
-                                 float(blob.y1 - blob.y0)), (float(centre[0]), float(centre[1])),
-                                float(along.max() - along.min()) + 1, len(points))]
+        if person is None:
+            centre = points.mean(axis=0)
+            person = self._person(float(centre[0]), float(centre[1]))
+            # most blobs are one person: when neither extent calls for a cut (what _cut
+            # checks first), the detection is built from what is known, without a second pass
+            factor = self._factor()
+            along = points @ self._along
+            across = points @ self._across
+            if (float(along.max()) - float(along.min()) + 1 <= factor * person[0]
+                    and float(across.max()) - float(across.min()) + 1 <= factor * person[1]):
+                return [self._build((float(blob.x0), float(blob.y0), float(blob.x1 - blob.x0),
+                                     float(blob.y1 - blob.y0)),
+                                    (float(centre[0]), float(centre[1])),
+                                    float(along.max() - along.min()) + 1, len(points))]
         parts = [points]
         # side by side (along the line) people may be pressed together; one behind the
         # other (across it) a long blob is more often one person's stride and shadow
@@ -210,11 +213,11 @@ class BlobDetector:
                                        min_area, valleys_only)]
         return [self._detection(part) for part in parts]
 
-    def _whole(self, blob: _Blob) -> Detection | None:
+    def _whole(self, blob: _Blob) -> tuple[Detection | None, tuple[float, float]]:
         """The blob as one detection when neither extent calls for a cut, from its box and
         its components' sums (a horizontal or vertical line only: then the projected extents
         are the box's). The centre is what ``points.mean`` gives: the sums are exact, and
-        numpy divides a float32 sum by the count in float64."""
+        numpy divides a float32 sum by the count in float64. Also one person's size there."""
         assert self._sums is not None
         n = blob.area
         cx = float(np.float32(sum(float(self._sums[0][i]) for i in blob.labels) / n))
@@ -224,9 +227,9 @@ class BlobDetector:
         w, h = blob.x1 - blob.x0, blob.y1 - blob.y0
         along, across = (w, h) if abs(self.axis[0]) == 1.0 else (h, w)
         if along > factor * person[0] or across > factor * person[1]:
-            return None
+            return None, person
         return self._build((float(blob.x0), float(blob.y0), float(w), float(h)), (cx, cy),
-                           float(along), n)
+                           float(along), n), person
 
     def _detection(self, part: np.ndarray) -> Detection:
         x0, y0 = part.min(axis=0)

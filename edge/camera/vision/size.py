@@ -113,13 +113,14 @@ class PersonSize:
         used = np.flatnonzero(sizes >= MIN_BIN)
         if not len(used):
             return
+        ranks = _ranks(data)
         # per slice of the band: the median over its tracks of each track's medians
-        each, keys = _per_track(data, which.astype(np.float64))
+        each, keys = _per_track(data, which, ranks)
         slices = _grouped_median(each, keys[:, 0])  # one row per non-empty slice, ascending
         present = np.flatnonzero(sizes)
         table = np.column_stack([slices[np.searchsorted(present, used)],
                                  sizes[used].astype(np.float64)])
-        overall = _per_person(data)
+        overall = _per_person(data, ranks)
         fit = np.zeros((2, 2))
         for column in (1, 2):
             if len(table) >= 2 and np.ptp(table[:, 0]) > 0:
@@ -137,27 +138,41 @@ class PersonSize:
         self._lines = tuple((float(slope), float(intercept)) for slope, intercept in fit)
 
 
-def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
+def _per_person(samples: np.ndarray, ranks: np.ndarray | None = None
+                ) -> tuple[float, float, float]:
     """Median (f, along, across) over tracks of each track's medians: a pair that lingers
     in view as one blob is one vote, not hundreds of samples."""
-    each, _ = _per_track(samples, np.zeros(len(samples)))
+    each, _ = _per_track(samples, np.zeros(len(samples), np.int64),
+                         _ranks(samples) if ranks is None else ranks)
     f, along, across = np.median(each, axis=0)
     return float(f), float(along), float(across)
 
 
-def _per_track(samples: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ranks(samples: np.ndarray) -> np.ndarray:
+    """Each sample's rank by f, along and across (columns): sorted once, shared by every
+    grouping of the same samples."""
+    ranks = np.empty((len(samples), 3), np.int64)
+    for column in range(3):
+        ranks[np.argsort(samples[:, column]), column] = np.arange(len(samples))
+    return ranks
+
+
+def _per_track(samples: np.ndarray, groups: np.ndarray, ranks: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
     """Each (group, track)'s median (f, along, across), and its (group, track), in
-    ascending order."""
-    # one sort key for (group, track): whole numbers, exact in float64
-    key = groups * (float(samples[:, 3].max()) + 1.0) + samples[:, 3]
+    ascending order. ``groups``: whole numbers; ``ranks``: from :func:`_ranks`."""
+    tracks = samples[:, 3].astype(np.int64)
+    key = groups.astype(np.int64) * (int(tracks.max()) + 1) + tracks
     columns = []
     keys = np.empty((0, 2))
     for column in range(3):
-        order = np.lexsort((samples[:, column], key))
+        # (group, track), then the value: one integer sort key
+        order = np.argsort(key * len(samples) + ranks[:, column])
         ordered, sorted_key = samples[order, column], key[order]
         starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
         columns.append(_middle(ordered, starts))
-        keys = np.column_stack([groups[order][starts], samples[order, 3][starts]])
+        keys = np.column_stack([groups[order][starts].astype(np.float64),
+                                samples[order, 3][starts]])
     return np.column_stack(columns), keys
 
 

@@ -109,8 +109,12 @@ class Tracker:
         pairs, lonely = self._assign(detections)
         for track in self.tracks:
             track.observed = False
-        for track_index, det_index in pairs:
-            self._correct(self.tracks[track_index], *detections[det_index])
+        if pairs:
+            # every matched track's innovation covariance inverted in one call
+            inverses = np.linalg.inv(np.array([self.tracks[i].cov[:2, :2] for i, _ in pairs])
+                                     + self._meas_cov)
+            for (track_index, det_index), inverse in zip(pairs, inverses, strict=True):
+                self._correct(self.tracks[track_index], *detections[det_index], inverse)
         kept: list[Track] = []
         for track in self.tracks:
             if not track.observed:
@@ -182,10 +186,12 @@ class Tracker:
         self._step = (dt, transition, noise)
         return transition, noise
 
-    def _correct(self, track: Track, detection: Detection, point: tuple[float, float]) -> None:
+    def _correct(self, track: Track, detection: Detection, point: tuple[float, float],
+                 inverse: np.ndarray) -> None:
+        """``inverse``: of the innovation covariance (the track's position covariance plus
+        the measurement's)."""
         innovation = np.array(point) - track.state[:2]
-        s = track.cov[:2, :2] + self._meas_cov
-        gain = track.cov[:, :2] @ np.linalg.inv(s)
+        gain = track.cov[:, :2] @ inverse
         track.state = track.state + gain @ innovation
         track.cov = (_EYE4 - gain @ _MEASURE) @ track.cov
         track.bbox = detection.bbox

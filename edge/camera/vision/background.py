@@ -104,8 +104,11 @@ class Photometric:
         if np.count_nonzero(trusted) >= MIN_BACKGROUND_SHARE * len(sample):
             self._estimate(sample[trusted], self._reference[trusted])
             self._count_change()
-        normalised = frame if self._lut is None else cv2.LUT(frame, self._lut)
-        seen = normalised[::SAMPLE_STEP, ::SAMPLE_STEP].reshape(-1, 3).astype(np.float32)
+        if self._lut is None:
+            normalised, seen = frame, sample
+        else:
+            normalised = cv2.LUT(frame, self._lut)
+            seen = normalised[::SAMPLE_STEP, ::SAMPLE_STEP].reshape(-1, 3).astype(np.float32)
         ref = self._reference
         ref[trusted] += REFERENCE_RATE * (seen[trusted] - ref[trusted])
         return normalised
@@ -163,8 +166,9 @@ def _robust_line(ref: np.ndarray, now: np.ndarray, gain: float) -> tuple[float, 
         variance = float(x.var()) if len(x) > 1 else 0.0
         if variance < 1.0:
             return gain, _median(now - gain * ref)
-        gain = float(((x - x.mean()) * (y - y.mean())).mean()) / variance
-        offset = float(y.mean() - gain * x.mean())
+        x_mean, y_mean = x.mean(), y.mean()
+        gain = float(((x - x_mean) * (y - y_mean)).mean()) / variance
+        offset = float(y_mean - gain * x_mean)
     return gain, offset
 
 

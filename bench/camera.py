@@ -40,7 +40,7 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -193,8 +193,7 @@ def resized(truth: footage.Truth, size: Size) -> footage.Truth:
         along = float(np.hypot(ax * fx, ay * fy))
         across = float(np.hypot(ay * fx, ax * fy))
         person = (person[0] * along, person[1] * across)
-    return footage.Truth(truth.clip, truth.fps, size, counting, truth.crossings, person,
-                         truth.labeller, truth.notes, truth.last_frame)
+    return replace(truth, frame_size=size, counting=counting, person_px=person)
 
 
 def _axis(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:

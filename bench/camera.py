@@ -24,6 +24,12 @@ counted in the right direction, <= 2 % spurious.
 
     python -m bench.camera [--cameras 4] [--scenario mixed] [--frames 1200] [--seeds 10]
     python -m bench.camera --real-only        # only the real-footage table
+    python -m bench.camera --real-only --size 640x480   # real clips resized to 640x480
+
+``--size WxH`` resizes every decoded real frame to WxH before the pipeline sees it (decoding
+and resizing are not timed: a camera streams at the size it is set to) and scales the truth's
+counting line and measured person size with it, as an installer drawing the line on a
+snapshot of that size would; the default parameters are then pixels of that size.
 """
 
 from __future__ import annotations
@@ -31,19 +37,22 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from bench import footage
-from edge.camera.vision.config import VisionParams
+from edge.camera.vision.config import CountingSpec, LineSpec, VisionParams
 from edge.camera.vision.pipeline import CountingPipeline
 from hardware.camera.catalog import SCENARIOS
 from hardware.camera.render import GroundTruth, render
 from hardware.camera.score import Score, run, score
+
+Size = tuple[int, int]
 
 CAMERA_CLIPS = ("mixed", "in_out", "side_by_side", "tailgating", "turn_back", "shadows", "lighting",
              "passersby")
@@ -96,9 +105,11 @@ def main() -> None:
                         help="seeds per scenario in the accuracy run (0: skip it)")
     parser.add_argument("--real-only", action="store_true",
                         help="score only the real-footage clips (bench.footage)")
+    parser.add_argument("--size", type=_size, default=None, metavar="WxH",
+                        help="resize the real clips' frames to WxH (not timed), line scaled")
     args = parser.parse_args()
     if args.real_only:
-        real()
+        real(args.size)
         return
 
     print(f"machine: {os.cpu_count()} cores, OpenCV {cv2.__version__} "
@@ -129,7 +140,7 @@ def main() -> None:
     print(f"(whole run incl. rendering and process start: {time.perf_counter() - wall:.1f} s)")
     if args.seeds > 0:
         accuracy(args.seeds)
-    real()
+    real(args.size)
     print(f"\nload average after: {_load()}")
 
 
@@ -159,15 +170,81 @@ def accuracy(seeds: int) -> None:
         print("  " + total.line("overall"))
 
 
-def _real(job: tuple[str, int, bool]) -> footage.ClipResult:
-    name, every, sized = job
+def _size(text: str) -> Size:
+    match = re.fullmatch(r"(\d+)x(\d+)", text)
+    if match is None or min(int(match[1]), int(match[2])) < 16:
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 640x480, got {text!r}")
+    return int(match[1]), int(match[2])
+
+
+def resized(truth: footage.Truth, size: Size) -> footage.Truth:
+    """``truth`` for frames resized to ``size``: line, frame size and measured person size
+    scaled per axis (crossing frames and times stay)."""
+    fx, fy = size[0] / truth.frame_size[0], size[1] / truth.frame_size[1]
+    line = truth.counting.line
+    assert line is not None  # the footage truth files all have a line
+    counting = CountingSpec(frame_size=size, line=LineSpec(
+        a=(line.a[0] * fx, line.a[1] * fy), b=(line.b[0] * fx, line.b[1] * fy),
+        in_side=line.in_side))
+    person = truth.person_px
+    if person is not None:
+        # width is along the line, length across it
+        ax, ay = _axis(line.a, line.b)
+        along = float(np.hypot(ax * fx, ay * fy))
+        across = float(np.hypot(ay * fx, ax * fy))
+        person = (person[0] * along, person[1] * across)
+    return replace(truth, frame_size=size, counting=counting, person_px=person)
+
+
+def _axis(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Unit vector from ``a`` to ``b``."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+    return dx / norm, dy / norm
+
+
+def score_resized(truth: footage.Truth, size: Size, every: int = 1,
+                  sized: bool = False) -> footage.ClipResult:
+    """:func:`bench.footage.score_clip` on frames resized to ``size`` (resizing not timed)."""
+    scaled = resized(truth, size)
+    params = VisionParams()
+    if sized and scaled.person_px is not None:
+        params = VisionParams(person_width_px=scaled.person_px[0],
+                              person_length_px=scaled.person_px[1])
+    pipeline = CountingPipeline(scaled.counting, params)
+    capture = cv2.VideoCapture(str(footage.clip_named(truth.clip).file))
+    found = []
+    processed, cpu, index = 0, 0.0, 0
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok or (truth.last_frame is not None and index > truth.last_frame):
+                break
+            if index % every == 0:
+                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+                start = time.process_time()
+                found.extend(pipeline.process(frame, index / truth.fps))
+                cpu += time.process_time() - start
+                processed += 1
+            index += 1
+    finally:
+        capture.release()
+    return footage.ClipResult(truth.clip, every, sized, score(found, truth.crossings), processed,
+                              cpu)
+
+
+def _real(job: tuple[str, int, bool, Size | None]) -> footage.ClipResult:
+    name, every, sized, size = job
     cv2.setNumThreads(1)
     truth = next(t for t in footage.truths() if t.clip == name)
-    return footage.score_clip(truth, every=every, sized=sized)
+    if size is None:
+        return footage.score_clip(truth, every=every, sized=sized)
+    return score_resized(truth, size, every=every, sized=sized)
 
 
-def real() -> None:
-    """Real footage with hand-labelled truth, per clip, apart from the rendered scenarios."""
+def real(size: Size | None = None) -> None:
+    """Real footage with hand-labelled truth, per clip, apart from the rendered scenarios;
+    at each clip's own size, or resized to ``size``."""
     truths = footage.truths()
     ready = footage.available()
     for truth in truths:
@@ -175,16 +252,18 @@ def real() -> None:
             print(f"real footage: {truth.clip} not fetched (python -m bench.footage fetch)")
     if not ready:
         return
-    jobs = [(t.clip, every, sized) for sized in (False, True) for every in (1, 2)
+    jobs = [(t.clip, every, sized, size) for sized in (False, True) for every in (1, 2)
             for t in ready if not sized or t.person_px is not None]
     with multiprocessing.get_context("spawn").Pool() as pool:
         results = pool.map(_real, jobs)
+    where = "native size" if size is None else f"resized to {size[0]}x{size[1]}"
     for sized in (False, True):
         for every in (1, 2):
             rows = [r for r in results if r.sized == sized and r.every == every]
             if not rows:
                 continue
-            print(f"\nreal footage, {'person size measured by hand' if sized else 'line and in-side only'}, "
+            print(f"\nreal footage ({where}), "
+                  f"{'person size measured by hand' if sized else 'line and in-side only'}, "
                   f"{'every frame' if every == 1 else 'every other frame'}")
             for r in rows:
                 print(f"  {r.score.line(r.name)}  {r.frames / r.cpu_s:6.1f} frames/CPU-s")

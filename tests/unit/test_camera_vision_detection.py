@@ -73,3 +73,21 @@ def test_a_long_blob_splits_only_at_a_real_gap() -> None:
     following = mask_with((100, 90, 14, 20), (100, 133, 14, 20))  # one close behind another
     cv2.rectangle(following, (97, 100), (103, 125), 255, -1)  # joined by an arm
     assert len(detector().detect(FRAME, following)) == 2
+
+
+def test_boxes_and_sums_give_the_detections_the_pixels_give() -> None:
+    # for a horizontal or vertical line one-person blobs are built from their box and
+    # OpenCV's component sums; the pixel path must find exactly the same people
+    rng = np.random.default_rng(7)
+    people = 0
+    for axis in ((1.0, 0.0), (0.0, -1.0)):
+        for _ in range(40):
+            mask = mask_with(*[(int(rng.integers(0, 320)), int(rng.integers(0, 240)),
+                                int(rng.integers(3, 40)), int(rng.integers(3, 40)))
+                               for _ in range(int(rng.integers(1, 12)))])
+            fast, slow = detector(axis), detector(axis)
+            slow._aligned = False  # the general path: every blob read pixel by pixel
+            found = fast.detect(FRAME, mask)
+            assert found == slow.detect(FRAME, mask)
+            people += len(found)
+    assert people > 100

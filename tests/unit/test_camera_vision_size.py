@@ -89,3 +89,51 @@ def test_people_twice_the_configured_size_are_learned_and_counted_once(vertical:
     # width along the line, length across it, whichever way the line runs
     assert 100 < health.person_width_px < 180 and 60 < health.person_length_px < 140
     assert health.person_width_px > health.person_length_px
+
+
+def _reference_fit(samples: list[tuple[float, float, float, int]], band: float) -> np.ndarray:
+    """The fit as the module describes it, written plainly: per slice of the band the median
+    over tracks of each track's median, a weighted line through the slices."""
+    data = np.array(samples, dtype=np.float64)
+
+    def per_person(part: np.ndarray) -> np.ndarray:
+        each = [np.median(part[part[:, 3] == t, :3], axis=0) for t in np.unique(part[:, 3])]
+        median: np.ndarray = np.median(np.array(each), axis=0)
+        return median
+
+    edges = np.linspace(-band, band, 7)
+    which = np.clip(np.digitize(data[:, 0], edges) - 1, 0, 5)
+    table = np.array([(*per_person(data[which == i]), np.count_nonzero(which == i))
+                      for i in range(6) if np.count_nonzero(which == i) >= 10])
+    overall = per_person(data)
+    fit = np.zeros((2, 2))
+    for column in (1, 2):
+        if len(table) < 2 or np.ptp(table[:, 0]) == 0:
+            fit[column - 1] = (0.0, overall[column])  # one slice: no perspective to fit
+            continue
+        weights = np.sqrt(table[:, 3])
+        slope = float(np.polyfit(table[:, 0], table[:, column], 1, w=weights)[0])
+        limit = overall[column] / band / 2
+        slope = float(np.clip(slope, -limit, limit))
+        fit[column - 1] = (slope, float(np.average(table[:, column] - slope * table[:, 0],
+                                                   weights=weights)))
+    return fit
+
+
+def test_the_fast_refit_is_the_plain_median_of_medians() -> None:
+    sizes = PersonSize(VisionParams(), horizontal())
+    rng = np.random.default_rng(11)
+    seen: list[tuple[float, float, float, int]] = []
+    refits = 0
+    for _ in range(4000):  # past the 3000 kept: the oldest drop out
+        point = (float(rng.uniform(0, 640)), float(rng.uniform(60, 420)))
+        along, across = float(round(rng.normal(50, 12))), float(rng.normal(80, 15))
+        track = int(rng.integers(1, 80))
+        sizes.observe(point, along, across, track)
+        f = point[1] - 240.0
+        if abs(f) <= sizes.band:
+            seen.append((f, along, across, track))
+        if sizes._new == 0 and sizes._fit is not None:  # it has just refitted
+            assert np.array_equal(sizes._fit, _reference_fit(seen[-3000:], sizes.band))
+            refits += 1
+    assert refits > 100

@@ -13,6 +13,7 @@ installer-supplied ONNX model through ``cv2.dnn``) can replace it by implementin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -59,6 +60,7 @@ class _Blob:
     y0: int
     x1: int  # exclusive
     y1: int
+    area: int  # pixels of its labels
 
     def extent(self, axis: tuple[float, float]) -> float:
         return abs(axis[0]) * (self.x1 - self.x0) + abs(axis[1]) * (self.y1 - self.y0)
@@ -70,7 +72,7 @@ class _Blob:
 
     def union(self, other: _Blob) -> _Blob:
         return _Blob(self.labels + other.labels, min(self.x0, other.x0), min(self.y0, other.y0),
-                     max(self.x1, other.x1), max(self.y1, other.y1))
+                     max(self.x1, other.x1), max(self.y1, other.y1), self.area + other.area)
 
 
 class BlobDetector:
@@ -96,6 +98,11 @@ class BlobDetector:
         self.blobs: list[Box] = []
         """The last frame's blobs (x, y, w, h) after merging fragments, before splitting."""
         self._scale = (1.0, 1.0)
+        self._along = np.array(axis, dtype=np.float32)
+        self._across = np.array(self.normal, dtype=np.float32)
+        self._aligned = abs(axis[0]) == 1.0 or abs(axis[1]) == 1.0
+        """A horizontal or vertical line: a blob's extents along and across it are its box's."""
+        self._sums: tuple[np.ndarray, np.ndarray] | None = None
 
     def _factor(self) -> float:
         """How many times one person's size a blob must be to hold several. A learned size
@@ -119,13 +126,19 @@ class BlobDetector:
         size = max(3, round(10 * scale) | 1)
         mask = cv2.morphologyEx(fg_mask, cv2.MORPH_OPEN, _kernel(3))
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _kernel(size))
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
         min_area = self.params.min_blob_area_px * scale * scale
         blobs = [
-            _Blob([i], int(stats[i, 0]), int(stats[i, 1]), int(stats[i, 0] + stats[i, 2]),
-                  int(stats[i, 1] + stats[i, 3]))
-            for i in range(1, count) if stats[i, 4] >= min_area / 4  # fragments kept to merge
+            _Blob([i], x, y, x + w, y + h, area)
+            for i, (x, y, w, h, area) in enumerate(stats.tolist()[1:count], start=1)
+            if area >= min_area / 4  # fragments kept to merge
         ]
+        self._sums = None
+        if self._aligned and blobs:
+            # each component's coordinate sums (whole numbers: OpenCV's centroid is the
+            # sum over the area, in double)
+            sums = np.rint(centroids * stats[:, 4:5])
+            self._sums = (sums[:, 0], sums[:, 1])
         detections: list[Detection] = []
         merged = self._merge(blobs, scale)
         self.blobs = [(float(b.x0), float(b.y0), float(b.x1 - b.x0), float(b.y1 - b.y0))
@@ -141,10 +154,14 @@ class BlobDetector:
         while merged:
             merged = False
             for i in range(len(blobs)):
+                a = blobs[i]
                 for j in range(i + 1, len(blobs)):
-                    joined = blobs[i].union(blobs[j])
-                    if blobs[i].gap(blobs[j]) > gap:
+                    b = blobs[j]
+                    # a.gap(b), inlined: this pair loop runs hundreds of times a frame
+                    if (b.x0 - a.x1 > gap or a.x0 - b.x1 > gap or b.y0 - a.y1 > gap
+                            or a.y0 - b.y1 > gap):
                         continue
+                    joined = a.union(b)
                     width, length = self._person((joined.x0 + joined.x1) / 2,
                                                  (joined.y0 + joined.y1) / 2)
                     if (joined.extent(self.axis) <= width * 1.3
@@ -159,13 +176,34 @@ class BlobDetector:
 
     def _split(self, blob: _Blob, labels: np.ndarray, scale: float,
                min_area: float) -> list[Detection]:
-        roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
-        ys, xs = np.nonzero(np.isin(roi, blob.labels))
-        if len(xs) < min_area:
+        if blob.area < min_area:
             return []
-        points = np.stack([xs + blob.x0, ys + blob.y0], axis=1).astype(np.float32)
+        person: tuple[float, float] | None = None
+        if self._sums is not None:
+            whole, person = self._whole(blob)
+            if whole is not None:
+                return [whole]
+        roi = labels[blob.y0:blob.y1, blob.x0:blob.x1]
+        ys, xs = np.nonzero(roi == blob.labels[0] if len(blob.labels) == 1
+                            else np.isin(roi, blob.labels))
+        points = np.empty((len(xs), 2), np.float32)
+        points[:, 0] = xs + blob.x0
+        points[:, 1] = ys + blob.y0
+        if person is None:
+            centre = points.mean(axis=0)
+            person = self._person(float(centre[0]), float(centre[1]))
+            # most blobs are one person: when neither extent calls for a cut (what _cut
+            # checks first), the detection is built from what is known, without a second pass
+            factor = self._factor()
+            along = points @ self._along
+            across = points @ self._across
+            if (float(along.max()) - float(along.min()) + 1 <= factor * person[0]
+                    and float(across.max()) - float(across.min()) + 1 <= factor * person[1]):
+                return [self._build((float(blob.x0), float(blob.y0), float(blob.x1 - blob.x0),
+                                     float(blob.y1 - blob.y0)),
+                                    (float(centre[0]), float(centre[1])),
+                                    float(along.max() - along.min()) + 1, len(points))]
         parts = [points]
-        person = self._person(*(float(v) for v in points.mean(axis=0)))
         # side by side (along the line) people may be pressed together; one behind the
         # other (across it) a long blob is more often one person's stride and shadow
         for axis, extent, valleys_only in ((self.axis, person[0], False),
@@ -175,17 +213,40 @@ class BlobDetector:
                                        min_area, valleys_only)]
         return [self._detection(part) for part in parts]
 
+    def _whole(self, blob: _Blob) -> tuple[Detection | None, tuple[float, float]]:
+        """The blob as one detection when neither extent calls for a cut, from its box and
+        its components' sums (a horizontal or vertical line only: then the projected extents
+        are the box's). The centre is what ``points.mean`` gives: the sums are exact, and
+        numpy divides a float32 sum by the count in float64. Also one person's size there."""
+        assert self._sums is not None
+        n = blob.area
+        cx = float(np.float32(sum(float(self._sums[0][i]) for i in blob.labels) / n))
+        cy = float(np.float32(sum(float(self._sums[1][i]) for i in blob.labels) / n))
+        person = self._person(cx, cy)
+        factor = self._factor()
+        w, h = blob.x1 - blob.x0, blob.y1 - blob.y0
+        along, across = (w, h) if abs(self.axis[0]) == 1.0 else (h, w)
+        if along > factor * person[0] or across > factor * person[1]:
+            return None, person
+        return self._build((float(blob.x0), float(blob.y0), float(w), float(h)), (cx, cy),
+                           float(along), n), person
+
     def _detection(self, part: np.ndarray) -> Detection:
         x0, y0 = part.min(axis=0)
         x1, y1 = part.max(axis=0) + 1
         cx, cy = part.mean(axis=0)
-        width = float(np.ptp(part @ np.array(self.axis, dtype=np.float32))) + 1
-        person, length = self._person(float(cx), float(cy))
+        width = float(np.ptp(part @ self._along)) + 1
+        return self._build((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
+                           (float(cx), float(cy)), width, len(part))
+
+    def _build(self, bbox: Box, centre: tuple[float, float], width: float,
+               pixels: int) -> Detection:
+        """A detection of ``pixels`` pixels spanning ``width`` along the line."""
+        person, length = self._person(*centre)
         count = max(1, round(width / person)) if width > self._factor() * person else 1
         expected = person * length * 0.4
-        score = min(1.0, len(part) / max(expected, 1.0))
-        return Detection((float(x0), float(y0), float(x1 - x0), float(y1 - y0)),
-                         (float(cx), float(cy)), round(score, 3), count)
+        score = min(1.0, pixels / max(expected, 1.0))
+        return Detection(bbox, centre, round(score, 3), count)
 
 
 def _cut(points: np.ndarray, axis: tuple[float, float], person: float, factor: float,
@@ -239,5 +300,6 @@ def _valleys(proj: np.ndarray, extent: float, people: int, person: float) -> lis
     return cuts
 
 
+@functools.cache
 def _kernel(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))

@@ -156,21 +156,21 @@ class CountingPipeline:
         fx = self.counting.frame_size[0] / width
         fy = self.counting.frame_size[1] / height
         ax, ay = self.geometry.axis
-        tracks = [track for track in self._tracker.tracks
+        tracks = [(track.id, *track.position) for track in self._tracker.tracks
                   if track.observed and self._tracker.confirmed(track)]
+        if not tracks:
+            return
         for x, y, w, h in blobs:
             if x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1:
                 continue
             x0, y0, x1, y1 = x * fx, y * fy, (x + w) * fx, (y + h) * fy
-            inside = [track for track in tracks
-                      if x0 <= track.position[0] <= x1 and y0 <= track.position[1] <= y1]
+            inside = [track for track, tx, ty in tracks if x0 <= tx <= x1 and y0 <= ty <= y1]
             if inside:
                 along = abs(ax) * (x1 - x0) + abs(ay) * (y1 - y0)
                 across = abs(ay) * (x1 - x0) + abs(ax) * (y1 - y0)
                 # one vote per blob, whatever the tracks in it: one person the detector cut
                 # in two (sizes guessed too small) must still teach their true size
-                self.sizes.observe(((x0 + x1) / 2, (y0 + y1) / 2), along, across,
-                                   min(track.id for track in inside))
+                self.sizes.observe(((x0 + x1) / 2, (y0 + y1) / 2), along, across, min(inside))
 
     def _covered(self) -> list[tuple[float, float, float, float]]:
         """The tracked people's boxes in processing-frame pixels."""
@@ -230,7 +230,8 @@ class CountingPipeline:
         fy = self.counting.frame_size[1] / self._process[1]
         x, y, w, h = detection.bbox
         px, py = detection.point
-        scaled = replace(detection, bbox=(x * fx, y * fy, w * fx, h * fy), point=(px * fx, py * fy))
+        scaled = Detection((x * fx, y * fy, w * fx, h * fy), (px * fx, py * fy), detection.score,
+                           detection.count)
         if self.params.anchor == "bottom":
             return scaled, ((x + w / 2) * fx, (y + h) * fy)
         return scaled, scaled.point

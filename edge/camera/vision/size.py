@@ -21,8 +21,6 @@ blob's, arms and all).
 
 from __future__ import annotations
 
-from collections import deque
-
 import numpy as np
 
 from edge.camera.vision.config import VisionParams
@@ -48,10 +46,14 @@ class PersonSize:
         self.geometry = geometry
         self.band = 2.0 * max(params.person_length_px, params.person_width_px)
         """Samples are taken this far (px) from the line on either side."""
-        self._samples: deque[tuple[float, float, float, int]] = deque(maxlen=MAX_SAMPLES)
+        # rows f, along, across, track id: a ring of the latest MAX_SAMPLES (their order
+        # does not matter, every statistic is a median)
+        self._samples = np.empty((MAX_SAMPLES, 4), np.float64)
+        self._count = 0
         self._tracks: set[int] = set()
         self._new = 0
         self._fit: np.ndarray | None = None  # rows width, length: (slope, intercept)
+        self._lines: tuple[tuple[float, float], ...] = ()  # the same, as Python floats
 
     @property
     def learned(self) -> bool:
@@ -83,10 +85,11 @@ class PersonSize:
         f = self.distance(point)
         if f is None or abs(f) > self.band:
             return
-        self._samples.append((f, along, across, track_id))
+        self._samples[self._count % MAX_SAMPLES] = (f, along, across, track_id)
+        self._count += 1
         self._tracks.add(track_id)
         self._new += 1
-        if (self._new >= REFIT_EVERY and len(self._samples) >= MIN_SAMPLES
+        if (self._new >= REFIT_EVERY and min(self._count, MAX_SAMPLES) >= MIN_SAMPLES
                 and len(self._tracks) >= MIN_TRACKS):
             self._new = 0
             self._refit()
@@ -94,7 +97,8 @@ class PersonSize:
     def _size(self, f: float) -> tuple[float, float]:
         assert self._fit is not None
         f = min(max(f, -self.band), self.band)
-        width, length = (float(slope * f + intercept) for slope, intercept in self._fit)
+        (w_slope, w_intercept), (l_slope, l_intercept) = self._lines
+        width, length = w_slope * f + w_intercept, l_slope * f + l_intercept
         return (self._bounded(width, self.configured[0]),
                 self._bounded(length, self.configured[1]))
 
@@ -102,19 +106,21 @@ class PersonSize:
         return min(max(value, LIMITS[0] * configured), LIMITS[1] * configured)
 
     def _refit(self) -> None:
-        data = np.array(self._samples, dtype=np.float64)
+        data = self._samples[:min(self._count, MAX_SAMPLES)]
         edges = np.linspace(-self.band, self.band, BINS + 1)
         which = np.clip(np.digitize(data[:, 0], edges) - 1, 0, BINS - 1)
-        rows: list[tuple[float, float, float, int]] = []
-        for i in range(BINS):
-            part = data[which == i]
-            if len(part) >= MIN_BIN:
-                f, width, length = _per_person(part)
-                rows.append((f, width, length, len(part)))
-        if not rows:
+        sizes = np.bincount(which, minlength=BINS)
+        used = np.flatnonzero(sizes >= MIN_BIN)
+        if not len(used):
             return
-        table = np.array(rows)
-        overall = _per_person(data)
+        ranks = _ranks(data)
+        # per slice of the band: the median over its tracks of each track's medians
+        each, keys = _per_track(data, which, ranks)
+        slices = _grouped_median(each, keys[:, 0])  # one row per non-empty slice, ascending
+        present = np.flatnonzero(sizes)
+        table = np.column_stack([slices[np.searchsorted(present, used)],
+                                 sizes[used].astype(np.float64)])
+        overall = _per_person(data, ranks)
         fit = np.zeros((2, 2))
         for column in (1, 2):
             if len(table) >= 2 and np.ptp(table[:, 0]) > 0:
@@ -129,12 +135,67 @@ class PersonSize:
                 slope, intercept = 0.0, overall[column]
             fit[column - 1] = (slope, intercept)
         self._fit = fit
+        self._lines = tuple((float(slope), float(intercept)) for slope, intercept in fit)
 
 
-def _per_person(samples: np.ndarray) -> tuple[float, float, float]:
+def _per_person(samples: np.ndarray, ranks: np.ndarray | None = None
+                ) -> tuple[float, float, float]:
     """Median (f, along, across) over tracks of each track's medians: a pair that lingers
     in view as one blob is one vote, not hundreds of samples."""
-    tracks = np.unique(samples[:, 3])
-    each = np.array([np.median(samples[samples[:, 3] == track, :3], axis=0) for track in tracks])
+    each, _ = _per_track(samples, np.zeros(len(samples), np.int64),
+                         _ranks(samples) if ranks is None else ranks)
     f, along, across = np.median(each, axis=0)
     return float(f), float(along), float(across)
+
+
+def _ranks(samples: np.ndarray) -> np.ndarray:
+    """Each sample's rank by f, along and across (columns): sorted once, shared by every
+    grouping of the same samples."""
+    ranks = np.empty((len(samples), 3), np.int64)
+    for column in range(3):
+        ranks[np.argsort(samples[:, column]), column] = np.arange(len(samples))
+    return ranks
+
+
+def _per_track(samples: np.ndarray, groups: np.ndarray, ranks: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Each (group, track)'s median (f, along, across), and its (group, track), in
+    ascending order. ``groups``: whole numbers; ``ranks``: from :func:`_ranks`."""
+    tracks = samples[:, 3].astype(np.int64)
+    key = groups.astype(np.int64) * (int(tracks.max()) + 1) + tracks
+    columns = []
+    keys = np.empty((0, 2))
+    for column in range(3):
+        # (group, track), then the value: one integer sort key
+        order = np.argsort(key * len(samples) + ranks[:, column])
+        ordered, sorted_key = samples[order, column], key[order]
+        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
+        columns.append(_middle(ordered, starts))
+        keys = np.column_stack([groups[order][starts].astype(np.float64),
+                                samples[order, 3][starts]])
+    return np.column_stack(columns), keys
+
+
+def _grouped_median(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The median of each column of ``values`` within each group (rows of equal ``groups``
+    value), groups in ascending order: ``np.median`` per group without a Python loop."""
+    order = np.argsort(groups, kind="stable")
+    keys = groups[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ordered = values[order]
+    ends = np.r_[starts[1:], len(keys)]
+    out = np.empty((len(starts), values.shape[1]))
+    for column in range(values.shape[1]):
+        by_value = np.lexsort((ordered[:, column], keys))
+        out[:, column] = _middle(ordered[by_value, column], starts, ends)
+    return out
+
+
+def _middle(ordered: np.ndarray, starts: np.ndarray, ends: np.ndarray | None = None
+            ) -> np.ndarray:
+    """The median of each run ``ordered[starts[i]:ends[i]]`` (each run sorted)."""
+    if ends is None:
+        ends = np.r_[starts[1:], len(ordered)]
+    sizes = ends - starts
+    middle: np.ndarray = (ordered[starts + (sizes - 1) // 2] + ordered[starts + sizes // 2]) / 2
+    return middle

@@ -32,6 +32,11 @@ INITIAL_SPEED_STD = 150.0
 """px/s: how fast a newly seen person may be walking before we know better."""
 
 
+_EYE4 = np.eye(4)
+_MEASURE = np.eye(2, 4)
+"""The measurement picks x and y out of the state."""
+
+
 @dataclass(eq=False)
 class Track:
     """One person followed across frames (mutable; owned by the :class:`Tracker`)."""
@@ -80,6 +85,7 @@ class Tracker:
         self._last_t: float | None = None
         r = params.measurement_noise_px
         self._meas_cov = np.eye(2) * r * r
+        self._step: tuple[float, np.ndarray, np.ndarray] | None = None
 
     def reset(self) -> None:
         """Forget every track (ids keep increasing, so they stay unique in a stream)."""
@@ -103,8 +109,12 @@ class Tracker:
         pairs, lonely = self._assign(detections)
         for track in self.tracks:
             track.observed = False
-        for track_index, det_index in pairs:
-            self._correct(self.tracks[track_index], *detections[det_index])
+        if pairs:
+            # every matched track's innovation covariance inverted in one call
+            inverses = np.linalg.inv(np.array([self.tracks[i].cov[:2, :2] for i, _ in pairs])
+                                     + self._meas_cov)
+            for (track_index, det_index), inverse in zip(pairs, inverses, strict=True):
+                self._correct(self.tracks[track_index], *detections[det_index], inverse)
         kept: list[Track] = []
         for track in self.tracks:
             if not track.observed:
@@ -153,13 +163,7 @@ class Tracker:
 
     def _predict(self, track: Track, t: float) -> None:
         dt = max(t - track.t, 1e-3)
-        transition = np.eye(4)
-        transition[0, 2] = transition[1, 3] = dt
-        q = self.params.accel_noise_px_s2 ** 2
-        block = np.array([[dt ** 4 / 4, dt ** 3 / 2], [dt ** 3 / 2, dt ** 2]]) * q
-        noise = np.zeros((4, 4))
-        noise[np.ix_([0, 2], [0, 2])] = block
-        noise[np.ix_([1, 3], [1, 3])] = block
+        transition, noise = self._motion(dt)
         moved = transition @ track.state
         x, y, w, h = track.bbox
         track.bbox = (x + moved[0] - track.state[0], y + moved[1] - track.state[1], w, h)
@@ -167,12 +171,29 @@ class Tracker:
         track.cov = transition @ track.cov @ transition.T + noise
         track.t = t
 
-    def _correct(self, track: Track, detection: Detection, point: tuple[float, float]) -> None:
+    def _motion(self, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Transition and process noise of a constant-velocity step of ``dt`` seconds (most
+        tracks step by the same ``dt`` each frame: built once for it)."""
+        if self._step is not None and self._step[0] == dt:
+            return self._step[1], self._step[2]
+        transition = np.eye(4)
+        transition[0, 2] = transition[1, 3] = dt
+        q = self.params.accel_noise_px_s2 ** 2
+        noise = np.zeros((4, 4))
+        noise[0, 0] = noise[1, 1] = dt ** 4 / 4 * q
+        noise[0, 2] = noise[2, 0] = noise[1, 3] = noise[3, 1] = dt ** 3 / 2 * q
+        noise[2, 2] = noise[3, 3] = dt ** 2 * q
+        self._step = (dt, transition, noise)
+        return transition, noise
+
+    def _correct(self, track: Track, detection: Detection, point: tuple[float, float],
+                 inverse: np.ndarray) -> None:
+        """``inverse``: of the innovation covariance (the track's position covariance plus
+        the measurement's)."""
         innovation = np.array(point) - track.state[:2]
-        s = track.cov[:2, :2] + self._meas_cov
-        gain = track.cov[:, :2] @ np.linalg.inv(s)
+        gain = track.cov[:, :2] @ inverse
         track.state = track.state + gain @ innovation
-        track.cov = (np.eye(4) - gain @ np.eye(2, 4)) @ track.cov
+        track.cov = (_EYE4 - gain @ _MEASURE) @ track.cov
         track.bbox = detection.bbox
         track.count = detection.count
         track.hits += 1

@@ -18,7 +18,6 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,8 +28,6 @@ from linli.topics import IDENTIFIER, TopicAddress, events_topic, parse_topic
 
 MAX_ATTRS_BYTES = 2048
 MAX_PAYLOAD_BYTES = 8192
-PAYLOAD_BYTES = "payload_bytes"
-"""Validation context key: the size of the JSON payload being validated."""
 
 
 class EventKind(StrEnum):
@@ -103,13 +100,8 @@ class Event(BaseModel):
 
     @field_validator("attrs")
     @classmethod
-    def _small_attrs(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    def _small_attrs(cls, value: dict[str, Any]) -> dict[str, Any]:
         if not value:
-            return value
-        # A payload no larger than the limit cannot hold larger attrs: ingest says how big
-        # its payload was and so skips encoding the attrs of every event a second time.
-        context = info.context
-        if isinstance(context, dict) and context.get(PAYLOAD_BYTES, 1 << 30) <= MAX_ATTRS_BYTES:
             return value
         size = len(to_json(value, fallback=str))
         if size > MAX_ATTRS_BYTES:
@@ -167,7 +159,7 @@ def parse_event(topic: str, payload: bytes) -> Event:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise ContractError(f"payload is {len(payload)} bytes; at most {MAX_PAYLOAD_BYTES}")
     try:
-        event = Event.model_validate_json(payload, context={PAYLOAD_BYTES: len(payload)})
+        event = Event.model_validate_json(payload)
     except ValidationError as exc:
         raise ContractError(describe_validation_error(exc)) from exc
     if (event.community, event.building, event.device) != (

@@ -48,7 +48,14 @@ from edge.hikvision.parse import body_complete
 from edge.rejects import RejectedLine
 from edge.sources import SourceContext
 from edge.vendors.multipart import BadPart, Part
-from edge.vendors.payload import BadPayload, as_int, load_json, parse_device_time, utf8
+from edge.vendors.payload import (
+    BadPayload,
+    as_int,
+    load_json,
+    load_xml,
+    local_name,
+    parse_device_time,
+)
 from edge.vendors.terminal import check_status
 
 __all__ = ["HikvisionCounting", "make_source", "read_counting"]
@@ -103,28 +110,19 @@ def _envelope(part: Part) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise BadPayload("JSON part is not an object")
         return payload
-    text = utf8(body, "XML part")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise BadPayload("XML with a document type declaration is refused")
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise BadPayload(f"XML part is not well-formed: {exc}") from exc
+    root = load_xml(body, "XML part")
     envelope = _as_dict(root)
     if not isinstance(envelope, dict):
         raise BadPayload("XML part without elements")
-    envelope.setdefault("eventType", _local(root.tag))
+    envelope.setdefault("eventType", local_name(root.tag))
     return envelope
 
 
 def _as_dict(element: ET.Element) -> dict[str, Any] | str:
     if len(element) == 0:
         return (element.text or "").strip()
-    return {_local(child.tag): _as_dict(child) for child in element}
+    return {local_name(child.tag): _as_dict(child) for child in element}
 
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
 
 
 def _counter(counting: Mapping[str, Any], name: str) -> int:

@@ -63,7 +63,7 @@ from zoneinfo import ZoneInfo
 
 from edge.camcount.counters import Reading, StreamState, WindowMark
 from edge.camcount.source import Window
-from edge.vendors.payload import BadPayload, as_int, parse_device_time, utf8
+from edge.vendors.payload import BadPayload, as_int, load_xml, local_name, parse_device_time
 
 __all__ = ["MAX_DAYS", "Slot", "catch_up_readings", "catch_up_windows", "read_statistics",
            "search_body", "search_days", "search_path"]
@@ -113,22 +113,16 @@ def search_days(since: dt.datetime, now: dt.datetime, zone: ZoneInfo) -> list[dt
 
 def read_statistics(body: bytes, zone: ZoneInfo) -> list[Slot]:
     """The slots of a ``CountingStatisticsResult`` (BadPayload for anything else)."""
-    text = utf8(body, "counting statistics")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise BadPayload("XML with a document type declaration is refused")
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise BadPayload(f"counting statistics are not well-formed XML: {exc}") from exc
-    if _local(root.tag) != "CountingStatisticsResult":
-        raise BadPayload(f"expected CountingStatisticsResult, got {_local(root.tag)[:40]}")
+    root = load_xml(body, "counting statistics")
+    if local_name(root.tag) != "CountingStatisticsResult":
+        raise BadPayload(f"expected CountingStatisticsResult, got {local_name(root.tag)[:40]}")
     status = (_child_text(root, "responseStatusStrg") or _child_text(root, "responseStatus")
               or "OK")
     if status.upper() not in ("OK", "TRUE", "MORE", "NO MATCH", "NO MATCHES"):
         raise BadPayload(f"the camera refused the counting search: {status[:80]}")
     slots: list[Slot] = []
     for element in root.iter():
-        if _local(element.tag) != "matchElement":
+        if local_name(element.tag) != "matchElement":
             continue
         if len(slots) >= MAX_SLOTS:
             raise BadPayload(f"more than {MAX_SLOTS} statistics slots")
@@ -224,13 +218,10 @@ def _count(element: ET.Element, name: str) -> int:
 
 
 def _child(element: ET.Element, name: str) -> ET.Element | None:
-    return next((c for c in element if _local(c.tag) == name), None)
+    return next((c for c in element if local_name(c.tag) == name), None)
 
 
 def _child_text(element: ET.Element, name: str) -> str | None:
     child = _child(element, name)
     return None if child is None else (child.text or "").strip()
 
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]

@@ -18,13 +18,12 @@ Nothing here raises anything but ``BadPayload``.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from edge.vendors.multipart import BadPart, MultipartReader, Part, boundary_of, media_type
-from edge.vendors.payload import BadPayload, as_int, load_json, utf8
+from edge.vendors.payload import BadPayload, as_int, load_json, load_xml, local_name
 
 __all__ = ["AcsRecord", "Heartbeat", "Picture", "SearchPage", "body_complete", "push_parts",
            "read_envelope", "read_part", "read_search_page"]
@@ -160,23 +159,14 @@ def _record(fields: Mapping[str, Any], time: Any) -> AcsRecord:
 
 
 def _read_xml(body: bytes) -> AcsRecord | Heartbeat:
-    text = utf8(body, "XML part")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise BadPayload("XML with a document type declaration is refused")
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError as exc:
-        raise BadPayload(f"XML part is not well-formed: {exc}") from exc
-    children = {_local(child.tag): child for child in root}
+    root = load_xml(body, "XML part")
+    children = {local_name(child.tag): child for child in root}
     envelope: dict[str, Any] = {name: (child.text or "").strip()
                                 for name, child in children.items() if len(child) == 0}
     acs = children.get("AccessControllerEvent")
     if acs is not None:
-        envelope["AccessControllerEvent"] = {_local(c.tag): (c.text or "").strip() for c in acs}
+        envelope["AccessControllerEvent"] = {local_name(c.tag): (c.text or "").strip() for c in acs}
     if "eventType" not in envelope:
-        envelope["eventType"] = _local(root.tag)
+        envelope["eventType"] = local_name(root.tag)
     return read_envelope(envelope)
 
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]

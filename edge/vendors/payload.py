@@ -1,4 +1,4 @@
-"""Careful decoding of what terminals send: text, JSON, times, numbers.
+"""Careful decoding of what terminals send: text, JSON, XML, times, numbers.
 
 Everything here raises ``BadPayload`` with an operator-readable reason instead of letting
 ``UnicodeDecodeError``, ``RecursionError`` (JSON nested thousands deep) or a ``TypeError``
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import xml.etree.ElementTree as ET
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["BadPayload", "as_int", "as_text", "epoch_time", "load_json", "parse_device_time", "utf8"]
+__all__ = ["BadPayload", "as_int", "as_text", "epoch_time", "load_json", "load_xml", "local_name",
+           "parse_device_time", "utf8"]
 
 MAX_TEXT_FIELD = 256
 """Longer identifiers (person, reader, door) are not what a terminal sends."""
@@ -40,6 +42,23 @@ def load_json(body: bytes | str, what: str = "payload") -> Any:
         raise BadPayload(f"{what} is nested too deeply") from exc
     except ValueError as exc:
         raise BadPayload(f"{what} is not valid JSON: {exc}") from exc
+
+
+def load_xml(body: bytes, what: str = "XML") -> ET.Element:
+    """Parse an XML document; BadPayload when it is not well-formed, and for any document
+    type declaration (no entity a device sends can be trusted to stay small)."""
+    text = utf8(body, what)
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
+        raise BadPayload("XML with a document type declaration is refused")
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise BadPayload(f"{what} is not well-formed XML: {exc}") from exc
+
+
+def local_name(tag: str) -> str:
+    """An element's tag without its namespace (``{http://www.hikvision.com/…}x`` → ``x``)."""
+    return tag.rsplit("}", 1)[-1]
 
 
 def as_int(value: Any, what: str) -> int | None:

@@ -40,13 +40,13 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from bench import footage
-from edge.camera.vision.config import CountingSpec, LineSpec, VisionParams
+from edge.camera.vision.config import VisionParams
 from edge.camera.vision.pipeline import CountingPipeline
 from hardware.camera.catalog import SCENARIOS
 from hardware.camera.render import GroundTruth, render
@@ -177,69 +177,11 @@ def _size(text: str) -> Size:
     return int(match[1]), int(match[2])
 
 
-def resized(truth: footage.Truth, size: Size) -> footage.Truth:
-    """``truth`` for frames resized to ``size``: line, frame size and measured person size
-    scaled per axis (crossing frames and times stay)."""
-    fx, fy = size[0] / truth.frame_size[0], size[1] / truth.frame_size[1]
-    line = truth.counting.line
-    assert line is not None  # the footage truth files all have a line
-    counting = CountingSpec(frame_size=size, line=LineSpec(
-        a=(line.a[0] * fx, line.a[1] * fy), b=(line.b[0] * fx, line.b[1] * fy),
-        in_side=line.in_side))
-    person = truth.person_px
-    if person is not None:
-        # width is along the line, length across it
-        ax, ay = _axis(line.a, line.b)
-        along = float(np.hypot(ax * fx, ay * fy))
-        across = float(np.hypot(ay * fx, ax * fy))
-        person = (person[0] * along, person[1] * across)
-    return replace(truth, frame_size=size, counting=counting, person_px=person)
-
-
-def _axis(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-    """Unit vector from ``a`` to ``b``."""
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
-    return dx / norm, dy / norm
-
-
-def score_resized(truth: footage.Truth, size: Size, every: int = 1,
-                  sized: bool = False) -> footage.ClipResult:
-    """:func:`bench.footage.score_clip` on frames resized to ``size`` (resizing not timed)."""
-    scaled = resized(truth, size)
-    params = VisionParams()
-    if sized and scaled.person_px is not None:
-        params = VisionParams(person_width_px=scaled.person_px[0],
-                              person_length_px=scaled.person_px[1])
-    pipeline = CountingPipeline(scaled.counting, params)
-    capture = cv2.VideoCapture(str(footage.clip_named(truth.clip).file))
-    found = []
-    processed, cpu, index = 0, 0.0, 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok or (truth.last_frame is not None and index > truth.last_frame):
-                break
-            if index % every == 0:
-                frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-                start = time.process_time()
-                found.extend(pipeline.process(frame, index / truth.fps))
-                cpu += time.process_time() - start
-                processed += 1
-            index += 1
-    finally:
-        capture.release()
-    return footage.ClipResult(truth.clip, every, sized, score(found, truth.crossings), processed,
-                              cpu)
-
-
 def _real(job: tuple[str, int, bool, Size | None]) -> footage.ClipResult:
     name, every, sized, size = job
     cv2.setNumThreads(1)
     truth = next(t for t in footage.truths() if t.clip == name)
-    if size is None:
-        return footage.score_clip(truth, every=every, sized=sized)
-    return score_resized(truth, size, every=every, sized=sized)
+    return footage.score_clip(truth, every=every, sized=sized, size=size)
 
 
 def real(size: Size | None = None) -> None:

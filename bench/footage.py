@@ -35,12 +35,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -192,13 +193,42 @@ class ClipResult:
     cpu_s: float
 
 
-def score_clip(truth: Truth, every: int = 1, sized: bool = False) -> ClipResult:
-    """Count the clip with a fresh pipeline (line and in-side only, unless ``sized``)."""
+def resized(truth: Truth, size: tuple[int, int]) -> Truth:
+    """``truth`` for frames resized to ``size``: line, frame size and measured person size
+    scaled per axis (crossing frames and times stay)."""
+    fx, fy = size[0] / truth.frame_size[0], size[1] / truth.frame_size[1]
+    line = truth.counting.line
+    assert line is not None  # the footage truth files all have a line
+    counting = CountingSpec(frame_size=size, line=LineSpec(
+        a=(line.a[0] * fx, line.a[1] * fy), b=(line.b[0] * fx, line.b[1] * fy),
+        in_side=line.in_side))
+    person = truth.person_px
+    if person is not None:
+        # width is along the line, length across it
+        ax, ay = _axis(line.a, line.b)
+        along = math.hypot(ax * fx, ay * fy)
+        across = math.hypot(ay * fx, ax * fy)
+        person = (person[0] * along, person[1] * across)
+    return replace(truth, frame_size=size, counting=counting, person_px=person)
+
+
+def _axis(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Unit vector from ``a`` to ``b``."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    norm = max((dx * dx + dy * dy) ** 0.5, 1e-9)
+    return dx / norm, dy / norm
+
+
+def score_clip(truth: Truth, every: int = 1, sized: bool = False,
+               size: tuple[int, int] | None = None) -> ClipResult:
+    """Count the clip with a fresh pipeline (line and in-side only, unless ``sized``); with
+    ``size``, on frames resized to it (not timed) and the truth scaled (:func:`resized`)."""
+    counted = truth if size is None else resized(truth, size)
     params = VisionParams()
-    if sized and truth.person_px is not None:
-        width, length = truth.person_px
+    if sized and counted.person_px is not None:
+        width, length = counted.person_px
         params = VisionParams(person_width_px=width, person_length_px=length)
-    pipeline = CountingPipeline(truth.counting, params)
+    pipeline = CountingPipeline(counted.counting, params)
     capture = cv2.VideoCapture(str(clip_named(truth.clip).file))
     found = []
     processed = 0
@@ -210,6 +240,8 @@ def score_clip(truth: Truth, every: int = 1, sized: bool = False) -> ClipResult:
             if not ok or (truth.last_frame is not None and index > truth.last_frame):
                 break
             if index % every == 0:
+                if size is not None:
+                    frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
                 start = time.process_time()  # decoding is not timed: a camera decodes anyway
                 found.extend(pipeline.process(frame, index / truth.fps))
                 cpu += time.process_time() - start

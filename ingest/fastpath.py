@@ -15,11 +15,10 @@ methods *on our client instance only* (other clients in the process are untouche
 
 Why they are kept: ``python -m bench.scaleout`` (README, Performance) drains a broker
 backlog into PostgreSQL with 1 and 2 replicas in one shared group. On the 2-core machine
-(December 2026, shared) a replica on stock paho spends 61–76 µs of CPU per event stored,
-with the fast paths 23–26 µs, next to 12–19 µs of PostgreSQL's and 3 µs of the broker's.
-Two replicas reached 0.18–0.21 × a plain COPY on stock paho and 0.30–0.33 with the fast
-paths: on shared cores a second replica adds no CPU, so it cannot make up for paho's own
-per-message cost.
+(7 December 2026, otherwise idle) a replica on stock paho spends 56–72 µs of CPU per event
+stored, with the fast paths 25 µs, next to 13–14 µs of PostgreSQL's and 3 µs of the
+broker's. Two replicas reached 0.24 × a plain COPY on stock paho and 0.33 with the fast
+paths: once the second replica fills the two cores, only less CPU per event goes faster.
 
 ``install`` uses them only on a paho-mqtt release they were tested with
 (``TESTED_VERSIONS``, which ``tests/unit/test_ingest_consumer.py`` checks against the pin in

@@ -164,10 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
 class PushListener:
     """One listening HTTP server and the terminals it serves, by serial number."""
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], first: PushTerminal | None = None) -> None:
         self.address = address
         self._lock = threading.Lock()
-        self._terminals: dict[str, PushTerminal] = {}
+        # ``first`` is served from the first request on: a terminal that connects the moment
+        # the port opens is not refused as unknown
+        self._terminals: dict[str, PushTerminal] = {first.serial: first} if first else {}
         self.unknown: dict[str, UnknownSerial] = {}
         self._warned: dict[str, float] = {}
         self._server = _Server(address, _Handler)
@@ -287,11 +289,12 @@ class ListenerRegistry:
             listener = self._listeners.get(address)
             if listener is None:
                 try:
-                    listener = PushListener(address)
+                    listener = PushListener(address, terminal)
                 except OSError as exc:
                     raise ListenerError(f"cannot listen on {address[0]}:{address[1]}: "
                                         f"{exc}") from exc
                 self._listeners[address] = listener
+                return listener
             try:
                 listener.add(terminal)
             except ListenerError:

@@ -70,8 +70,11 @@ def test_two_running_copies_alert_once_and_resolve_within_seconds_of_an_event(
                 thread.join(20)
         assert not any(thread.is_alive() for thread, _ in copies)
         assert len(alerts(db)) == 1
-        assert len(receiver.received) == 1
-        assert receiver.received[0]["json"]["title"] == "【邻里】独居老人超过24小时未出现"
+        # One push about the alert from the two copies; the all-clear ("no need to visit")
+        # may follow it if the notifier polled again before the copies stopped.
+        titles = [r["json"]["title"] for r in receiver.received]
+        assert titles[0] == "【邻里】独居老人超过24小时未出现", titles
+        assert titles[1:] in ([], ["【邻里·已解除】独居老人超过24小时未出现：张桂英"]), titles
         assert "ignored NOTIFY payload 'Not An Id!'" in caplog.text
 
 

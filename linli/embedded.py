@@ -103,8 +103,8 @@ class EmbeddedPostgres:
                 self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "stop")
 
     def cleanup(self) -> None:
-        # The data is deleted next: no shutdown checkpoint of every database written (a
-        # test run's server holds hundreds; "fast" spent ~15 s flushing them).
+        # The data is deleted next: no need for a shutdown checkpoint of every database
+        # written (a test run's server holds hundreds).
         self.stop("immediate")
         shutil.rmtree(self.base_dir, ignore_errors=True)
 

@@ -162,21 +162,19 @@ class PgliteServer:
     def _log(self) -> str:
         return self.log_path.read_text("utf-8", "replace") if self.log_path.exists() else ""
 
-    def stop(self, grace_s: float = 15.0) -> None:
-        """SIGTERM (PGlite closes its data folder cleanly), SIGKILL after ``grace_s``."""
+    def stop(self) -> None:
+        """SIGTERM (PGlite closes its data folder cleanly), SIGKILL after 15 s."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(grace_s)
+                self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
         self.process = None
 
     def cleanup(self) -> None:
-        # The data folder is a throw-away copy, deleted next: no need to wait for a clean
-        # close (at the end of a run PGlite took the whole 15 s, the suite's slowest teardown).
-        self.stop(grace_s=1.0)
+        self.stop()
         shutil.rmtree(self.base_dir, ignore_errors=True)
 
 

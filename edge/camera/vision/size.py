@@ -163,16 +163,17 @@ def _per_track(samples: np.ndarray, groups: np.ndarray, ranks: np.ndarray
     ascending order. ``groups``: whole numbers; ``ranks``: from :func:`_ranks`."""
     tracks = samples[:, 3].astype(np.int64)
     key = groups.astype(np.int64) * (int(tracks.max()) + 1) + tracks
+    sorted_key = np.sort(key)
+    # where each (group, track) run begins: the same for every column, whose sort orders
+    # differ only within a run
+    starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
     columns = []
-    keys = np.empty((0, 2))
     for column in range(3):
         # (group, track), then the value: one integer sort key
         order = np.argsort(key * len(samples) + ranks[:, column])
-        ordered, sorted_key = samples[order, column], key[order]
-        starts = np.flatnonzero(np.r_[True, sorted_key[1:] != sorted_key[:-1]])
-        columns.append(_middle(ordered, starts))
-        keys = np.column_stack([groups[order][starts].astype(np.float64),
-                                samples[order, 3][starts]])
+        columns.append(_middle(samples[order, column], starts))
+    first = order[starts]
+    keys = np.column_stack([groups[first].astype(np.float64), samples[first, 3]])
     return np.column_stack(columns), keys
 
 

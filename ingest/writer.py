@@ -200,7 +200,6 @@ def _records(items: Sequence[Any]) -> list[dict[str, Any]]:
     return [{name: getattr(item, name) for name in item.__slots__} for item in items]
 
 
-
 def _inserted(cur: psycopg.Cursor[Any]) -> list[str]:
     return [f"{r['community']}/{r['building']}/{r['id']}" for r in cur.fetchall() if r["inserted"]]
 

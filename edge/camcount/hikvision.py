@@ -124,7 +124,6 @@ def _as_dict(element: ET.Element) -> dict[str, Any] | str:
     return {local_name(child.tag): _as_dict(child) for child in element}
 
 
-
 def _counter(counting: Mapping[str, Any], name: str) -> int:
     value = as_int(counting.get(name), name)
     if value is None:

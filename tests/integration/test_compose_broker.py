@@ -328,7 +328,6 @@ def test_client_certificates_when_the_broker_requires_them(tmp_path: Path,
         stop(broker)
 
 
-
 @pytest.mark.xfail(strict=True, reason=(
     "Mosquitto's acl_file never refuses a subscription (it filters on delivery; "
     "eclipse/mosquitto#803): an agent that joins ingest's shared group takes its turn of "

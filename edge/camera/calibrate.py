@@ -37,6 +37,7 @@ from scipy.stats import theilslopes
 
 from edge.camera.rate import RateGate
 from edge.camera.vision.config import CountingSpec, VisionParams
+from edge.camera.vision.counting import band_px
 from edge.camera.vision.detection import BlobDetector
 from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.pipeline import CountingPipeline
@@ -318,7 +319,7 @@ def analyse(obs: Observations, params: VisionParams, fps_cap: float,
             cos = abs(direction[0] * nx + direction[1] * ny)
             motion_deg = math.degrees(math.acos(min(1.0, cos)))
         room = _room(counting, (nx, ny))
-        needed = counting.hysteresis_px + person
+        needed = band_px(counting.hysteresis_px, person) + person
 
     seconds = (obs.last_t - obs.first_t) if obs.first_t is not None and obs.last_t is not None \
         else 0.0

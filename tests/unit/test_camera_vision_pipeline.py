@@ -66,6 +66,19 @@ def test_tracks_overlay_and_reset_mid_stream() -> None:
     assert pipeline.process(frame, 60 / truth.fps) == []  # learns a new background
 
 
+def test_the_band_drawn_grows_with_the_size_people_are_seen_at() -> None:
+    spec = CountingSpec.model_validate(  # hysteresis_px 16 by default
+        {"line": {"a": [0, 240], "b": [640, 240], "in_side": "below"}})
+    blank = np.zeros((480, 640, 3), np.uint8)
+    small = CountingPipeline(spec, VisionParams(person_length_px=60)).draw_overlay(blank)
+    big = CountingPipeline(spec, VisionParams(person_length_px=200)).draw_overlay(blank)
+    column = 100  # away from the "in" arrow
+    assert small[240 - 16, column].any() and small[240 + 16, column].any()
+    assert not small[240 - 40, column].any()
+    assert big[240 - 40, column].any() and big[240 + 40, column].any()  # a fifth of 200 px
+    assert not big[240 - 16, column].any()
+
+
 def test_frames_it_cannot_use_are_refused_clearly() -> None:
     pipeline = CountingPipeline(CountingSpec.model_validate(
         {"line": {"a": [0, 240], "b": [640, 240], "in_side": "below"}}))

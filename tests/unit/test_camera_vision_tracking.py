@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import pytest
 
 from edge.camera.vision.config import CountingSpec, VisionParams
-from edge.camera.vision.counting import Crossing, CrossingCounter
+from edge.camera.vision.counting import Crossing, CrossingCounter, band_px
 from edge.camera.vision.detection import Detection
 from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.tracking import Tracker
@@ -23,11 +23,13 @@ Point = tuple[float, float]
 class Doorway:
     """A horizontal line at y = 240 (in = below) fed frame by frame."""
 
-    def __init__(self, a: Point = (0, 240), b: Point = (640, 240)) -> None:
+    def __init__(self, a: Point = (0, 240), b: Point = (640, 240),
+                 person_length_px: float = 90) -> None:
         spec = CountingSpec.model_validate(
             {"line": {"a": list(a), "b": list(b), "in_side": "below"}, "hysteresis_px": 16})
         self.tracker = Tracker(VisionParams(), spec.frame_size)
-        self.counter = CrossingCounter(CountingGeometry(spec), spec.hysteresis_px, self.tracker)
+        self.counter = CrossingCounter(CountingGeometry(spec),
+                                       band_px(spec.hysteresis_px, person_length_px), self.tracker)
         self.frame = 0
         self.crossings: list[Crossing] = []
         self.ids_seen: list[set[int]] = []
@@ -61,6 +63,16 @@ def test_one_walk_through_counts_once_at_the_time_the_line_was_crossed() -> None
     assert crossing.direction == "in" and crossing.count == 1
     assert crossing.t == pytest.approx(45 / FPS, abs=1 / FPS)  # y = 240 at frame 45
     assert 0.5 < crossing.confidence <= 1.0
+
+
+@pytest.mark.parametrize(("person_length_px", "counted"), [(60, ["in", "out"]), (200, [])])
+def test_a_step_over_the_line_and_back_counts_only_beyond_a_fifth_of_a_person(
+        person_length_px: float, counted: list[str]) -> None:
+    # 30 px past the line: beyond the configured 16 px, within a fifth of a 200 px person
+    # (a blob's centre wanders that much when people look that big)
+    door = Doorway(person_length_px=person_length_px)
+    door.walk([straight(300, 60, 270) + straight(300, 270, 60)])
+    assert door.directions() == counted
 
 
 def test_two_people_side_by_side_are_two_tracks_and_two_counts() -> None:

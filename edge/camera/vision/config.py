@@ -27,8 +27,9 @@ who walks into the polygon counts "in" and one who walks out of it counts "out" 
 flips that). Hysteresis applies on both sides of the boundary, as for a line.
 
 Hysteresis: a track's side changes only when its anchor point is more than ``hysteresis_px``
-beyond the line; between the two (the band) nothing changes, so loitering on the line, or
-stepping onto it and turning back, counts nothing.
+beyond the line, or a fifth of a person's length across it when that is more (the band grows
+with how big people look; see :mod:`edge.camera.vision.counting`); within the band nothing
+changes, so loitering on the line, or stepping onto it and turning back, counts nothing.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class CountingSpec(Section):
     line: LineSpec | None = None
     zone: ZoneSpec | None = None
     hysteresis_px: float = Field(default=16.0, ge=0.0, le=200.0)
-    """How far beyond the line (each side) a track must be before its side changes."""
+    """How far beyond the line (each side) a track must be before its side changes, at
+    least; the counter widens it to a fifth of a person's length across the line."""
 
     @model_validator(mode="after")
     def _one_geometry_inside_the_frame(self) -> Self:

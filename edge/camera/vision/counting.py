@@ -6,6 +6,12 @@ around the line). A crossing is a change from one known side to the other; stayi
 band changes nothing, so a person who loiters on the line, or steps onto it and turns back,
 is not counted, and a track counts once per crossing (back and forth = one in, one out).
 
+The band is ``hysteresis_px`` wide on each side, or a fifth of a person's length across the
+line (as configured, or as learned from the scene) when that is more: a blob's centre
+wanders by a fraction of the person's size (arms, a bag, a blob that touches a passer-by and
+lets go), so the band must grow with how big people look, whatever the resolution
+(:func:`band_px`).
+
 A crossing needs the person to have been seen on both sides, beyond the band: a track never
 counts on a side it was only told about. Two ways a track can start without a known side:
 
@@ -54,9 +60,17 @@ WARMUP_S = 2.0
 the line before the first frame; later, a track born in the band has no known origin."""
 SAME_PERSON_S = 1.0
 SAME_PERSON_OVERLAP = 0.4
+BAND_PERSON_SHARE = 0.2
+"""The hysteresis band is at least this share of a person's length across the line."""
 NEAR_LINE_PERSONS = 0.75
 """A lost track passes its side on only when it was last seen within the band plus this
 many person lengths of the line (it was crossing)."""
+
+
+def band_px(hysteresis_px: float, person_length_px: float) -> float:
+    """The hysteresis band (each side of the line) for people ``person_length_px`` long
+    across it: the configured ``hysteresis_px``, or a fifth of a person when that is more."""
+    return max(hysteresis_px, BAND_PERSON_SHARE * person_length_px)
 
 
 @dataclass(frozen=True)
@@ -112,6 +126,7 @@ class CrossingCounter:
     def __init__(self, geometry: CountingGeometry, hysteresis_px: float, tracker: Tracker) -> None:
         self.geometry = geometry
         self.hysteresis = hysteresis_px
+        """The band each side of the line (the owner widens it with people's size)."""
         self.tracker = tracker
         self._states: dict[int, _SideState] = {}
         self._lost: list[_Lost] = []

@@ -21,10 +21,12 @@ TENTATIVE = (160, 160, 160)
 
 
 def draw_overlay(frame: np.ndarray, geometry: CountingGeometry, scale: tuple[float, float],
-                 tracks: Sequence[TrackView]) -> np.ndarray:
+                 tracks: Sequence[TrackView], band: float) -> np.ndarray:
     """A copy of ``frame`` with the line/zone, its hysteresis band, the "IN" arrow and tracks.
 
-    ``scale`` maps counting-frame pixels to ``frame`` pixels (x, y).
+    ``scale`` maps counting-frame pixels to ``frame`` pixels (x, y); ``band``: the
+    hysteresis band each side of the line in counting-frame pixels (see
+    :func:`edge.camera.vision.counting.band_px`).
     """
     out = frame.copy() if frame.ndim == 3 else cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
     sx, sy = scale
@@ -36,7 +38,7 @@ def draw_overlay(frame: np.ndarray, geometry: CountingGeometry, scale: tuple[flo
     if spec.line is not None:
         a, b = spec.line.a, spec.line.b
         nx, ny = geometry.in_normal()
-        h = spec.hysteresis_px
+        h = band
         for offset in (-h, h):
             cv2.line(out, at(a[0] + nx * offset, a[1] + ny * offset),
                      at(b[0] + nx * offset, b[1] + ny * offset), BAND, 1, cv2.LINE_AA)

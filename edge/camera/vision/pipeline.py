@@ -32,7 +32,7 @@ import numpy as np
 from edge.camera.vision.background import Background
 from edge.camera.vision.bootstrap import Bootstrap, Learned
 from edge.camera.vision.config import CountingSpec, VisionParams
-from edge.camera.vision.counting import Crossing, CrossingCounter
+from edge.camera.vision.counting import Crossing, CrossingCounter, band_px
 from edge.camera.vision.detection import BlobDetector, Detection, Detector
 from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.health import VisionHealth
@@ -74,7 +74,7 @@ class CountingPipeline:
         self.detector: Detector = detector if detector is not None else BlobDetector(
             params, counting.frame_size, self.geometry.axis, self.sizes.at)
         self._tracker = Tracker(params, counting.frame_size)
-        self._counter = CrossingCounter(self.geometry, counting.hysteresis_px, self._tracker)
+        self._counter = CrossingCounter(self.geometry, self._band(), self._tracker)
         self._background = Background(params, 1)  # replaced once the frame size is known
         self._rebuilds_before = 0  # by backgrounds replaced since
         self._lighting_before = 0
@@ -126,6 +126,7 @@ class CountingPipeline:
         if detections and isinstance(self.detector, BlobDetector):
             self._learn_size(self.detector.blobs)
             self.detector.learned = self.sizes.learned
+            self._counter.hysteresis = self._band()
         return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
 
     def reset(self) -> None:
@@ -149,6 +150,10 @@ class CountingPipeline:
             person_width_px=round(self.sizes.at_line()[0], 1),
             person_length_px=round(self.sizes.at_line()[1], 1),
             person_size_learned=self.sizes.learned)
+
+    def _band(self) -> float:
+        """The hysteresis band for people of the size seen (or configured) on the line."""
+        return band_px(self.counting.hysteresis_px, self.sizes.at_line()[1])
 
     def _learn_size(self, blobs: list[tuple[float, float, float, float]]) -> None:
         """Whole blobs that hold a confirmed track and do not touch the picture's edge."""
@@ -191,7 +196,7 @@ class CountingPipeline:
         height, width = frame.shape[:2]
         fw, fh = self.counting.frame_size
         return draw_overlay(frame, self.geometry, (width / fw, height / fh),
-                            self._views((width, height)))
+                            self._views((width, height)), self._counter.hysteresis)
 
     def _checked(self, frame: np.ndarray) -> np.ndarray:
         if frame.dtype != np.uint8 or frame.ndim not in (2, 3) or min(frame.shape[:2]) < 16:

@@ -180,7 +180,7 @@ def _size(text: str) -> Size:
 def _real(job: tuple[str, int, bool, Size | None]) -> footage.ClipResult:
     name, every, sized, size = job
     cv2.setNumThreads(1)
-    truth = next(t for t in footage.truths() if t.clip == name)
+    truth = next(t for t in footage.truths() if t.name == name)
     return footage.score_clip(truth, every=every, sized=sized, size=size)
 
 
@@ -191,10 +191,10 @@ def real(size: Size | None = None) -> None:
     ready = footage.available()
     for truth in truths:
         if truth not in ready:
-            print(f"real footage: {truth.clip} not fetched (python -m bench.footage fetch)")
+            print(f"real footage: {truth.name} ({truth.clip}) not fetched (python -m bench.footage fetch)")
     if not ready:
         return
-    jobs = [(t.clip, every, sized, size) for sized in (False, True) for every in (1, 2)
+    jobs = [(t.name, every, sized, size) for sized in (False, True) for every in (1, 2)
             for t in ready if not sized or t.person_px is not None]
     with multiprocessing.get_context("spawn").Pool() as pool:
         results = pool.map(_real, jobs)

@@ -10,9 +10,12 @@ when present), and checks every sha256. With
 neither it prints where each clip comes from, so it can be fetched by hand with
 ``git clone`` and ``git show COMMIT:PATH``.
 
-The truth of each clip, labelled by hand frame by frame, is ``tests/data/footage/<clip>.json``::
+The truth of each clip, labelled by hand frame by frame, is ``tests/data/footage/<clip>.json``;
+a second counting line on the same clip (another installation: independent crossings) is
+another file, ``<clip>_<where>.json``, whose ``"name"`` tells it apart in the results::
 
     {"clip": "...", "fps": 25.0, "frame_size": [960, 540],
+     "name": "...",                          # optional, default the clip's name
      "line": {"a": [x, y], "b": [x, y], "in_side": "below"},
      "crossings": [{"frame": 57, "direction": "in"}, ...],
      "person_px": {"width": 40, "length": 40},   # measured by hand; a hint, not a default
@@ -135,6 +138,12 @@ class Truth:
     notes: str
     last_frame: int | None = None
     """Truth covers frames 0..last_frame only (the rest is not labelled, so not counted)."""
+    name: str = ""
+    """What results call it: the clip, or a line variant on it (one clip, several lines)."""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.clip)
 
 
 def load_truth(path: Path) -> Truth:
@@ -161,7 +170,8 @@ def load_truth(path: Path) -> Truth:
     if last_frame is not None and crossings and crossings[-1].frame > last_frame:
         raise ValueError(f"{path.name}: a crossing after last_frame {last_frame}")
     return Truth(str(raw["clip"]), fps, (width, height), counting, tuple(crossings), person,
-                 str(raw["labeller"]), str(raw.get("notes", "")), last_frame)
+                 str(raw["labeller"]), str(raw.get("notes", "")), last_frame,
+                 str(raw.get("name") or raw["clip"]))
 
 
 def _direction(value: str) -> Literal["in", "out"]:
@@ -169,7 +179,7 @@ def _direction(value: str) -> Literal["in", "out"]:
 
 
 def truths() -> list[Truth]:
-    """Every truth file, by clip name."""
+    """Every truth file, by file name (a clip's line variants follow the clip)."""
     return [load_truth(p) for p in sorted(TRUTH.glob("*.json"))]
 
 
@@ -250,7 +260,7 @@ def score_clip(truth: Truth, every: int = 1, sized: bool = False,
         found.extend(pipeline.flush())
     finally:
         capture.release()
-    return ClipResult(truth.clip, every, sized, score(found, truth.crossings), processed, cpu)
+    return ClipResult(truth.name, every, sized, score(found, truth.crossings), processed, cpu)
 
 
 def available() -> list[Truth]:
@@ -338,7 +348,7 @@ def main() -> None:
     for truth in truths():
         clip = clip_named(truth.clip)
         ins = sum(1 for c in truth.crossings if c.direction == "in")
-        print(f"{clip.name}: {clip.source()} [{clip.licence}] truth in/out "
+        print(f"{truth.name}: {clip.source()} [{clip.licence}] truth in/out "
               f"{ins}/{len(truth.crossings) - ins}, {'fetched' if _intact(clip) else 'not fetched'}")
 
 

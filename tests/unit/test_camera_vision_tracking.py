@@ -75,6 +75,21 @@ def test_a_step_over_the_line_and_back_counts_only_beyond_a_fifth_of_a_person(
     assert door.directions() == counted
 
 
+@pytest.mark.parametrize(("stop_y", "counted"), [(252, ["in"]), (245, [])])
+def test_the_end_of_the_stream_counts_who_is_over_the_line_by_half_the_band(
+        stop_y: float, counted: list[str]) -> None:
+    door = Doorway()  # band 18 px: a fifth of the default 90 px person
+    door.walk([straight(300, 60, stop_y)])
+    assert door.directions() == []  # still within the band: not counted while it goes on
+    ended = door.counter.finish()
+    assert [c.direction for c in ended] == counted
+    if ended:
+        (crossing,) = ended
+        assert crossing.t == pytest.approx(45 / FPS, abs=1 / FPS)  # when y was 240
+        assert crossing.confidence < 0.7  # the side it ends on is a guess
+    assert door.counter.finish() == []  # counted once
+
+
 def test_two_people_side_by_side_are_two_tracks_and_two_counts() -> None:
     door = Doorway()
     door.walk([straight(300, 420, 60), straight(352, 420, 60)])

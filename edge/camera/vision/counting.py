@@ -169,6 +169,28 @@ class CrossingCounter:
         crossings.sort(key=lambda c: c.t)
         return crossings
 
+    def finish(self) -> list[Crossing]:
+        """Crossings cut short by the end of the stream (a file's end, a dropped stream):
+        a confirmed track whose anchor was last seen over the line from its known side, but
+        not yet beyond the band, counts, with the confidence of a guessed side. Nothing will
+        come after to tell a step back; it must be at least half the band over, so someone
+        standing on the line counts nothing."""
+        crossings: list[Crossing] = []
+        for track in self.tracker.tracks:
+            state = self._states.get(track.id)
+            if state is None or state.side == 0 or state.last_f is None or (
+                    not self.tracker.confirmed(track)):
+                continue
+            over = -state.last_f if state.side > 0 else state.last_f
+            if over < self.hysteresis / 2 or self._same_person_counted(track):
+                continue
+            state.side = -state.side
+            state.uncertain = True
+            when = state.t_zero if state.t_zero is not None else state.last_t
+            crossings.append(self._crossing(track, state, when, state.side))
+            self._counted.append(_Counted(state.last_t, track, track.bbox))
+        return sorted(crossings, key=lambda c: c.t)
+
     def _same_person_counted(self, track: Track) -> bool:
         """Whether another track overlapping this one counted a moment ago."""
         alive = {id(other) for other in self.tracker.tracks}

@@ -103,9 +103,11 @@ class CountingPipeline:
         return self._step(small, t)
 
     def flush(self) -> list[Crossing]:
-        """Count the frames still held back for the first background (call at the end of a
-        stream, and before ``reset`` when the stream is replaced): crossings they complete."""
-        return self._count_window(self._bootstrap.finish()) if self._bootstrap.pending else []
+        """The end of a stream (call at a file's end, and before ``reset`` when the stream is
+        replaced): the frames still held back for the first background are counted, and
+        people caught over the line by the end count (:meth:`CrossingCounter.finish`)."""
+        held = self._count_window(self._bootstrap.finish()) if self._bootstrap.pending else []
+        return held + [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.finish()]
 
     def _count_window(self, learned: Learned | None) -> list[Crossing]:
         if learned is None:

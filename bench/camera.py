@@ -26,6 +26,13 @@ counted in the right direction, <= 2 % spurious.
     python -m bench.camera --real-only        # only the real-footage table
     python -m bench.camera --real-only --size 640x480   # real clips resized to 640x480
 
+    python -m bench.camera --real-only --model var/models/yolox_nano.onnx --layout yolox \\
+        --process-width 416                # the real clips with an ONNX person detector
+
+``--model PATH`` counts the real clips with ``vision.detector: dnn`` and that model
+(``--layout``, ``--process-width``, ``--dnn-confidence`` set the matching ``vision`` fields;
+bench/README.md says which model was tried and where it comes from).
+
 ``--size WxH`` resizes every decoded real frame to WxH before the pipeline sees it (decoding
 and resizing are not timed: a camera streams at the size it is set to) and scales the truth's
 counting line and measured person size with it, as an installer drawing the line on a
@@ -41,6 +48,8 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -107,9 +116,24 @@ def main() -> None:
                         help="score only the real-footage clips (bench.footage)")
     parser.add_argument("--size", type=_size, default=None, metavar="WxH",
                         help="resize the real clips' frames to WxH (not timed), line scaled")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="count the real clips with this ONNX person detector (detector: dnn)")
+    parser.add_argument("--layout", choices=("yolov8", "yolox"), default="yolov8",
+                        help="--model's layout (vision.dnn_layout)")
+    parser.add_argument("--process-width", type=int, default=None,
+                        help="vision.process_width of the real-footage runs")
+    parser.add_argument("--dnn-confidence", type=float, default=None,
+                        help="vision.dnn_confidence of --model")
     args = parser.parse_args()
+    vision: dict[str, Any] = {}
+    if args.process_width is not None:
+        vision["process_width"] = args.process_width
+    if args.model is not None:
+        vision.update(detector="dnn", model=args.model, dnn_layout=args.layout)
+        if args.dnn_confidence is not None:
+            vision["dnn_confidence"] = args.dnn_confidence
     if args.real_only:
-        real(args.size)
+        real(args.size, vision)
         return
 
     print(f"machine: {os.cpu_count()} cores, OpenCV {cv2.__version__} "
@@ -140,7 +164,7 @@ def main() -> None:
     print(f"(whole run incl. rendering and process start: {time.perf_counter() - wall:.1f} s)")
     if args.seeds > 0:
         accuracy(args.seeds)
-    real(args.size)
+    real(args.size, vision)
     print(f"\nload average after: {_load()}")
 
 
@@ -177,16 +201,17 @@ def _size(text: str) -> Size:
     return int(match[1]), int(match[2])
 
 
-def _real(job: tuple[str, int, bool, Size | None]) -> footage.ClipResult:
-    name, every, sized, size = job
+def _real(job: tuple[str, int, bool, Size | None, dict[str, Any]]) -> footage.ClipResult:
+    name, every, sized, size, vision = job
     cv2.setNumThreads(1)
     truth = next(t for t in footage.truths() if t.name == name)
-    return footage.score_clip(truth, every=every, sized=sized, size=size)
+    return footage.score_clip(truth, every=every, sized=sized, size=size, vision=vision)
 
 
-def real(size: Size | None = None) -> None:
+def real(size: Size | None = None, vision: dict[str, Any] | None = None) -> None:
     """Real footage with hand-labelled truth, per clip, apart from the rendered scenarios;
-    at each clip's own size, or resized to ``size``."""
+    at each clip's own size, or resized to ``size``; ``vision``: other VisionParams fields."""
+    vision = vision or {}
     truths = footage.truths()
     ready = footage.available()
     for truth in truths:
@@ -194,11 +219,16 @@ def real(size: Size | None = None) -> None:
             print(f"real footage: {truth.name} ({truth.clip}) not fetched (python -m bench.footage fetch)")
     if not ready:
         return
-    jobs = [(t.name, every, sized, size) for sized in (False, True) for every in (1, 2)
+    jobs = [(t.name, every, sized, size, vision) for sized in (False, True) for every in (1, 2)
             for t in ready if not sized or t.person_px is not None]
     with multiprocessing.get_context("spawn").Pool() as pool:
         results = pool.map(_real, jobs)
     where = "native size" if size is None else f"resized to {size[0]}x{size[1]}"
+    params = VisionParams(**vision)
+    print(f"\nreal footage: detector {params.detector}"
+          + (f" ({params.model}, {params.dnn_layout}, confidence {params.dnn_confidence:g})"
+             if params.detector == "dnn" else "")
+          + f", processing width {params.process_width}")
     for sized in (False, True):
         for every in (1, 2):
             rows = [r for r in results if r.sized == sized and r.every == every]

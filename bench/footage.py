@@ -51,6 +51,7 @@ from typing import Any, Literal
 import cv2
 
 from edge.camera.vision.config import CountingSpec, LineSpec, VisionParams
+from edge.camera.vision.detectors import make_detector
 from edge.camera.vision.pipeline import CountingPipeline
 from hardware.camera.render import TrueCrossing
 from hardware.camera.score import Score, score
@@ -230,15 +231,17 @@ def _axis(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]
 
 
 def score_clip(truth: Truth, every: int = 1, sized: bool = False,
-               size: tuple[int, int] | None = None) -> ClipResult:
+               size: tuple[int, int] | None = None,
+               vision: dict[str, Any] | None = None) -> ClipResult:
     """Count the clip with a fresh pipeline (line and in-side only, unless ``sized``); with
-    ``size``, on frames resized to it (not timed) and the truth scaled (:func:`resized`)."""
+    ``size``, on frames resized to it (not timed) and the truth scaled (:func:`resized`);
+    ``vision``: other :class:`VisionParams` fields (e.g. ``detector: dnn``, its ``model``)."""
     counted = truth if size is None else resized(truth, size)
-    params = VisionParams()
+    fields = dict(vision or {})
     if sized and counted.person_px is not None:
-        width, length = counted.person_px
-        params = VisionParams(person_width_px=width, person_length_px=length)
-    pipeline = CountingPipeline(counted.counting, params)
+        fields["person_width_px"], fields["person_length_px"] = counted.person_px
+    params = VisionParams(**fields)
+    pipeline = CountingPipeline(counted.counting, params, make_detector(params))
     capture = cv2.VideoCapture(str(clip_named(truth.clip).file))
     found = []
     processed = 0

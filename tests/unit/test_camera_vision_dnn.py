@@ -1,5 +1,5 @@
 """The optional ONNX person detector, on small models the tests build with ``onnx``: the
-documented YOLOv8 layout, letterboxing, the confidence threshold, NMS, the person class, the
+documented YOLOv8 and YOLOX layouts, letterboxing, the confidence threshold, NMS, the person class, the
 errors an installer sees, and a run of the counting pipeline with it."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from onnx import GraphProto, TensorProto, helper, numpy_helper  # noqa: E402
 from edge.camera.config import CameraSource  # noqa: E402
 from edge.camera.vision.config import VisionParams  # noqa: E402
 from edge.camera.vision.detectors import make_detector  # noqa: E402
-from edge.camera.vision.dnn import DnnDetector, letterbox  # noqa: E402
+from edge.camera.vision.dnn import DnnDetector, letterbox, yolox_grid  # noqa: E402
 from edge.camera.vision.pipeline import CountingPipeline  # noqa: E402
 from hardware.camera.render import _frames, ground_truth  # noqa: E402
 from hardware.camera.scenarios import Cast, Scenario  # noqa: E402
@@ -117,6 +117,68 @@ def test_what_an_installer_is_told(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     with pytest.raises(ConfigError, match=r"linli\[dnn\]"):
         DnnDetector(wrong)
+
+
+def yolox_rows(size: tuple[int, int], classes: int,
+               cells: dict[tuple[int, int, int], tuple[float, ...]]) -> np.ndarray:
+    """A raw YOLOX head output ([1, cells, 5 + C]) for an input ``size``: every cell empty
+    but ``cells`` ((stride, column, row) → x, y, log w, log h, objectness, class scores)."""
+    grid, strides = yolox_grid(size)
+    rows = np.zeros((len(grid), 5 + classes), np.float32)
+    for (stride, column, row), values in cells.items():
+        index = next(i for i in range(len(grid)) if strides[i, 0] == stride
+                     and tuple(grid[i]) == (column, row))
+        rows[index] = values
+    return rows[None]
+
+
+def test_yolox_layout_decodes_the_grid_with_objectness(tmp_path: Path) -> None:
+    # 64x64 input: grids of 8x8, 4x4 and 2x2 cells (84 rows), stride 8 first, row-major
+    assert yolox_grid((64, 64))[0].shape == (84, 2)
+    rows = yolox_rows((64, 64), 2, {
+        # stride 8, cell (3, 2), offsets 0.5: centre (28, 20); exp(log 2) * 8 = 16 wide,
+        # exp(log 3) * 8 = 24 high; objectness 0.9 x person 0.8
+        (8, 3, 2): (0.5, 0.5, np.log(2), np.log(3), 0.9, 0.8, 0.1),
+        # sure it is an object, but not a person (0.9 x 0.1)
+        (16, 2, 1): (0.0, 0.0, 0.0, 0.0, 0.9, 0.1, 0.95),
+        # a person's class score, but no object (0.2 x 0.9)
+        (32, 1, 1): (0.0, 0.0, 0.0, 0.0, 0.2, 0.9, 0.0),
+    })
+    model = fixed_model(tmp_path / "x.onnx", rows)
+    detector = DnnDetector(model, confidence=0.5, layout="yolox")
+    # a 128x96 frame: scale 0.5 into the input's top-left corner, no padding before it
+    found = detector.detect(np.zeros((96, 128, 3), np.uint8), np.zeros((96, 128), np.uint8))
+    assert len(found) == 1
+    assert found[0].bbox == pytest.approx((40, 16, 32, 48), abs=0.01)
+    assert found[0].point == pytest.approx((56, 40), abs=0.01)
+    assert found[0].score == pytest.approx(0.72)
+    params = VisionParams(detector="dnn", model=model, dnn_layout="yolox",
+                          dnn_confidence=0.05)
+    built = make_detector(params)
+    assert isinstance(built, DnnDetector) and built.layout == "yolox"
+    points = sorted(d.point for d in built.detect(np.zeros((64, 64, 3), np.uint8),
+                                                  np.zeros((64, 64), np.uint8)))
+    assert points == [(28, 20), (32, 16), (32, 32)]  # cell centres x stride, 0.09 and 0.18
+
+
+def test_yolox_letterbox_is_top_left_bgr_0_255() -> None:
+    frame = np.zeros((100, 200, 3), np.uint8)
+    frame[:, :, 2] = 255  # red in BGR
+    tensor, scale, pad = letterbox(frame, (64, 64), "yolox")
+    assert tensor.shape == (1, 3, 64, 64) and tensor.dtype == np.float32
+    assert scale == pytest.approx(0.32) and pad == (0.0, 0.0)
+    assert tensor[0, 2, 10, 10] == 255 and tensor[0, 0, 10, 10] == 0
+    assert list(tensor[0, :, 50, 10]) == [114, 114, 114]  # below the picture (32 rows)
+
+
+def test_yolox_layout_refuses_another_grid(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="dnn_layout"):
+        VisionParams(detector="dnn", model=tmp_path / "m.onnx", dnn_layout="yolov5")
+    # 80 rows are not the 84 cells of a 64x64 input (a decoded or P6 export, another size)
+    model = fixed_model(tmp_path / "m.onnx", np.zeros((1, 80, 85), np.float32))
+    with pytest.raises(ConfigError, match=r"\[1, grid cells, 5 \+ classes\]"):
+        DnnDetector(model, layout="yolox").detect(np.zeros((64, 64, 3), np.uint8),
+                                                  np.zeros((64, 64), np.uint8))
 
 
 def centroid_model(path: Path, empty: np.ndarray, box: tuple[float, float]) -> Path:

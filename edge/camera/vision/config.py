@@ -165,6 +165,9 @@ class VisionParams(Section):
     (``model``), see :mod:`edge.camera.vision.dnn`."""
     model: Path | None = None
     """The ONNX model file of ``detector: dnn`` (supplied by the installer)."""
+    dnn_layout: Literal["yolov8", "yolox"] = "yolov8"
+    """``detector: dnn``: the model's input and output layout (:mod:`edge.camera.vision.dnn`):
+    ``yolov8`` (Ultralytics export) or ``yolox`` (Megvii YOLOX export)."""
     dnn_confidence: float = Field(default=0.5, gt=0.0, lt=1.0)
     """``detector: dnn``: person boxes scoring below this are dropped."""
 

@@ -22,4 +22,4 @@ def make_detector(params: VisionParams) -> Detector | None:
     from edge.camera.vision.dnn import DnnDetector
 
     assert params.model is not None  # VisionParams refuses dnn without a model
-    return DnnDetector(params.model, confidence=params.dnn_confidence)
+    return DnnDetector(params.model, confidence=params.dnn_confidence, layout=params.dnn_layout)

@@ -43,6 +43,7 @@ The pipeline calls a detector only when something moves, so the network costs CP
 while people are in view. It sees the processing frame (``vision.process_width`` wide,
 320 by default): raise that for small people and a larger model input (416, 640).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

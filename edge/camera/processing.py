@@ -116,7 +116,7 @@ class Processor:
     def handle(self, frame: Frame) -> None:
         """Count one frame and report its crossings."""
         if frame.generation != self._generation:
-            self.flush()  # what the old connection left held back still counts
+            self.flush()  # what the old connection left unfinished still counts
             self.pipeline.reset()  # a new connection: old tracks would jump
             self._generation = frame.generation
         self._last = frame
@@ -129,9 +129,9 @@ class Processor:
             self.outbox(self.report(frame, crossing))
 
     def flush(self) -> None:
-        """Count and report the frames the pipeline still holds back (the stream ended or is
-        being replaced before its first background was learned). Call only while no frame is
-        being processed."""
+        """The stream ended or is being replaced: report what the pipeline still holds (frames
+        held back for its first background, people caught over the line; see
+        ``CountingPipeline.flush``). Call only while no frame is being processed."""
         if self._last is None:
             return
         try:

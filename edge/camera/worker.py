@@ -157,7 +157,7 @@ class CameraWorker:
 
     def _finish(self) -> None:
         self.slot.wait_free(self._halt)  # its crossings go out before we say we are done
-        self.processor.flush()  # a file shorter than the first background's window
+        self.processor.flush()  # frames still held back, someone over the line at the end
         self.state = StreamState.FINISHED
         log.info("camera %s: video file finished", self.device)
         self.outbox(WorkerDone("end of file"))

@@ -236,3 +236,28 @@ def test_the_gate_grows_with_the_frame_interval() -> None:
         door.crossings.extend(door.counter.update(i / fps))
     assert door.directions() == ["in"]
     assert len({c.track_id for c in door.crossings}) == 1
+
+
+def test_a_steady_walkers_track_does_not_take_a_neighbour_it_could_reach() -> None:
+    # A walks steadily down x = 300; in one frame A is not detected and B, a newcomer 45 px
+    # beside A's prediction (within gate_px 60), is: A's sharp prediction must not take B
+    door = Doorway()
+    a_path = straight(300, 60, 420)
+    a_id = 0
+    for i, a in enumerate(a_path):  # 91 frames; a track keeps its last 50 points
+        people = [] if i == 60 else [a]
+        if i >= 60:
+            people.append((345, a[1] + 5))  # B walks beside A from frame 60 on
+        door.step(people)
+        if i == 59:
+            (a_id,) = door.ids_seen[-1]
+    by_id = {t.id: t for t in door.tracker.tracks}
+    assert len(by_id) == 2 and a_id in by_id
+    assert all(abs(x - 300) < 1 for x, _ in by_id[a_id].history)
+    # a new track's speed is unknown: 0.2 s later (5 frames a second) it still reaches a
+    # detection 60 px off
+    fresh = Doorway()
+    for i, point in enumerate([(300.0, 60.0), (360.0, 60.0)]):
+        fresh.tracker.update([(Detection((point[0] - 25, point[1] - 30, 50, 60), point), point)],
+                             i * 0.2)
+    assert [len(t.history) for t in fresh.tracker.tracks] == [2]

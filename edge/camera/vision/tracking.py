@@ -2,9 +2,13 @@
 
 Each frame the tracks are predicted to the frame's time, detections are assigned to them by
 the Hungarian method (``scipy.optimize.linear_sum_assignment``) on the distance between
-prediction and detection, with a gate (``VisionParams.gate_px``, grown in proportion to
-the frame interval beyond ``GATE_INTERVAL_S``): a detection farther than that from every
-prediction starts a new track. A track is *tentative* until it has
+prediction and detection, within two gates: ``VisionParams.gate_px`` (grown in proportion to
+the frame interval beyond ``GATE_INTERVAL_S``), and ``GATE_SIGMAS`` standard deviations of
+the track's own prediction (its filter's position uncertainty plus the detection's), but
+never less than ``GATE_FLOOR`` of ``gate_px``. The second gate is what keeps people apart in
+a crowd at a low frame rate: a steady walker's prediction is sharp and will not take a
+neighbour 60 px away, while a new or coasting track, whose prediction is vague, still
+reaches far. A detection outside every track's gates starts a new track. A track is *tentative* until it has
 ``min_hits`` detections, then *confirmed*. A tentative track that misses more than
 ``TENTATIVE_MISSES`` frames in a row is dropped (noise; but a person in clothes the colour
 of the floor may be seen only every other frame); a confirmed one survives
@@ -28,6 +32,14 @@ TENTATIVE_MISSES = 2
 GATE_INTERVAL_S = 1 / 12.5
 """``gate_px`` holds for frames this far apart (or closer); over longer intervals people walk
 farther between frames and the gate grows in proportion (half the frame rate, twice the gate)."""
+GATE_SIGMAS = 3.5
+"""Mahalanobis gate: a true match is farther than this from its prediction 0.2 % of the time
+(two dimensions)."""
+GATE_FLOOR = 0.75
+"""Share of ``gate_px`` within which a detection is always a candidate, however sharp the
+prediction: a blob's centre jumps by that much (45 px at the defaults, half a 90 px person)
+when it splits or merges, or arms and a bag swing, more than a steady walker's filter
+expects."""
 INITIAL_SPEED_STD = 150.0
 """px/s: how fast a newly seen person may be walking before we know better."""
 
@@ -106,15 +118,18 @@ class Tracker:
         self._last_t = t
         for track in self.tracks:
             self._predict(track, t)
-        pairs, lonely = self._assign(detections)
+        # every track's innovation covariance inverted in one call: for the gate and the
+        # correction alike
+        inverses = (np.linalg.inv(np.array([track.cov[:2, :2] for track in self.tracks])
+                                  + self._meas_cov) if self.tracks and detections else None)
+        pairs, lonely = self._assign(detections, inverses)
         for track in self.tracks:
             track.observed = False
         if pairs:
-            # every matched track's innovation covariance inverted in one call
-            inverses = np.linalg.inv(np.array([self.tracks[i].cov[:2, :2] for i, _ in pairs])
-                                     + self._meas_cov)
-            for (track_index, det_index), inverse in zip(pairs, inverses, strict=True):
-                self._correct(self.tracks[track_index], *detections[det_index], inverse)
+            assert inverses is not None
+            for track_index, det_index in pairs:
+                self._correct(self.tracks[track_index], *detections[det_index],
+                              inverses[track_index])
         kept: list[Track] = []
         for track in self.tracks:
             if not track.observed:
@@ -138,14 +153,17 @@ class Tracker:
         inside = -margin <= x <= width + margin and -margin <= y <= height + margin
         return inside and track.missed <= self.params.max_missed_frames
 
-    def _assign(self, detections: list[tuple[Detection, tuple[float, float]]]
-                ) -> tuple[list[tuple[int, int]], list[int]]:
-        if not self.tracks or not detections:
+    def _assign(self, detections: list[tuple[Detection, tuple[float, float]]],
+                inverses: np.ndarray | None) -> tuple[list[tuple[int, int]], list[int]]:
+        if not self.tracks or not detections or inverses is None:
             return [], list(range(len(detections)))
         predicted = np.array([track.state[:2] for track in self.tracks])
         points = np.array([point for _, point in detections])
-        cost = np.linalg.norm(predicted[:, None, :] - points[None, :, :], axis=2)
-        cost[cost > self._gate] = INFEASIBLE
+        offsets = points[None, :, :] - predicted[:, None, :]
+        cost = np.linalg.norm(offsets, axis=2)
+        sigmas2 = np.einsum("tdi,tij,tdj->td", offsets, inverses, offsets)
+        unlikely = (sigmas2 > GATE_SIGMAS ** 2) & (cost > GATE_FLOOR * self.params.gate_px)
+        cost[unlikely | (cost > self._gate)] = INFEASIBLE
         rows, cols = linear_sum_assignment(cost)
         pairs = [(int(r), int(c)) for r, c in zip(rows, cols, strict=True)
                  if cost[r, c] < INFEASIBLE]

@@ -239,15 +239,16 @@ def test_the_gate_grows_with_the_frame_interval() -> None:
 
 
 def test_a_steady_walkers_track_does_not_take_a_neighbour_it_could_reach() -> None:
-    # A walks steadily down x = 300; in one frame A is not detected and B, a newcomer 45 px
-    # beside A's prediction (within gate_px 60), is: A's sharp prediction must not take B
+    # A walks steadily down x = 300; in one frame A is not detected and B, a newcomer 55 px
+    # beside A's prediction (within gate_px 60, beyond the 45 px floor), is: A's sharp
+    # prediction must not take B
     door = Doorway()
     a_path = straight(300, 60, 420)
     a_id = 0
     for i, a in enumerate(a_path):  # 91 frames; a track keeps its last 50 points
         people = [] if i == 60 else [a]
         if i >= 60:
-            people.append((345, a[1] + 5))  # B walks beside A from frame 60 on
+            people.append((355, a[1] + 5))  # B walks beside A from frame 60 on
         door.step(people)
         if i == 59:
             (a_id,) = door.ids_seen[-1]

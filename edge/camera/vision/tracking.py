@@ -7,13 +7,13 @@ the frame interval beyond ``GATE_INTERVAL_S``), and ``GATE_SIGMAS`` standard dev
 the track's own prediction (its filter's position uncertainty plus the detection's), but
 never less than ``GATE_FLOOR`` of ``gate_px``. The second gate is what keeps people apart in
 a crowd at a low frame rate: a steady walker's prediction is sharp and will not take a
-neighbour 60 px away, while a new or coasting track, whose prediction is vague, still
-reaches far. A detection outside every track's gates starts a new track. A track is *tentative* until it has
-``min_hits`` detections, then *confirmed*. A tentative track that misses more than
-``TENTATIVE_MISSES`` frames in a row is dropped (noise; but a person in clothes the colour
-of the floor may be seen only every other frame); a confirmed one survives
-``max_missed_frames`` frames without detection, coasting on its prediction. Everything is in
-pixels of the counting frame and seconds.
+neighbour within ``gate_px`` when their own blob is missed, while a new or coasting track,
+whose prediction is vague, still reaches far. A detection outside every track's gates starts
+a new track. A track is *tentative* until it has ``min_hits`` detections, then *confirmed*.
+A tentative track that misses more than ``TENTATIVE_MISSES`` frames in a row is dropped
+(noise; but a person in clothes the colour of the floor may be seen only every other frame);
+a confirmed one survives ``max_missed_frames`` frames without detection, coasting on its
+prediction. Everything is in pixels of the counting frame and seconds.
 """
 
 from __future__ import annotations

@@ -238,7 +238,8 @@ def health_line(vision: VisionHealth) -> str:
     """The count's health: what may have made it wrong, and the person size it used."""
     size = (f"person {vision.person_width_px:.0f} px along the line x "
             f"{vision.person_length_px:.0f} px across at the line "
-            f"({'learned from the scene' if vision.person_size_learned else 'configured'})")
+            f"({'learned from the scene' if vision.person_size_learned else 'configured'}), "
+            f"band {vision.band_px:.0f} px each side of the line")
     return (f"health: background rebuilds {vision.background_rebuilds}, lighting changes "
             f"{vision.lighting_changes}, tracks lost {vision.tracks_lost}, merged crossings "
             f"{vision.merged_crossings}, line jumps {vision.line_jumps}; {size}")

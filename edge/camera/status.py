@@ -23,7 +23,8 @@ The document on ``linli/v1/{c}/{b}/{camera}/status`` (format 4; the publisher ad
      "merged_crossings": 0,        # one person's second track, not counted again
      "line_jumps": 0,              # tracks over the line unseen near it: not counted
      "person_size_px": [52.0, 38.0],   # along x across the line, at the line
-     "person_size_learned": true}  # else the configured vision.person_*_px
+     "person_size_learned": true,  # else the configured vision.person_*_px
+     "band_px": 16.0}              # hysteresis band each side of the line, grown with people
 
 Totals count since the agent started, across worker restarts, except the counting figures
 from ``background_rebuilds`` on: those are the running worker's (since it started). No
@@ -86,7 +87,7 @@ def _vision(vision: VisionHealth | None) -> dict[str, Any]:
     if vision is None:
         return {"background_rebuilds": 0, "lighting_changes": 0, "tracks_lost": 0,
                 "merged_crossings": 0, "line_jumps": 0, "person_size_px": None,
-                "person_size_learned": False}
+                "person_size_learned": False, "band_px": None}
     return {"background_rebuilds": vision.background_rebuilds,
             "lighting_changes": vision.lighting_changes,
             "tracks_lost": vision.tracks_lost,
@@ -94,7 +95,8 @@ def _vision(vision: VisionHealth | None) -> dict[str, Any]:
             "line_jumps": vision.line_jumps,
             "person_size_px": [round(vision.person_width_px, 1),
                                round(vision.person_length_px, 1)],
-            "person_size_learned": vision.person_size_learned}
+            "person_size_learned": vision.person_size_learned,
+            "band_px": vision.band_px}
 
 
 def camera_health(supervisor: WorkerSupervisor) -> dict[str, Any]:

@@ -89,6 +89,7 @@ def test_count_prints_the_crossings_of_a_clip(tmp_path: Path, clip: tuple[Path, 
     assert f"{truth.frames} frames read, {truth.frames} processed, 0 skipped" in printed[-2]
     assert printed[-1].startswith("health: background rebuilds 0, lighting changes 0, ")
     assert "person 60 px along the line x 90 px across at the line" in printed[-1]
+    assert "band 18 px each side of the line" in printed[-1]  # a fifth of 90 px
     assert ", line jumps " in printed[-1]
     crossings = [line.split() for line in printed[:-2] if " x" in line and "confidence" in line]
     assert len(crossings) == len(truth.crossings)

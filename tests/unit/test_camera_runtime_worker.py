@@ -98,7 +98,7 @@ def test_the_status_shows_what_the_counter_went_through() -> None:
     vision = VisionHealth(background_rebuilds=1, lighting_changes=3, tracks_lost=2,
                           merged_crossings=1, line_jumps=4, person_width_px=52.04,
                           person_length_px=38.0,
-                          person_size_learned=True)
+                          person_size_learned=True, band_px=16.0)
     supervisor._handle(HealthReport(
         state=StreamState.STREAMING, frames_in=10, frames_processed=10, frames_skipped=0,
         frames_lagged=0, fps_in=25.0, fps_processed=25.0, skip_ratio=0.0, lagging=False,
@@ -107,10 +107,10 @@ def test_the_status_shows_what_the_counter_went_through() -> None:
     status = camera_status(supervisor)
     assert {key: status[key] for key in (
         "background_rebuilds", "lighting_changes", "tracks_lost", "merged_crossings",
-        "line_jumps", "person_size_px", "person_size_learned")} == {
+        "line_jumps", "person_size_px", "person_size_learned", "band_px")} == {
         "background_rebuilds": 1, "lighting_changes": 3, "tracks_lost": 2,
         "merged_crossings": 1, "line_jumps": 4, "person_size_px": [52.0, 38.0],
-        "person_size_learned": True}
+        "person_size_learned": True, "band_px": 16.0}
     from edge.camera.status import camera_health
     health = camera_health(supervisor)
     assert (health["lighting_changes"], health["line_jumps"]) == (3, 4)

@@ -32,3 +32,6 @@ class VisionHealth:
     """One person's length across the line, at the line."""
     person_size_learned: bool = False
     """Whether those sizes were learned from the scene (else: the configured ones)."""
+    band_px: float = 0.0
+    """The hysteresis band each side of the line it counts with: ``hysteresis_px``, or a
+    fifth of a person's length across the line when that is more."""

@@ -151,7 +151,8 @@ class CountingPipeline:
             line_jumps=self._counter.jumps,
             person_width_px=round(self.sizes.at_line()[0], 1),
             person_length_px=round(self.sizes.at_line()[1], 1),
-            person_size_learned=self.sizes.learned)
+            person_size_learned=self.sizes.learned,
+            band_px=round(self._counter.hysteresis, 1))
 
     def _band(self) -> float:
         """The hysteresis band for people of the size seen (or configured) on the line."""

@@ -172,7 +172,7 @@ def load_truth(path: Path) -> Truth:
         raise ValueError(f"{path.name}: a crossing after last_frame {last_frame}")
     return Truth(str(raw["clip"]), fps, (width, height), counting, tuple(crossings), person,
                  str(raw["labeller"]), str(raw.get("notes", "")), last_frame,
-                 str(raw.get("name") or raw["clip"]))
+                 str(raw.get("name") or ""))
 
 
 def _direction(value: str) -> Literal["in", "out"]:

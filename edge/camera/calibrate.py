@@ -259,6 +259,8 @@ class Proposal:
     edge_room: float | None
     """Least room (px, counting frame) between the line and the frame's border, across it."""
     room_needed: float | None
+    band_px: float
+    """The hysteresis band the counter would use with the proposed size (each side)."""
     source_fps: float
     processed_fps: float
     px_per_frame: float | None
@@ -306,6 +308,7 @@ def analyse(obs: Observations, params: VisionParams, fps_cap: float,
 
     paths = {k: [(x, y) for _, x, y in v] for k, v in obs.paths.items()}
     person = length.at_line if length is not None else params.person_length_px
+    band = band_px(counting.hysteresis_px, person)
     moving = {k for k, p in paths.items() if len(p) > 1 and math.dist(p[0], p[-1]) >= person}
     crossed = {track for _, _, track in obs.crossings}
     basis = crossed if len(crossed) >= MIN_CROSSINGS else moving
@@ -319,7 +322,7 @@ def analyse(obs: Observations, params: VisionParams, fps_cap: float,
             cos = abs(direction[0] * nx + direction[1] * ny)
             motion_deg = math.degrees(math.acos(min(1.0, cos)))
         room = _room(counting, (nx, ny))
-        needed = band_px(counting.hysteresis_px, person) + person
+        needed = band + person
 
     seconds = (obs.last_t - obs.first_t) if obs.first_t is not None and obs.last_t is not None \
         else 0.0
@@ -358,6 +361,7 @@ def analyse(obs: Observations, params: VisionParams, fps_cap: float,
         crossings_in=sum(1 for _, d, _ in obs.crossings if d == "in"),
         crossings_out=sum(1 for _, d, _ in obs.crossings if d == "out"),
         motion_deg=motion_deg, coherence=coherence, edge_room=room, room_needed=needed,
+        band_px=band,
         source_fps=source_fps, processed_fps=processed_fps, px_per_frame=steps_px,
         seconds=seconds, frames_read=obs.frames_read, frames_processed=obs.frames_processed,
         frames_per_cpu_s=obs.frames_processed / obs.cpu_s if obs.cpu_s > 0 else None,

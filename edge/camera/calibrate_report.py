@@ -9,7 +9,6 @@ import cv2
 import numpy as np
 
 from edge.camera.calibrate import Proposal, SizeFit
-from edge.camera.vision.counting import band_px
 from edge.camera.vision.geometry import CountingGeometry
 from edge.camera.vision.overlay import draw_overlay
 from linli.i18n import Catalog
@@ -208,8 +207,7 @@ def draw(proposal: Proposal, frame: np.ndarray) -> np.ndarray:
         cv2.polylines(paths, [line], False, colour, 2, cv2.LINE_AA)
     image = cv2.addWeighted(paths, 0.45, image, 0.55, 0)
     geometry = CountingGeometry(p.counting)
-    person = p.length.at_line if p.length is not None else p.params.person_length_px
-    image = draw_overlay(image, geometry, (sx, sy), [], band_px(p.counting.hysteresis_px, person))
+    image = draw_overlay(image, geometry, (sx, sy), [], p.band_px)
     if p.width is None or p.length is None:
         return image
     middle = _line_middle(p)

@@ -107,7 +107,7 @@ class CountingPipeline:
         replaced): the frames still held back for the first background are counted, and
         people caught over the line by the end count (:meth:`CrossingCounter.finish`)."""
         held = self._count_window(self._bootstrap.finish()) if self._bootstrap.pending else []
-        return held + [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.finish()]
+        return held + self._in_original(self._counter.finish())
 
     def _count_window(self, learned: Learned | None) -> list[Crossing]:
         if learned is None:
@@ -129,7 +129,7 @@ class CountingPipeline:
             self._learn_size(self.detector.blobs)
             self.detector.learned = self.sizes.learned
             self._counter.hysteresis = self._band()
-        return [replace(c, bbox=self._box_to_original(c.bbox)) for c in self._counter.update(t)]
+        return self._in_original(self._counter.update(t))
 
     def reset(self) -> None:
         """Forget tracks, sides and background (after a reconnect: nothing is continuous).
@@ -244,8 +244,10 @@ class CountingPipeline:
             return scaled, ((x + w / 2) * fx, (y + h) * fy)
         return scaled, scaled.point
 
-    def _box_to_original(self, box: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
-        return _scaled_box(box, self._factors(self._original or self.counting.frame_size))
+    def _in_original(self, crossings: list[Crossing]) -> list[Crossing]:
+        """``crossings`` with their boxes in the stream's frame pixels."""
+        factors = self._factors(self._original or self.counting.frame_size)
+        return [replace(c, bbox=_scaled_box(c.bbox, factors)) for c in crossings]
 
     def _factors(self, size: tuple[int, int]) -> tuple[float, float]:
         """Counting-frame pixels → pixels of a frame of ``size``."""
